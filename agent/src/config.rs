@@ -1,0 +1,72 @@
+//! Where the agent keeps its files, and its optional TOML config file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The config file. Every field can also come from a flag or the
+/// environment, which win over the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub host: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("bad config file {path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+/// Reads the config file; a missing file is an empty config.
+pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+        Err(source) => return Err(ConfigError::Read { path: path.display().to_string(), source }),
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        message: e.message().to_owned(),
+    })
+}
+
+/// The per-user data directory (`HERALD_DATA_DIR` is handled by the CLI).
+pub fn default_data_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("herald"))
+}
+
+pub fn default_config_file() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("herald").join("agent.toml"))
+}
+
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("agent.db")
+}
+
+/// This computer's name as messages to `host:NAME` address it.
+pub fn machine_host_name() -> String {
+    gethostname::gethostname().to_string_lossy().trim().to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_empty_config_bad_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(&dir.path().join("none.toml")).unwrap(), FileConfig::default());
+        let p = dir.path().join("a.toml");
+        std::fs::write(&p, "server = \"http://h:1\"\nhost = \"pc\"\n").unwrap();
+        let c = load(&p).unwrap();
+        assert_eq!(c.server.as_deref(), Some("http://h:1"));
+        assert_eq!(c.host.as_deref(), Some("pc"));
+        std::fs::write(&p, "sever = 1\n").unwrap();
+        assert!(load(&p).unwrap_err().to_string().contains("a.toml"));
+    }
+}

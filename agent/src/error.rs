@@ -1,0 +1,38 @@
+//! Errors of the agent's core.
+
+/// Errors of the local store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("the store's schema is version {found}, newer than this agent knows ({known}): update the agent")]
+    TooNew { found: i64, known: usize },
+    #[error("no message '{0}' in the store")]
+    NoSuchMessage(String),
+    #[error("message '{id}' is {state}: {why}")]
+    NotActionable { id: String, state: String, why: &'static str },
+}
+
+/// Why a contact with the server failed. Every variant leaves the store as
+/// it was, apart from the exchange log and the last error.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("no server configured: give --server, HERALD_SERVER or 'server' in the config file")]
+    NoServer,
+    #[error("no token configured: give --token, HERALD_TOKEN or 'token' in the config file")]
+    NoToken,
+    #[error("cannot reach the server at {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+    #[error("the server refused the agent token (401): ask the administrator for a new one")]
+    Unauthorized,
+    #[error("the server answered {status}: {reason}")]
+    Status { status: u16, reason: String },
+    #[error("malformed answer from the server: {0}")]
+    Malformed(String),
+    #[error("the server's answer is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,12 @@
+//! The headless core of the Herald agent: the per-user store, the sync with
+//! the server, the scheduling rules and the receipts. It needs no display;
+//! the desktop parts (popups, tray) are thin layers over it.
+
+pub mod config;
+pub mod error;
+pub mod schedule;
+pub mod store;
+pub mod sync;
+
+pub use error::{StoreError, SyncError};
+pub use store::{MessageState, Store, StoredMessage};

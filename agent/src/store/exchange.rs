@@ -1,0 +1,96 @@
+//! The exchange log: one line per contact with the server, errors included.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use super::state::Applied;
+use super::{from_ms, to_ms, Store};
+use crate::error::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExchangeEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub server: String,
+    pub ok: bool,
+    pub receipts_sent: i64,
+    pub received: i64,
+    pub stopped: i64,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOrder {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// Lines beyond this are dropped, oldest first, so the log cannot fill a disk.
+const KEEP: i64 = 10_000;
+
+pub(super) fn log_entry(
+    tx: &Connection,
+    at: DateTime<Utc>,
+    server: &str,
+    error: Option<&str>,
+    applied: Applied,
+    duration_ms: i64,
+) -> Result<(), StoreError> {
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO exchange_log(at, server, ok, receipts, received, stopped, duration_ms, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            to_ms(at),
+            server,
+            error.is_none(),
+            n(applied.receipts_sent),
+            n(applied.received),
+            n(applied.stopped),
+            duration_ms,
+            error
+        ],
+    )?;
+    tx.execute("DELETE FROM exchange_log WHERE id <= (SELECT MAX(id) FROM exchange_log) - ?1", [KEEP])?;
+    Ok(())
+}
+
+impl Store {
+    pub fn exchange_log(&self, order: LogOrder) -> Result<Vec<ExchangeEntry>, StoreError> {
+        let dir = match order {
+            LogOrder::NewestFirst => "DESC",
+            LogOrder::OldestFirst => "ASC",
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, at, server, ok, receipts, received, stopped, duration_ms, error
+             FROM exchange_log ORDER BY id {dir}"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ExchangeEntry {
+                id: r.get(0)?,
+                at: from_ms(r.get(1)?),
+                server: r.get(2)?,
+                ok: r.get(3)?,
+                receipts_sent: r.get(4)?,
+                received: r.get(5)?,
+                stopped: r.get(6)?,
+                duration_ms: r.get(7)?,
+                error: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes the given log lines; returns how many there were.
+    pub fn delete_exchange_entries(&mut self, ids: &[i64]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for id in ids {
+            n += tx.execute("DELETE FROM exchange_log WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}

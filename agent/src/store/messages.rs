@@ -1,0 +1,211 @@
+//! Reading messages and the user's actions on them, each with its receipts.
+
+use chrono::{DateTime, Utc};
+use herald_protocol::{Receipt, ReceiptKind, ReceiptPolicy, Severity};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use super::{from_ms, to_ms, MessageState, Store, StoredMessage};
+use crate::error::StoreError;
+
+const COLUMNS: &str = "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
+                       revised_at, received_at, state, state_at, read_revision, note";
+
+fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    let severity: String = r.get(2)?;
+    let receipt: String = r.get(8)?;
+    let state: String = r.get(11)?;
+    Ok(StoredMessage {
+        id: r.get(0)?,
+        revision: r.get(1)?,
+        // Written only from the protocol's enums, which the server validated.
+        severity: severity.parse().unwrap_or(Severity::Info),
+        title: r.get(3)?,
+        body: r.get(4)?,
+        sender: r.get(5)?,
+        valid_from: from_ms(r.get(6)?),
+        valid_until: from_ms(r.get(7)?),
+        receipt: receipt.parse().unwrap_or(ReceiptPolicy::Read),
+        revised_at: from_ms(r.get(9)?),
+        received_at: from_ms(r.get(10)?),
+        state: MessageState::parse(&state),
+        state_at: from_ms(r.get(12)?),
+        read_revision: r.get(13)?,
+        note: r.get(14)?,
+    })
+}
+
+/// How a receipt of a message stands: queued, or delivered to the server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiptStatus {
+    pub revision: u32,
+    pub kind: ReceiptKind,
+    pub at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Every message held, newest first.
+    pub fn messages(&self) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM messages ORDER BY received_at DESC, id"))?;
+        let rows = stmt.query_map([], row_to_message)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Messages that may be due now or later; what the scheduler looks at.
+    pub fn open_messages(&self) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE state IN ('staged', 'shown', 'cancelled')"
+        ))?;
+        let rows = stmt.query_map([], row_to_message)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn message(&self, id: &str) -> Result<StoredMessage, StoreError> {
+        get(&self.conn, id)
+    }
+
+    /// The popup went on screen. Queues a `displayed` receipt if the sender
+    /// asked for one; showing the same revision again queues nothing more.
+    pub fn mark_shown(&mut self, id: &str, server_now: DateTime<Utc>) -> Result<StoredMessage, StoreError> {
+        let tx = self.conn.transaction()?;
+        let msg = get(&tx, id)?;
+        check_due(&msg, server_now)?;
+        show(&tx, &msg, server_now)?;
+        let msg = get(&tx, id)?;
+        tx.commit()?;
+        Ok(msg)
+    }
+
+    /// "I have read the message": the message leaves the queue until a new
+    /// revision comes, and its receipts (displayed, then read) are queued.
+    pub fn acknowledge(&mut self, id: &str, server_now: DateTime<Utc>) -> Result<StoredMessage, StoreError> {
+        let tx = self.conn.transaction()?;
+        let msg = get(&tx, id)?;
+        check_due(&msg, server_now)?;
+        show(&tx, &msg, server_now)?;
+        set_state(&tx, id, MessageState::Read, server_now)?;
+        tx.execute("UPDATE messages SET read_revision = revision WHERE id = ?1", [id])?;
+        queue(&tx, &msg, ReceiptKind::Read, server_now)?;
+        let msg = get(&tx, id)?;
+        tx.commit()?;
+        Ok(msg)
+    }
+
+    /// The popup was closed without reading: the message comes back after the
+    /// next successful contact with the server, if still valid.
+    pub fn cancel(&mut self, id: &str, server_now: DateTime<Utc>) -> Result<StoredMessage, StoreError> {
+        let tx = self.conn.transaction()?;
+        let msg = get(&tx, id)?;
+        check_due(&msg, server_now)?;
+        show(&tx, &msg, server_now)?;
+        set_state(&tx, id, MessageState::Cancelled, server_now)?;
+        let msg = get(&tx, id)?;
+        tx.commit()?;
+        Ok(msg)
+    }
+
+    /// A more urgent message took the screen: this one goes back to the
+    /// queue as it was, neither cancelled nor acknowledged.
+    pub fn release(&mut self, id: &str, server_now: DateTime<Utc>) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE messages SET state = 'staged', state_at = ?2 WHERE id = ?1 AND state = 'shown'",
+            params![id, to_ms(server_now)],
+        )?;
+        if n == 0 {
+            get(&self.conn, id)?;
+        }
+        Ok(())
+    }
+
+    /// Receipts not yet delivered, oldest first, with their outbox ids.
+    pub fn pending_receipts(&self, limit: usize) -> Result<Vec<(i64, Receipt)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, message_id, revision, kind, at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            let kind: String = r.get(3)?;
+            Ok((
+                r.get(0)?,
+                Receipt {
+                    message_id: r.get(1)?,
+                    revision: r.get(2)?,
+                    kind: kind.parse().unwrap_or(ReceiptKind::Read),
+                    at: from_ms(r.get(4)?),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn pending_receipt_count(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL", [], |r| r.get(0))?)
+    }
+
+    /// Every receipt of one message, for the history.
+    pub fn receipts_of(&self, id: &str) -> Result<Vec<ReceiptStatus>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT revision, kind, at, sent_at FROM outbox WHERE message_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([id], |r| {
+            let kind: String = r.get(1)?;
+            let sent: Option<i64> = r.get(3)?;
+            Ok(ReceiptStatus {
+                revision: r.get(0)?,
+                kind: kind.parse().unwrap_or(ReceiptKind::Read),
+                at: from_ms(r.get(2)?),
+                sent_at: sent.map(from_ms),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+pub(super) fn get(conn: &Connection, id: &str) -> Result<StoredMessage, StoreError> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], row_to_message)
+        .optional()?
+        .ok_or_else(|| StoreError::NoSuchMessage(id.to_owned()))
+}
+
+/// Only a due message can be acted on, as only a due message is on screen.
+fn check_due(msg: &StoredMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let refuse = |why| Err(StoreError::NotActionable { id: msg.id.clone(), state: msg.state.to_string(), why });
+    if !msg.state.is_open() {
+        return refuse("only a message waiting for the user can be shown, read or cancelled");
+    }
+    if now < msg.valid_from {
+        return refuse("it is not valid yet");
+    }
+    if now >= msg.valid_until {
+        return refuse("it has expired");
+    }
+    Ok(())
+}
+
+fn show(tx: &Transaction<'_>, msg: &StoredMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
+    if msg.state != MessageState::Shown {
+        set_state(tx, &msg.id, MessageState::Shown, now)?;
+    }
+    queue(tx, msg, ReceiptKind::Displayed, now)
+}
+
+fn set_state(tx: &Connection, id: &str, state: MessageState, now: DateTime<Utc>) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE messages SET state = ?2, state_at = ?3 WHERE id = ?1",
+        params![id, state.as_str(), to_ms(now)],
+    )?;
+    Ok(())
+}
+
+/// Queues a receipt the message's policy asks to report. The unique key makes
+/// a second queueing of the same event a no-op, so it is never sent twice.
+fn queue(tx: &Connection, msg: &StoredMessage, kind: ReceiptKind, now: DateTime<Utc>) -> Result<(), StoreError> {
+    if msg.receipt.reports(kind) {
+        tx.execute(
+            "INSERT OR IGNORE INTO outbox(message_id, revision, kind, at) VALUES (?1, ?2, ?3, ?4)",
+            params![msg.id, msg.revision, kind.as_str(), to_ms(now)],
+        )?;
+    }
+    Ok(())
+}

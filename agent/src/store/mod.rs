@@ -1,0 +1,214 @@
+//! The per-user store: one SQLite file holding staged messages and their
+//! state, the receipt outbox, the sync state and the exchange log.
+//!
+//! Every change that the user causes (show, read, cancel) and the receipt it
+//! owes the server are written in one transaction, so a crash loses neither.
+
+mod exchange;
+mod messages;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use herald_protocol::{ReceiptPolicy, Severity};
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::StoreError;
+
+pub use exchange::{ExchangeEntry, LogOrder};
+pub use messages::ReceiptStatus;
+pub use state::{Applied, ContactTimes, SyncState};
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+
+/// Where a message stands for this user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// Received, not yet shown (or shown, then given back by a preemption).
+    Staged,
+    /// On screen, or shown and neither read nor cancelled yet.
+    Shown,
+    /// Closed by the user; due again after the next successful contact.
+    Cancelled,
+    /// Read at `read_revision`.
+    Read,
+    Expired,
+    /// Withdrawn by the administrator, or no longer addressed to this user.
+    Withdrawn,
+}
+
+impl MessageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Staged => "staged",
+            MessageState::Shown => "shown",
+            MessageState::Cancelled => "cancelled",
+            MessageState::Read => "read",
+            MessageState::Expired => "expired",
+            MessageState::Withdrawn => "withdrawn",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "shown" => MessageState::Shown,
+            "cancelled" => MessageState::Cancelled,
+            "read" => MessageState::Read,
+            "expired" => MessageState::Expired,
+            "withdrawn" => MessageState::Withdrawn,
+            _ => MessageState::Staged,
+        }
+    }
+
+    /// Still waiting for the user: may be (or become) due.
+    pub fn is_open(self) -> bool {
+        matches!(self, MessageState::Staged | MessageState::Shown | MessageState::Cancelled)
+    }
+}
+
+impl std::fmt::Display for MessageState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A message as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredMessage {
+    pub id: String,
+    pub revision: u32,
+    pub severity: Severity,
+    pub title: String,
+    pub body: String,
+    pub sender: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub receipt: ReceiptPolicy,
+    pub revised_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub state: MessageState,
+    pub state_at: DateTime<Utc>,
+    pub read_revision: Option<u32>,
+    pub note: Option<String>,
+}
+
+/// The store, open on its file.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it readable by its owner only.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let io = |source| StoreError::Io { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir).map_err(io)?;
+        }
+        create_private_file(path).map_err(io)?;
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The history window reads while the agent writes.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Store { conn, path: path.to_owned() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let done = usize::try_from(found).unwrap_or(usize::MAX);
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::TooNew { found, known: MIGRATIONS.len() });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// SQLite gives the -wal and -shm files the main file's mode, so creating it
+/// 0600 before SQLite does keeps all three private.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("agent.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn opens_private_and_reopens() {
+        let (dir, store) = temp_store();
+        drop(store);
+        let path = dir.path().join("agent.db");
+        let store = Store::open(&path).unwrap();
+        let v: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(perms, 0o600);
+        }
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let (dir, store) = temp_store();
+        store.conn.pragma_update(None, "user_version", 42).unwrap();
+        drop(store);
+        match Store::open(&dir.path().join("agent.db")) {
+            Err(StoreError::TooNew { found: 42, .. }) => {}
+            other => panic!("expected TooNew, got {:?}", other.err()),
+        }
+    }
+}

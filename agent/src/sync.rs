@@ -1,0 +1,172 @@
+//! One contact with the server: send the receipt outbox, poll, apply.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use herald_protocol::{
+    ErrorBody, PollRequest, PollResponse, ReceiptAnswer, ReceiptBatch, API_VERSION,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::SyncError;
+use crate::store::{Applied, ContactTimes, Store};
+
+/// Larger answers are refused: a poll answer of every valid message at the
+/// 64 KiB body limit would need over a hundred messages to come near this.
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+/// Receipts sent per contact; the rest go at the next one.
+pub const RECEIPT_BATCH: usize = 500;
+
+/// Who the agent is and whom it talks to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub server: String,
+    pub token: String,
+    pub host: String,
+}
+
+/// HTTP client for the agent API.
+pub struct SyncClient {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+}
+
+impl SyncClient {
+    pub fn new(endpoint: Endpoint) -> Result<Self, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("herald-agent/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Unreachable { server: endpoint.server.clone(), reason: chain(&e) })?;
+        let server = endpoint.server.trim_end_matches('/').to_owned();
+        Ok(SyncClient { http, endpoint: Endpoint { server, ..endpoint } })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, SyncError> {
+        let server = &self.endpoint.server;
+        let unreachable = |e: reqwest::Error| SyncError::Unreachable { server: server.clone(), reason: chain(&e) };
+        let mut resp = self
+            .http
+            .post(format!("{server}{path}"))
+            .bearer_auth(&self.endpoint.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status();
+        if resp.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+            return Err(SyncError::TooLarge(MAX_ANSWER_BYTES));
+        }
+        let mut buf = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            buf.extend_from_slice(&chunk);
+            if buf.len() > MAX_ANSWER_BYTES {
+                return Err(SyncError::TooLarge(MAX_ANSWER_BYTES));
+            }
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(SyncError::Unauthorized);
+        }
+        if !status.is_success() {
+            let reason = serde_json::from_slice::<ErrorBody>(&buf)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| one_line(&String::from_utf8_lossy(&buf)));
+            return Err(SyncError::Status { status: status.as_u16(), reason });
+        }
+        serde_json::from_slice(&buf).map_err(|e| SyncError::Malformed(format!("{path}: {e}")))
+    }
+}
+
+/// One full contact. On failure nothing in the store changes but the
+/// exchange log and the last error, and the error is returned.
+pub async fn sync_once(store: &mut Store, client: &SyncClient) -> Result<Applied, SyncError> {
+    let started = Utc::now();
+    let result = contact(store, client, started).await;
+    if let Err(e) = &result {
+        let ms = (Utc::now() - started).num_milliseconds();
+        if let Err(log_err) = store.record_failure(&client.endpoint.server, &e.to_string(), started, ms) {
+            tracing::error!(error = %log_err, "cannot record the failed contact in the exchange log");
+        }
+    }
+    result
+}
+
+async fn contact(store: &mut Store, client: &SyncClient, started: chrono::DateTime<Utc>) -> Result<Applied, SyncError> {
+    let ep = &client.endpoint;
+    let state = store.sync_state()?;
+    let pending = store.pending_receipts(RECEIPT_BATCH)?;
+    let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+    if !pending.is_empty() {
+        let batch = ReceiptBatch { host: ep.host.clone(), receipts: pending.into_iter().map(|(_, r)| r).collect() };
+        let answer: ReceiptAnswer = client.post("/api/v1/receipts", &batch).await?;
+        let settled = answer.recorded as usize + answer.duplicates as usize + answer.rejected.len();
+        if settled != batch.receipts.len() {
+            return Err(SyncError::Malformed(format!(
+                "the server settled {settled} of {} receipts",
+                batch.receipts.len()
+            )));
+        }
+        for r in &answer.rejected {
+            let what = batch.receipts.get(r.index).map(|rc| rc.message_id.as_str()).unwrap_or("?");
+            tracing::warn!(message = what, reason = %r.reason, "server rejected a receipt for good");
+        }
+    }
+    let request = PollRequest {
+        host: ep.host.clone(),
+        cursor: state.cursor_for(&ep.server).map(str::to_owned),
+        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let poll_sent = Utc::now();
+    let answer: PollResponse = client.post("/api/v1/poll", &request).await?;
+    let poll_answered = Utc::now();
+    validate(&answer)?;
+    let times = ContactTimes { started, poll_sent, poll_answered };
+    Ok(store.apply(&ep.server, &answer, &ids, times)?)
+}
+
+/// What serde cannot check: the answer must make sense before it is applied.
+fn validate(a: &PollResponse) -> Result<(), SyncError> {
+    if a.api_version != API_VERSION {
+        return Err(SyncError::Malformed(format!(
+            "the server speaks API version {}, this agent {API_VERSION}",
+            a.api_version
+        )));
+    }
+    if a.cursor.is_empty() {
+        return Err(SyncError::Malformed("empty cursor".into()));
+    }
+    for m in &a.messages {
+        if m.id.is_empty() || m.revision == 0 || m.valid_until <= m.valid_from {
+            return Err(SyncError::Malformed(format!("message '{}' is inconsistent", m.id)));
+        }
+    }
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    line.chars().take(200).collect()
+}
+
+/// reqwest's own message hides the cause ("error sending request"); the
+/// chain says "connection refused" or "timed out".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! What the agent and the server say to each other.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{ReceiptKind, ReceiptPolicy, Severity, StopReason};
+
+/// A message revision as the agent receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub revision: u32,
+    pub severity: Severity,
+    pub title: String,
+    /// Markdown. Agents must render it to sanitized HTML, never trust it.
+    pub body: String,
+    pub sender: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub receipt: ReceiptPolicy,
+    /// When this revision was made on the server.
+    pub revised_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/poll`, authenticated with the user's agent token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRequest {
+    /// The computer the agent runs on; messages to `host:NAME` use it.
+    pub host: String,
+    /// The cursor of the last answer the agent applied, if any.
+    pub cursor: Option<String>,
+    pub agent_version: String,
+}
+
+/// Answer to a poll. When nothing changed since `cursor`, `changed` is false
+/// and `messages` and `stopped` are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollResponse {
+    pub api_version: u32,
+    pub server_time: DateTime<Utc>,
+    /// To send back on the next poll.
+    pub cursor: String,
+    pub changed: bool,
+    /// When true, `messages` is everything that applies and the agent must
+    /// consider anything else it holds as no longer addressed to it.
+    #[serde(default)]
+    pub full: bool,
+    /// New messages and new revisions of known ones, valid now or later.
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    /// Messages that no longer apply.
+    #[serde(default)]
+    pub stopped: Vec<Stopped>,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stopped {
+    pub id: String,
+    pub reason: StopReason,
+}
+
+/// Settings the server hands to every agent at each poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub poll_interval_secs: u64,
+    /// Set when the agent is older than the version the server asks for.
+    #[serde(default)]
+    pub version_warning: Option<String>,
+}
+
+/// One receipt in a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub message_id: String,
+    pub revision: u32,
+    pub kind: ReceiptKind,
+    /// When it happened on the agent, in server time.
+    pub at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/receipts`. The user is the token's; it is never in the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptBatch {
+    pub host: String,
+    pub receipts: Vec<Receipt>,
+}
+
+/// Answer to a receipt batch. Every receipt is accounted for once: recorded
+/// now, already recorded before, or rejected for good.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptAnswer {
+    pub recorded: u32,
+    pub duplicates: u32,
+    pub rejected: Vec<RejectedReceipt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedReceipt {
+    pub index: usize,
+    pub reason: String,
+}

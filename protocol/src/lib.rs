@@ -1,0 +1,35 @@
+//! Wire types of the Herald HTTP API, shared by the server and the agent.
+//!
+//! This crate is deliberately serde-only: no async runtime, HTTP client or
+//! SQL, so that anything speaking the protocol can depend on it cheaply.
+
+mod admin;
+mod agent;
+mod enums;
+
+pub use admin::*;
+pub use agent::*;
+pub use enums::*;
+
+/// Version of the HTTP API. Bumped on any incompatible change to these types.
+pub const API_VERSION: u32 = 1;
+
+/// Upper bound on a message body, in bytes, enforced by the server.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Upper bound on a message title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// Every error answer of the API has this shape, with a one-line reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// Answer of the unauthenticated `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Health {
+    pub server_version: String,
+    pub api_version: u32,
+    pub server_time: chrono::DateTime<chrono::Utc>,
+}

@@ -1,0 +1,235 @@
+//! HTTP routes: the agent API (user tokens) and the admin API (admin token).
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use herald_protocol::{
+    Health, HostInfo, MessageEdit, MessageInfo, Membership, NewMessage, NewUser, PollRequest, PollResponse,
+    ReceiptAnswer, ReceiptBatch, ReceiptRecord, UserCreated, UserInfo, API_VERSION,
+};
+use rusqlite::Connection;
+
+use crate::auth;
+use crate::directory::{self, User};
+use crate::error::Error;
+use crate::messages;
+use crate::poll::{self, AgentPolicy};
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    db: Arc<Mutex<Connection>>,
+    admin_token_hash: Arc<str>,
+    policy: Arc<AgentPolicy>,
+}
+
+impl AppState {
+    pub fn new(conn: Connection, admin_token: &str, policy: AgentPolicy) -> Self {
+        AppState {
+            db: Arc::new(Mutex::new(conn)),
+            admin_token_hash: auth::hash_token(admin_token).into(),
+            policy: Arc::new(policy),
+        }
+    }
+
+    /// Runs database work off the async threads, one request at a time:
+    /// SQLite has a single writer anyway, and this keeps transactions simple.
+    async fn db<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.lock().map_err(|_| Error::Internal("database lock poisoned".into()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    fn check_admin(&self, headers: &HeaderMap) -> Result<(), Error> {
+        let token = auth::bearer(headers)?;
+        if auth::hash_token(token).as_str() == &*self.admin_token_hash {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized)
+        }
+    }
+
+    async fn agent_user(&self, headers: &HeaderMap) -> Result<User, Error> {
+        let token = auth::bearer(headers)?.to_owned();
+        self.db(move |c| directory::user_by_token(c, &token)?.ok_or(Error::Unauthorized)).await
+    }
+}
+
+/// JSON body whose rejection is a one-line 400 in the API's error shape.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+struct Body<T>(T);
+
+/// Requests larger than this are refused before they are parsed; a message
+/// body is limited separately, and more tightly.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/poll", post(agent_poll))
+        .route("/api/v1/receipts", post(agent_receipts))
+        .route("/api/v1/admin/users", get(list_users).post(add_user))
+        .route("/api/v1/admin/users/{name}", delete(remove_user))
+        .route("/api/v1/admin/users/{name}/token", post(rotate_token))
+        .route("/api/v1/admin/groups/{group}/members", post(add_member))
+        .route("/api/v1/admin/groups/{group}/members/{user}", delete(remove_member))
+        .route("/api/v1/admin/hosts", get(list_hosts))
+        .route("/api/v1/admin/messages", get(list_messages).post(send_message))
+        .route("/api/v1/admin/messages/{id}", get(get_message).patch(edit_message))
+        .route("/api/v1/admin/messages/{id}/withdraw", post(withdraw_message))
+        .route("/api/v1/admin/messages/{id}/receipts", get(message_receipts))
+        .fallback(|| async { Error::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(state)
+}
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        api_version: API_VERSION,
+        server_time: Utc::now(),
+    })
+}
+
+async fn agent_poll(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Body(req): Body<PollRequest>,
+) -> Result<Json<PollResponse>, Error> {
+    let user = st.agent_user(&headers).await?;
+    let policy = Arc::clone(&st.policy);
+    let answer = st.db(move |c| poll::poll(c, &user, &req, &policy, Utc::now())).await?;
+    tracing::debug!(changed = answer.changed, messages = answer.messages.len(), stopped = answer.stopped.len(), "poll");
+    Ok(Json(answer))
+}
+
+async fn agent_receipts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Body(batch): Body<ReceiptBatch>,
+) -> Result<Json<ReceiptAnswer>, Error> {
+    let user = st.agent_user(&headers).await?;
+    let answer = st.db(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now())).await?;
+    Ok(Json(answer))
+}
+
+async fn list_users(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<UserInfo>>, Error> {
+    st.check_admin(&headers)?;
+    st.db(|c| directory::list_users(c)).await.map(Json)
+}
+
+async fn add_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Body(new): Body<NewUser>,
+) -> Result<Json<UserCreated>, Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| {
+        let token = directory::add_user(c, &new.name, &new.groups, Utc::now())?;
+        Ok(UserCreated { name: new.name, token })
+    })
+    .await
+    .map(Json)
+}
+
+async fn remove_user(State(st): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Result<(), Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| directory::remove_user(c, &name)).await
+}
+
+async fn rotate_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<UserCreated>, Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| Ok(UserCreated { token: directory::rotate_token(c, &name)?, name })).await.map(Json)
+}
+
+async fn add_member(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+    Body(m): Body<Membership>,
+) -> Result<(), Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| directory::add_member(c, &group, &m.user)).await
+}
+
+async fn remove_member(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((group, user)): Path<(String, String)>,
+) -> Result<(), Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| directory::remove_member(c, &group, &user)).await
+}
+
+async fn list_hosts(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<HostInfo>>, Error> {
+    st.check_admin(&headers)?;
+    st.db(|c| directory::list_hosts(c)).await.map(Json)
+}
+
+async fn list_messages(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<MessageInfo>>, Error> {
+    st.check_admin(&headers)?;
+    st.db(|c| messages::list(c)).await.map(Json)
+}
+
+async fn send_message(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Body(new): Body<NewMessage>,
+) -> Result<Json<MessageInfo>, Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| messages::create(c, new, Utc::now())).await.map(Json)
+}
+
+async fn get_message(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<MessageInfo>, Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| messages::get(c, &id)).await.map(Json)
+}
+
+async fn edit_message(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(edit): Body<MessageEdit>,
+) -> Result<Json<MessageInfo>, Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| messages::edit(c, &id, edit, Utc::now())).await.map(Json)
+}
+
+async fn withdraw_message(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<MessageInfo>, Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| messages::withdraw(c, &id, Utc::now())).await.map(Json)
+}
+
+async fn message_receipts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ReceiptRecord>>, Error> {
+    st.check_admin(&headers)?;
+    st.db(move |c| messages::receipts(c, &id)).await.map(Json)
+}

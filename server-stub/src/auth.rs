@@ -1,0 +1,37 @@
+//! Tokens: generated at random, stored only as hashes, checked on every call.
+
+use axum::http::HeaderMap;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+
+/// A new secret token: 32 random bytes, hex.
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A short random identifier, easy to type: no 0/o, 1/l/i.
+pub fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// The bearer token of a request, or 401.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::Unauthorized)
+}

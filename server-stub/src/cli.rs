@@ -1,0 +1,257 @@
+//! Command line of `herald-server`, and the admin commands built on the API.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use herald_protocol::{
+    HostInfo, MessageEdit, MessageInfo, Membership, NewMessage, NewUser, ReceiptPolicy, ReceiptRecord, Severity,
+    UserCreated, UserInfo,
+};
+use reqwest::Method;
+
+use crate::client::{seg, AdminClient};
+
+#[derive(Parser)]
+#[command(name = "herald-server", version, about = "Herald server and its administration commands")]
+pub struct Cli {
+    /// Server to administer.
+    #[arg(long, global = true, env = "HERALD_SERVER", default_value = "http://127.0.0.1:8740")]
+    pub server: String,
+    /// Admin token (default: the one saved in the data directory).
+    #[arg(long, global = true, env = "HERALD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Where the server keeps its database and admin token.
+    #[arg(long, global = true, env = "HERALD_SERVER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage group membership (groups are created when first used).
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// List the computers agents have reported.
+    Hosts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a message; prints its id.
+    Send(SendArgs),
+    /// Change a message, making a new revision.
+    Edit(EditArgs),
+    /// End a message's validity now.
+    Withdraw { id: String },
+    /// List messages.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the receipts of a message.
+    Receipts {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8740")]
+    pub listen: String,
+    /// Database file (default: server.db in the data directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// How often agents poll, in seconds.
+    #[arg(long, env = "HERALD_POLL_INTERVAL", default_value_t = 300)]
+    pub poll_interval: u64,
+    /// Agents older than this version are told to update.
+    #[arg(long)]
+    pub min_agent_version: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Create a user; prints the user's agent token.
+    Add {
+        name: String,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+    /// Delete a user; the user's token stops working.
+    Remove { name: String },
+    /// Give a user a new agent token; prints it.
+    Token { name: String },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GroupCmd {
+    AddMember { group: String, user: String },
+    RemoveMember { group: String, user: String },
+}
+
+#[derive(Args)]
+pub struct SendArgs {
+    /// Recipients: user:NAME, group:NAME, host:NAME or all, comma-separated.
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub to: Vec<String>,
+    #[arg(long)]
+    pub severity: Severity,
+    #[arg(long)]
+    pub title: String,
+    /// Markdown body.
+    #[arg(long, default_value = "")]
+    pub body: String,
+    /// Valid from (RFC 3339 or +30s/+5m/+2h/+1d; default now).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Valid until (default 24 hours after valid-from).
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long, default_value = "read")]
+    pub receipt: ReceiptPolicy,
+    /// Who the message is from, as shown to users.
+    #[arg(long)]
+    pub sender: Option<String>,
+}
+
+#[derive(Args)]
+pub struct EditArgs {
+    pub id: String,
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub body: Option<String>,
+    #[arg(long)]
+    pub severity: Option<Severity>,
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+const NONE: Option<&()> = None;
+
+pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
+    match cmd {
+        Command::Serve(_) => unreachable_serve(),
+        Command::User(UserCmd::Add { name, groups }) => {
+            let created: UserCreated =
+                c.call(Method::POST, "/api/v1/admin/users", Some(&NewUser { name, groups })).await?;
+            println!("{}", created.token);
+        }
+        Command::User(UserCmd::Remove { name }) => {
+            c.call_empty(Method::DELETE, &format!("/api/v1/admin/users/{}", seg(&name)), NONE).await?;
+        }
+        Command::User(UserCmd::Token { name }) => {
+            let created: UserCreated =
+                c.call(Method::POST, &format!("/api/v1/admin/users/{}/token", seg(&name)), NONE).await?;
+            println!("{}", created.token);
+        }
+        Command::User(UserCmd::List { json }) => {
+            let users: Vec<UserInfo> = c.call(Method::GET, "/api/v1/admin/users", NONE).await?;
+            if json {
+                print_json(&users)?;
+            } else {
+                for u in users {
+                    println!("{}\t{}", u.name, u.groups.join(","));
+                }
+            }
+        }
+        Command::Group(GroupCmd::AddMember { group, user }) => {
+            let path = format!("/api/v1/admin/groups/{}/members", seg(&group));
+            c.call_empty(Method::POST, &path, Some(&Membership { user })).await?;
+        }
+        Command::Group(GroupCmd::RemoveMember { group, user }) => {
+            let path = format!("/api/v1/admin/groups/{}/members/{}", seg(&group), seg(&user));
+            c.call_empty(Method::DELETE, &path, NONE).await?;
+        }
+        Command::Hosts { json } => {
+            let hosts: Vec<HostInfo> = c.call(Method::GET, "/api/v1/admin/hosts", NONE).await?;
+            if json {
+                print_json(&hosts)?;
+            } else {
+                for h in hosts {
+                    println!("{}\t{}\t{}", h.name, h.last_seen.to_rfc3339(), h.last_user);
+                }
+            }
+        }
+        Command::Send(a) => {
+            let new = NewMessage {
+                to: a.to,
+                severity: a.severity,
+                title: a.title,
+                body: a.body,
+                sender: a.sender,
+                valid_from: a.from,
+                valid_until: a.until,
+                receipt: Some(a.receipt),
+            };
+            let msg: MessageInfo = c.call(Method::POST, "/api/v1/admin/messages", Some(&new)).await?;
+            println!("{}", msg.id);
+        }
+        Command::Edit(a) => {
+            let edit = MessageEdit { title: a.title, body: a.body, severity: a.severity, valid_until: a.until };
+            let path = format!("/api/v1/admin/messages/{}", seg(&a.id));
+            let msg: MessageInfo = c.call(Method::PATCH, &path, Some(&edit)).await?;
+            println!("{} revision {}", msg.id, msg.revision);
+        }
+        Command::Withdraw { id } => {
+            let path = format!("/api/v1/admin/messages/{}/withdraw", seg(&id));
+            let msg: MessageInfo = c.call(Method::POST, &path, NONE).await?;
+            println!("{} withdrawn", msg.id);
+        }
+        Command::List { json } => {
+            let msgs: Vec<MessageInfo> = c.call(Method::GET, "/api/v1/admin/messages", NONE).await?;
+            if json {
+                print_json(&msgs)?;
+            } else {
+                for m in msgs {
+                    let state = if m.withdrawn_at.is_some() { "withdrawn" } else { "active" };
+                    println!(
+                        "{}\tr{}\t{}\t{}\t{} .. {}\t{}\t{}",
+                        m.id,
+                        m.revision,
+                        m.severity,
+                        state,
+                        m.valid_from.to_rfc3339(),
+                        m.valid_until.to_rfc3339(),
+                        m.to.join(","),
+                        m.title
+                    );
+                }
+            }
+        }
+        Command::Receipts { id, json } => {
+            let path = format!("/api/v1/admin/messages/{}/receipts", seg(&id));
+            let receipts: Vec<ReceiptRecord> = c.call(Method::GET, &path, NONE).await?;
+            if json {
+                print_json(&receipts)?;
+            } else {
+                for r in receipts {
+                    println!("{}\t{}\tr{}\t{}\t{}", r.user, r.host, r.revision, r.kind, r.at.to_rfc3339());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn unreachable_serve() -> ! {
+    // `main` dispatches `serve` itself; reaching here is a programming error.
+    panic!("serve is not an admin command")
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value).context("cannot print JSON")?);
+    Ok(())
+}

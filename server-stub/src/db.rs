@@ -1,0 +1,129 @@
+//! The server's SQLite file: opening, pragmas, numbered migrations.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::Error;
+
+/// Migrations in order; the database's `user_version` is how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// Opens (creating if needed) the database and brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection, Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
+    }
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), Error> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let done = usize::try_from(done).unwrap_or(usize::MAX);
+    if done > MIGRATIONS.len() {
+        return Err(Error::Schema(format!(
+            "database schema version {done} is newer than this server knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        tx.commit()?;
+    }
+    ensure_meta(conn)
+}
+
+fn ensure_meta(conn: &Connection) -> Result<(), Error> {
+    if meta(conn, "server_id")?.is_none() {
+        set_meta(conn, "server_id", &crate::auth::random_id(12))?;
+    }
+    if meta(conn, "change_seq")?.is_none() {
+        set_meta(conn, "change_seq", "0")?;
+    }
+    Ok(())
+}
+
+pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, Error> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), Error> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// The change sequence moves whenever something that decides which messages
+/// apply to whom changes; an agent whose last poll saw the current value
+/// gets a "nothing changed" answer without any further query.
+pub fn change_seq(conn: &Connection) -> Result<i64, Error> {
+    Ok(conn.query_row(
+        "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'change_seq'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn bump_change_seq(conn: &Connection) -> Result<(), Error> {
+    conn.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq'",
+        [],
+    )?;
+    Ok(())
+}
+
+/// Unix milliseconds, the form times take in the database.
+pub fn to_ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_reopen_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = open(&path).unwrap();
+        let id = meta(&conn, "server_id").unwrap().unwrap();
+        drop(conn);
+        let conn = open(&path).unwrap();
+        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        assert_eq!(meta(&conn, "server_id").unwrap().unwrap(), id);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer"), "{err}");
+    }
+}

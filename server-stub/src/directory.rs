@@ -1,0 +1,189 @@
+//! Users, groups and the hosts agents have reported.
+
+use chrono::{DateTime, Utc};
+use herald_protocol::{HostInfo, UserInfo};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::auth;
+use crate::db::{self, from_ms, to_ms};
+use crate::error::Error;
+
+/// The user an agent token belongs to.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+}
+
+/// User and group names: what a directory would accept as an account name.
+pub fn check_name(what: &str, name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad(format!(
+            "bad {what} name '{name}': 1 to 64 letters, digits, '.', '_', '-' or '@'"
+        )))
+    }
+}
+
+/// Host names are compared lowercased, as DNS does.
+pub fn normalize_host(name: &str) -> Result<String, Error> {
+    let host = name.trim().to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(host)
+    } else {
+        Err(Error::bad(format!("bad host name '{name}'")))
+    }
+}
+
+/// Creates a user (and any group named that does not exist yet) and returns
+/// the user's new agent token.
+pub fn add_user(conn: &mut Connection, name: &str, groups: &[String], now: DateTime<Utc>) -> Result<String, Error> {
+    check_name("user", name)?;
+    for g in groups {
+        check_name("group", g)?;
+    }
+    let tx = conn.transaction()?;
+    let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)", [name], |r| r.get(0))?;
+    if exists {
+        return Err(Error::Conflict(format!("user '{name}' already exists")));
+    }
+    let token = auth::new_token();
+    tx.execute(
+        "INSERT INTO users(name, token_hash, created_at) VALUES (?1, ?2, ?3)",
+        params![name, auth::hash_token(&token), to_ms(now)],
+    )?;
+    for g in groups {
+        add_member_tx(&tx, g, name)?;
+    }
+    db::bump_change_seq(&tx)?;
+    tx.commit()?;
+    Ok(token)
+}
+
+/// Gives a user a new token; the old one stops working at once.
+pub fn rotate_token(conn: &Connection, name: &str) -> Result<String, Error> {
+    let token = auth::new_token();
+    let n = conn.execute(
+        "UPDATE users SET token_hash = ?2 WHERE name = ?1",
+        params![name, auth::hash_token(&token)],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("no user '{name}'")));
+    }
+    Ok(token)
+}
+
+pub fn remove_user(conn: &Connection, name: &str) -> Result<(), Error> {
+    let n = conn.execute("DELETE FROM users WHERE name = ?1", [name])?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("no user '{name}'")));
+    }
+    db::bump_change_seq(conn)
+}
+
+pub fn add_member(conn: &mut Connection, group: &str, user: &str) -> Result<(), Error> {
+    check_name("group", group)?;
+    let tx = conn.transaction()?;
+    add_member_tx(&tx, group, user)?;
+    db::bump_change_seq(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<(), Error> {
+    let uid = user_id(tx, user)?;
+    tx.execute("INSERT OR IGNORE INTO groups(name) VALUES (?1)", [group])?;
+    tx.execute(
+        "INSERT OR IGNORE INTO memberships(group_id, user_id)
+         SELECT id, ?2 FROM groups WHERE name = ?1",
+        params![group, uid],
+    )?;
+    Ok(())
+}
+
+pub fn remove_member(conn: &Connection, group: &str, user: &str) -> Result<(), Error> {
+    let uid = user_id(conn, user)?;
+    let n = conn.execute(
+        "DELETE FROM memberships WHERE user_id = ?2
+         AND group_id = (SELECT id FROM groups WHERE name = ?1)",
+        params![group, uid],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("user '{user}' is not in group '{group}'")));
+    }
+    db::bump_change_seq(conn)
+}
+
+fn user_id(conn: &Connection, name: &str) -> Result<i64, Error> {
+    conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("no user '{name}'")))
+}
+
+/// The user whose agent token this is, if any.
+pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>, Error> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name FROM users WHERE token_hash = ?1",
+            [auth::hash_token(token)],
+            |r| Ok(User { id: r.get(0)?, name: r.get(1)? }),
+        )
+        .optional()?)
+}
+
+pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
+    let mut stmt = conn.prepare(
+        "SELECT u.name, COALESCE(group_concat(g.name, ','), '')
+         FROM users u
+         LEFT JOIN memberships m ON m.user_id = u.id
+         LEFT JOIN groups g ON g.id = m.group_id
+         GROUP BY u.id ORDER BY u.name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let groups: String = r.get(1)?;
+        let mut groups: Vec<String> = groups.split(',').filter(|g| !g.is_empty()).map(str::to_owned).collect();
+        groups.sort();
+        Ok(UserInfo { name: r.get(0)?, groups })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records that an agent of `user` contacted the server from `host`.
+pub fn touch_host(conn: &Connection, host: &str, user: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    conn.execute(
+        "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)
+         ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, last_user = excluded.last_user",
+        params![host, to_ms(now), user],
+    )?;
+    Ok(())
+}
+
+pub fn list_hosts(conn: &Connection) -> Result<Vec<HostInfo>, Error> {
+    let mut stmt = conn.prepare("SELECT name, last_seen, last_user FROM hosts ORDER BY name")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(HostInfo { name: r.get(0)?, last_seen: from_ms(r.get(1)?), last_user: r.get(2)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether a recipient names something the directory knows.
+pub fn recipient_exists(conn: &Connection, kind: &str, name: &str) -> Result<bool, Error> {
+    let sql = match kind {
+        "user" => "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
+        "group" => "SELECT EXISTS(SELECT 1 FROM groups WHERE name = ?1)",
+        "host" => "SELECT EXISTS(SELECT 1 FROM hosts WHERE name = ?1)",
+        _ => return Ok(true),
+    };
+    Ok(conn.query_row(sql, [name], |r| r.get(0))?)
+}

@@ -1,0 +1,61 @@
+//! The server's error type and how each error becomes an HTTP answer.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use herald_protocol::ErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or wrong token")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("database schema: {0}")]
+    Schema(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn bad(reason: impl Into<String>) -> Self {
+        Error::BadRequest(reason.into())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Db(_) | Error::Schema(_) | Error::Io(..) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        // One line, whatever the cause: clients print it as it is.
+        let error = self.to_string().replace(['\n', '\r'], " ");
+        (status, axum::Json(ErrorBody { error })).into_response()
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for Error {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        Error::BadRequest(format!("malformed request: {}", rejection.body_text()))
+    }
+}

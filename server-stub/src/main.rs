@@ -1,0 +1,136 @@
+//! `herald-server`: runs the server, and administers a running one over HTTP.
+
+mod cli;
+mod client;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use cli::{Cli, Command, ServeArgs};
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
+        fail(&e);
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ! {
+    eprintln!("herald-server: error: {e:#}");
+    std::process::exit(1)
+}
+
+fn init_tracing(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let data_dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir()?,
+    };
+    match cli.command {
+        Command::Serve(args) => serve(args, cli.admin_token, &data_dir).await,
+        other => {
+            let token = match cli.admin_token {
+                Some(t) => t,
+                None => read_admin_token(&data_dir)?,
+            };
+            let client = client::AdminClient::new(&cli.server, &token)?;
+            cli::run_admin(other, &client).await
+        }
+    }
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    dirs::data_dir()
+        .map(|d| d.join("herald-server"))
+        .context("no data directory on this system: give --data-dir or HERALD_SERVER_DATA_DIR")
+}
+
+const TOKEN_FILE: &str = "admin-token";
+
+fn read_admin_token(data_dir: &Path) -> Result<String> {
+    let path = data_dir.join(TOKEN_FILE);
+    let token = std::fs::read_to_string(&path).with_context(|| {
+        format!("no admin token: set HERALD_ADMIN_TOKEN or --admin-token (and none saved in {})", path.display())
+    })?;
+    Ok(token.trim().to_owned())
+}
+
+/// The admin token given, or the one saved in the data dir, or a new one
+/// saved there (readable by its owner only).
+fn admin_token(given: Option<String>, data_dir: &Path) -> Result<String> {
+    if let Some(t) = given.filter(|t| !t.trim().is_empty()) {
+        return Ok(t.trim().to_owned());
+    }
+    if let Ok(t) = read_admin_token(data_dir) {
+        if !t.is_empty() {
+            return Ok(t);
+        }
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let token = herald_server::auth::new_token();
+    let path = data_dir.join(TOKEN_FILE);
+    write_private(&path, &token).with_context(|| format!("cannot save the admin token in {}", path.display()))?;
+    eprintln!("herald-server: new admin token saved in {}", path.display());
+    Ok(token)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
+}
+
+async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Result<()> {
+    let token = admin_token(token, data_dir)?;
+    let db_path = args.db.unwrap_or_else(|| data_dir.join("server.db"));
+    let conn = herald_server::db::open(&db_path).with_context(|| format!("cannot open {}", db_path.display()))?;
+    let policy = herald_server::AgentPolicy {
+        poll_interval_secs: args.poll_interval.max(1),
+        min_agent_version: args.min_agent_version,
+    };
+    let state = herald_server::AppState::new(conn, &token, policy);
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port when given port 0.
+    println!("herald-server listening on http://{addr}");
+    tracing::info!(db = %db_path.display(), "serving");
+    herald_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,258 @@
+//! Messages: sending, revising, withdrawing, listing, and their receipts.
+
+use chrono::{DateTime, Duration, Utc};
+use herald_protocol::{
+    MessageEdit, MessageInfo, NewMessage, ReceiptKind, ReceiptPolicy, ReceiptRecord, Recipient, Severity,
+    MAX_BODY_BYTES, MAX_TITLE_CHARS,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::auth;
+use crate::db::{self, from_ms, to_ms};
+use crate::directory;
+use crate::error::Error;
+use crate::timespec;
+
+/// How long a message is valid when the sender does not say.
+pub const DEFAULT_VALIDITY: Duration = Duration::hours(24);
+
+pub fn create(conn: &mut Connection, new: NewMessage, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
+    let title = check_title(&new.title)?;
+    check_body(&new.body)?;
+    let from = match &new.valid_from {
+        Some(s) => timespec::parse(s, now)?,
+        None => now,
+    };
+    let until = match &new.valid_until {
+        Some(s) => timespec::parse(s, now)?,
+        None => from + DEFAULT_VALIDITY,
+    };
+    check_window(from, until, now)?;
+    let recipients = parse_recipients(&new.to)?;
+    let sender = new.sender.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("Administrator");
+
+    let tx = conn.transaction()?;
+    for r in &recipients {
+        let (kind, name) = split(r);
+        if !directory::recipient_exists(&tx, kind, name)? {
+            return Err(Error::bad(format!("unknown recipient '{r}'")));
+        }
+    }
+    let id = auth::random_id(10);
+    tx.execute(
+        "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from, valid_until,
+                              receipt, created_at, revised_at)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![
+            id,
+            new.severity.as_str(),
+            title,
+            new.body,
+            sender,
+            to_ms(from),
+            to_ms(until),
+            new.receipt.unwrap_or(ReceiptPolicy::Read).as_str(),
+            to_ms(now),
+        ],
+    )?;
+    for r in &recipients {
+        let (kind, name) = split(r);
+        tx.execute(
+            "INSERT OR IGNORE INTO recipients(message_id, kind, name) VALUES (?1, ?2, ?3)",
+            params![id, kind, name],
+        )?;
+    }
+    db::bump_change_seq(&tx)?;
+    let info = get_tx(&tx, &id)?;
+    tx.commit()?;
+    Ok(info)
+}
+
+/// Any change makes a new revision, which agents show again even to users who
+/// read the previous one.
+pub fn edit(conn: &mut Connection, id: &str, edit: MessageEdit, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
+    if edit == MessageEdit::default() {
+        return Err(Error::bad("nothing to change: give a title, body, severity or valid-until"));
+    }
+    let tx = conn.transaction()?;
+    let mut msg = get_tx(&tx, id)?;
+    if msg.withdrawn_at.is_some() {
+        return Err(Error::Conflict(format!("message {id} is withdrawn")));
+    }
+    if let Some(t) = &edit.title {
+        msg.title = check_title(t)?;
+    }
+    if let Some(b) = edit.body {
+        check_body(&b)?;
+        msg.body = b;
+    }
+    if let Some(s) = edit.severity {
+        msg.severity = s;
+    }
+    if let Some(u) = &edit.valid_until {
+        msg.valid_until = timespec::parse(u, now)?;
+        check_window(msg.valid_from, msg.valid_until, now)?;
+    }
+    tx.execute(
+        "UPDATE messages SET revision = revision + 1, title = ?2, body = ?3, severity = ?4,
+                valid_until = ?5, revised_at = ?6
+         WHERE id = ?1",
+        params![id, msg.title, msg.body, msg.severity.as_str(), to_ms(msg.valid_until), to_ms(now)],
+    )?;
+    db::bump_change_seq(&tx)?;
+    let info = get_tx(&tx, id)?;
+    tx.commit()?;
+    Ok(info)
+}
+
+/// Ends the message's validity now. Withdrawing twice is harmless.
+pub fn withdraw(conn: &mut Connection, id: &str, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
+    let tx = conn.transaction()?;
+    let msg = get_tx(&tx, id)?;
+    if msg.withdrawn_at.is_none() {
+        tx.execute(
+            "UPDATE messages SET withdrawn_at = ?2, valid_until = MIN(valid_until, ?2) WHERE id = ?1",
+            params![id, to_ms(now)],
+        )?;
+        db::bump_change_seq(&tx)?;
+    }
+    let info = get_tx(&tx, id)?;
+    tx.commit()?;
+    Ok(info)
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
+    get_tx(conn, id)
+}
+
+fn get_tx(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
+    let mut msg = conn
+        .query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], row_to_info)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("no message '{id}'")))?;
+    msg.to = recipients_of(conn, id)?;
+    Ok(msg)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<MessageInfo>, Error> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM messages ORDER BY created_at, id"))?;
+    let mut out: Vec<MessageInfo> = stmt.query_map([], row_to_info)?.collect::<Result<_, _>>()?;
+    for m in &mut out {
+        m.to = recipients_of(conn, &m.id)?;
+    }
+    Ok(out)
+}
+
+pub fn receipts(conn: &Connection, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
+    get_tx(conn, id)?;
+    let mut stmt = conn.prepare(
+        "SELECT user_name, host, revision, kind, at, recorded_at FROM receipts
+         WHERE message_id = ?1 ORDER BY at, user_name, host, kind",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        let kind: String = r.get(3)?;
+        Ok(ReceiptRecord {
+            user: r.get(0)?,
+            host: r.get(1)?,
+            revision: r.get(2)?,
+            kind: kind.parse().unwrap_or(ReceiptKind::Read),
+            at: from_ms(r.get(4)?),
+            recorded_at: from_ms(r.get(5)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) const COLUMNS: &str = "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
+                                  created_at, revised_at, withdrawn_at";
+
+pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
+    let severity: String = r.get(2)?;
+    let receipt: String = r.get(8)?;
+    let withdrawn: Option<i64> = r.get(11)?;
+    Ok(MessageInfo {
+        id: r.get(0)?,
+        revision: r.get(1)?,
+        // Only this module writes these columns, always from the enums.
+        severity: severity.parse().unwrap_or(Severity::Info),
+        title: r.get(3)?,
+        body: r.get(4)?,
+        sender: r.get(5)?,
+        to: Vec::new(),
+        valid_from: from_ms(r.get(6)?),
+        valid_until: from_ms(r.get(7)?),
+        receipt: receipt.parse().unwrap_or(ReceiptPolicy::Read),
+        created_at: from_ms(r.get(9)?),
+        revised_at: from_ms(r.get(10)?),
+        withdrawn_at: withdrawn.map(from_ms),
+    })
+}
+
+fn recipients_of(conn: &Connection, id: &str) -> Result<Vec<String>, Error> {
+    let mut stmt = conn.prepare("SELECT kind, name FROM recipients WHERE message_id = ?1 ORDER BY kind, name")?;
+    let rows = stmt.query_map([id], |r| {
+        let kind: String = r.get(0)?;
+        let name: String = r.get(1)?;
+        Ok(if kind == "all" { kind } else { format!("{kind}:{name}") })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn check_title(title: &str) -> Result<String, Error> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(Error::bad("empty title"));
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(Error::bad(format!("title longer than {MAX_TITLE_CHARS} characters")));
+    }
+    Ok(title.to_owned())
+}
+
+fn check_body(body: &str) -> Result<(), Error> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::bad(format!(
+            "body is {} bytes, over the limit of {} KiB",
+            body.len(),
+            MAX_BODY_BYTES / 1024
+        )));
+    }
+    Ok(())
+}
+
+fn check_window(from: DateTime<Utc>, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Error> {
+    if until <= from {
+        return Err(Error::bad("valid-until must be after valid-from"));
+    }
+    if until <= now {
+        return Err(Error::bad("valid-until is in the past"));
+    }
+    Ok(())
+}
+
+fn parse_recipients(specs: &[String]) -> Result<Vec<Recipient>, Error> {
+    let mut out = Vec::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')).filter(|s| !s.trim().is_empty()) {
+        let r: Recipient = spec.parse().map_err(|e: herald_protocol::ParseRecipientError| Error::bad(e.to_string()))?;
+        let r = match r {
+            Recipient::Host(h) => Recipient::Host(directory::normalize_host(&h)?),
+            other => other,
+        };
+        out.push(r);
+    }
+    if out.is_empty() {
+        return Err(Error::bad("no recipient: give user:NAME, group:NAME, host:NAME or all"));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn split(r: &Recipient) -> (&'static str, &str) {
+    match r {
+        Recipient::User(n) => ("user", n),
+        Recipient::Group(n) => ("group", n),
+        Recipient::Host(n) => ("host", n),
+        Recipient::All => ("all", ""),
+    }
+}

@@ -1,0 +1,279 @@
+//! The agent's side of the server: what applies to a user at a host, the
+//! difference from what that agent was last told, and receipts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use herald_protocol::{
+    Message, PollRequest, PollResponse, Receipt, ReceiptAnswer, ReceiptKind, RejectedReceipt, Settings, StopReason,
+    API_VERSION,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::db::{self, to_ms};
+use crate::directory::{self, User};
+use crate::error::Error;
+use crate::messages::{row_to_info, COLUMNS};
+
+/// Matches a message addressed to user `?1` (id `?2`) at host `?3`.
+const ADDRESSED: &str = "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND (
+        r.kind = 'all'
+     OR (r.kind = 'user' AND r.name = ?1 COLLATE NOCASE)
+     OR (r.kind = 'host' AND r.name = ?3)
+     OR (r.kind = 'group' AND r.name COLLATE NOCASE IN (
+            SELECT g.name FROM groups g JOIN memberships gm ON gm.group_id = g.id WHERE gm.user_id = ?2))))";
+
+/// Agent settings the server hands out; part of the server's configuration.
+#[derive(Debug, Clone)]
+pub struct AgentPolicy {
+    pub poll_interval_secs: u64,
+    /// Agents older than this are told to update.
+    pub min_agent_version: Option<String>,
+}
+
+struct SyncRow {
+    generation: i64,
+    seq_seen: i64,
+    next_change: i64,
+}
+
+pub fn poll(
+    conn: &mut Connection,
+    user: &User,
+    req: &PollRequest,
+    policy: &AgentPolicy,
+    now: DateTime<Utc>,
+) -> Result<PollResponse, Error> {
+    let host = directory::normalize_host(&req.host)?;
+    let tx = conn.transaction()?;
+    directory::touch_host(&tx, &host, &user.name, now)?;
+    let server_id = db::meta(&tx, "server_id")?.unwrap_or_default();
+    let seq = db::change_seq(&tx)?;
+    let row = tx
+        .query_row(
+            "SELECT generation, seq_seen, next_change FROM agent_sync WHERE user_id = ?1 AND host = ?2",
+            params![user.id, host],
+            |r| Ok(SyncRow { generation: r.get(0)?, seq_seen: r.get(1)?, next_change: r.get(2)? }),
+        )
+        .optional()?;
+    let in_step = row
+        .as_ref()
+        .is_some_and(|row| req.cursor.as_deref() == Some(cursor(&server_id, row.generation).as_str()));
+    let settings = settings(policy, &req.agent_version);
+    let mut answer = PollResponse {
+        api_version: API_VERSION,
+        server_time: now,
+        cursor: String::new(),
+        changed: false,
+        full: false,
+        messages: Vec::new(),
+        stopped: Vec::new(),
+        settings,
+    };
+
+    // The cheap path: nothing that decides what applies has changed, and no
+    // message this agent holds has expired since.
+    if let (true, Some(row)) = (in_step, &row) {
+        if row.seq_seen == seq && to_ms(now) < row.next_change {
+            answer.cursor = cursor(&server_id, row.generation);
+            tx.commit()?;
+            return Ok(answer);
+        }
+    }
+
+    let applicable = applicable(&tx, user, &host, now)?;
+    let next_change = applicable.values().map(|m| to_ms(m.valid_until)).min().unwrap_or(i64::MAX);
+    let delivered = if in_step { delivered(&tx, user.id, &host)? } else { HashMap::new() };
+
+    for (id, m) in &applicable {
+        if delivered.get(id) != Some(&m.revision) {
+            answer.messages.push(m.clone());
+        }
+    }
+    for id in delivered.keys().filter(|id| !applicable.contains_key(*id)) {
+        answer.stopped.push(herald_protocol::Stopped { id: id.clone(), reason: stop_reason(&tx, user, id, now)? });
+    }
+    answer.full = !in_step;
+    answer.changed = answer.full || !answer.messages.is_empty() || !answer.stopped.is_empty();
+
+    let generation = match (&row, answer.changed) {
+        (Some(row), false) => row.generation,
+        (Some(row), true) => row.generation + 1,
+        (None, _) => 1,
+    };
+    if answer.changed {
+        tx.execute("DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2", params![user.id, host])?;
+        let mut ins = tx.prepare(
+            "INSERT INTO deliveries(user_id, host, message_id, revision) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for m in applicable.values() {
+            ins.execute(params![user.id, host, m.id, m.revision])?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO agent_sync(user_id, host, generation, seq_seen, next_change) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(user_id, host) DO UPDATE SET
+            generation = excluded.generation, seq_seen = excluded.seq_seen, next_change = excluded.next_change",
+        params![user.id, host, generation, seq, next_change],
+    )?;
+    answer.cursor = cursor(&server_id, generation);
+    tx.commit()?;
+    answer.stopped.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(answer)
+}
+
+/// The cursor names the database too, so that an agent moved to a rebuilt
+/// server gets a full answer instead of a difference from someone else's past.
+fn cursor(server_id: &str, generation: i64) -> String {
+    format!("{server_id}.{generation}")
+}
+
+fn settings(policy: &AgentPolicy, agent_version: &str) -> Settings {
+    let version_warning = policy.min_agent_version.as_ref().and_then(|min| {
+        older(agent_version, min).then(|| format!("this agent is version {agent_version}; the server asks for {min} or later: please update"))
+    });
+    Settings { poll_interval_secs: policy.poll_interval_secs, version_warning }
+}
+
+/// Dotted numeric comparison; anything unparsable counts as older.
+fn older(version: &str, min: &str) -> bool {
+    let parse = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
+    match (parse(version), parse(min)) {
+        (Some(v), Some(m)) => v < m,
+        _ => true,
+    }
+}
+
+/// Every message addressed to the user at the host, valid now or later,
+/// that the user has not read at its current revision.
+fn applicable(conn: &Connection, user: &User, host: &str, now: DateTime<Utc>) -> Result<BTreeMap<String, Message>, Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages m
+         WHERE m.withdrawn_at IS NULL AND m.valid_until > ?4 AND {ADDRESSED}
+           AND NOT EXISTS (SELECT 1 FROM receipts rc WHERE rc.message_id = m.id AND rc.user_name = ?1
+                           AND rc.revision = m.revision AND rc.kind = 'read')"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![user.name, user.id, host, to_ms(now)], row_to_info)?;
+    let mut out = BTreeMap::new();
+    for info in rows {
+        let i = info?;
+        out.insert(
+            i.id.clone(),
+            Message {
+                id: i.id,
+                revision: i.revision,
+                severity: i.severity,
+                title: i.title,
+                body: i.body,
+                sender: i.sender,
+                valid_from: i.valid_from,
+                valid_until: i.valid_until,
+                receipt: i.receipt,
+                revised_at: i.revised_at,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn delivered(conn: &Connection, user_id: i64, host: &str) -> Result<HashMap<String, u32>, Error> {
+    let mut stmt = conn.prepare("SELECT message_id, revision FROM deliveries WHERE user_id = ?1 AND host = ?2")?;
+    let rows = stmt.query_map(params![user_id, host], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn stop_reason(conn: &Connection, user: &User, id: &str, now: DateTime<Utc>) -> Result<StopReason, Error> {
+    let found: Option<(Option<i64>, i64, u32)> = conn
+        .query_row("SELECT withdrawn_at, valid_until, revision FROM messages WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((withdrawn, until, revision)) = found else {
+        return Ok(StopReason::Unaddressed);
+    };
+    if withdrawn.is_some() {
+        return Ok(StopReason::Withdrawn);
+    }
+    if until <= to_ms(now) {
+        return Ok(StopReason::Expired);
+    }
+    let read: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM receipts WHERE message_id = ?1 AND user_name = ?2 AND revision = ?3 AND kind = 'read')",
+        params![id, user.name, revision],
+        |r| r.get(0),
+    )?;
+    Ok(if read { StopReason::ReadElsewhere } else { StopReason::Unaddressed })
+}
+
+/// Records a batch of receipts for the token's user. A receipt already
+/// recorded is counted as a duplicate, never twice.
+pub fn record_receipts(
+    conn: &mut Connection,
+    user: &User,
+    host: &str,
+    receipts: &[Receipt],
+    now: DateTime<Utc>,
+) -> Result<ReceiptAnswer, Error> {
+    let host = directory::normalize_host(host)?;
+    let tx = conn.transaction()?;
+    directory::touch_host(&tx, &host, &user.name, now)?;
+    let mut answer = ReceiptAnswer::default();
+    let mut acknowledged = false;
+    for (index, rc) in receipts.iter().enumerate() {
+        let current: Option<u32> = tx
+            .query_row(
+                &format!("SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED}"),
+                params![user.name, user.id, host, rc.message_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let reject = |reason: &str| RejectedReceipt { index, reason: reason.to_owned() };
+        let Some(current) = current else {
+            answer.rejected.push(reject("no such message for this user"));
+            continue;
+        };
+        if rc.revision == 0 || rc.revision > current {
+            answer.rejected.push(reject("no such revision"));
+            continue;
+        }
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![rc.message_id, user.name, host, rc.revision, rc.kind.as_str(), to_ms(rc.at), to_ms(now)],
+        )?;
+        if n == 1 {
+            answer.recorded += 1;
+            acknowledged |= rc.kind == ReceiptKind::Read && rc.revision == current;
+        } else {
+            answer.duplicates += 1;
+        }
+    }
+    if acknowledged {
+        // The user's other agents must drop what was just read.
+        db::bump_change_seq(&tx)?;
+    }
+    tx.commit()?;
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::from_ms;
+
+    #[test]
+    fn version_comparison() {
+        assert!(older("0.1.0", "0.2.0"));
+        assert!(older("0.9", "0.10"));
+        assert!(!older("1.0.0", "1.0.0"));
+        assert!(!older("1.2.0", "1.1.9"));
+        assert!(older("garbage", "1.0"));
+    }
+
+    #[test]
+    fn ms_round_trip() {
+        let t = from_ms(1_700_000_000_123);
+        assert_eq!(to_ms(t), 1_700_000_000_123);
+    }
+}
