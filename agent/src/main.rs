@@ -1,1 +1,33 @@
-fn main() {}
+//! `herald-agent`: the per-user agent and its command line.
+
+mod cli;
+mod commands;
+mod run;
+
+use anyhow::Result;
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let is_run = matches!(cli.command, cli::Command::Run);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if is_run { "info" } else { "warn" }));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    if let Err(e) = dispatch(cli) {
+        eprintln!("herald-agent: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn dispatch(cli: cli::Cli) -> Result<()> {
+    let ctx = commands::Context::new(&cli)?;
+    match cli.command {
+        cli::Command::Sync { json } => commands::sync(&ctx, json),
+        cli::Command::Queue { all, json } => commands::queue(&ctx, all, json),
+        cli::Command::Ack { id } => commands::ack(&ctx, &id),
+        cli::Command::Cancel { id } => commands::cancel(&ctx, &id),
+        cli::Command::Status { json } => commands::status(&ctx, json),
+        cli::Command::Log { json, oldest_first } => commands::log(&ctx, json, oldest_first),
+        cli::Command::Run => run::run(&ctx),
+    }
+}

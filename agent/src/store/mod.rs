@@ -7,6 +7,8 @@
 mod exchange;
 mod messages;
 mod state;
+#[cfg(test)]
+mod transitions_tests;
 
 use std::path::{Path, PathBuf};
 
@@ -71,7 +73,7 @@ impl MessageState {
 
 impl std::fmt::Display for MessageState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -1,0 +1,62 @@
+//! Command line of `herald-agent`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "herald-agent", version, about = "Herald desktop agent: receives messages and shows them")]
+pub struct Cli {
+    /// Server URL (overrides the config file).
+    #[arg(long, global = true, env = "HERALD_SERVER")]
+    pub server: Option<String>,
+    /// This user's agent token (overrides the config file).
+    #[arg(long, global = true, env = "HERALD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Name this computer reports (default: the machine's host name).
+    #[arg(long, global = true, env = "HERALD_HOST")]
+    pub host: Option<String>,
+    /// Where the per-user store lives.
+    #[arg(long, global = true, env = "HERALD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Config file (TOML with server, token, host).
+    #[arg(long, global = true, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Contact the server once (send receipts, fetch messages), then exit.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The due messages, in the order they will be shown.
+    Queue {
+        /// Every message held, with its state.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a due message, as "I have read the message" does.
+    Ack { id: String },
+    /// Close a due message without reading it; it comes back after the next contact.
+    Cancel { id: String },
+    /// Server, last contact, next poll, pending receipts, last error.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the agent: poll on schedule and bring messages up when due.
+    Run,
+    /// The exchange log: every contact with the server, newest first.
+    Log {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        oldest_first: bool,
+    },
+}

@@ -1,0 +1,224 @@
+//! The one-shot commands: each opens the store, does one thing, prints.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use herald_agent::config::{self, FileConfig};
+use herald_agent::store::{LogOrder, Store, StoredMessage};
+use herald_agent::sync::{self, Endpoint, SyncClient};
+use herald_agent::{schedule, SyncError};
+use serde::Serialize;
+
+use crate::cli::Cli;
+
+/// Settings resolved from flags, environment, config file and defaults.
+pub struct Context {
+    pub data_dir: PathBuf,
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub host: String,
+}
+
+impl Context {
+    pub fn new(cli: &Cli) -> Result<Self> {
+        let file = match cli.config.clone().or_else(config::default_config_file) {
+            Some(path) => config::load(&path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or_else(config::default_data_dir)
+            .context("no data directory on this system: give --data-dir or HERALD_DATA_DIR")?;
+        let non_empty = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(Context {
+            data_dir,
+            server: non_empty(&cli.server).or_else(|| non_empty(&file.server)),
+            token: non_empty(&cli.token).or_else(|| non_empty(&file.token)),
+            host: non_empty(&cli.host)
+                .or_else(|| non_empty(&file.host))
+                .unwrap_or_else(config::machine_host_name)
+                .to_ascii_lowercase(),
+        })
+    }
+
+    pub fn open_store(&self) -> Result<Store> {
+        let path = config::store_path(&self.data_dir);
+        Store::open(&path).with_context(|| format!("cannot open the store {}", path.display()))
+    }
+
+    pub fn client(&self) -> Result<SyncClient, SyncError> {
+        let server = self.server.clone().ok_or(SyncError::NoServer)?;
+        let token = self.token.clone().ok_or(SyncError::NoToken)?;
+        SyncClient::new(Endpoint { server, token, host: self.host.clone() })
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+pub fn sync(ctx: &Context, json: bool) -> Result<()> {
+    let mut store = ctx.open_store()?;
+    let client = ctx.client().context("sync failed")?;
+    let applied = runtime()?.block_on(sync::sync_once(&mut store, &client)).context("sync failed")?;
+    if json {
+        print_json(&applied)?;
+    } else {
+        println!(
+            "synced with {}: {} received, {} stopped, {} receipts sent",
+            client.endpoint().server,
+            applied.received,
+            applied.stopped,
+            applied.receipts_sent
+        );
+    }
+    if let Some(w) = store.sync_state()?.version_warning {
+        eprintln!("herald-agent: warning: {w}");
+    }
+    Ok(())
+}
+
+/// A message as `queue` prints it; `state` is the effective one.
+#[derive(Serialize)]
+struct QueueItem<'a> {
+    #[serde(flatten)]
+    message: &'a StoredMessage,
+    due: bool,
+}
+
+pub fn queue(ctx: &Context, all: bool, json: bool) -> Result<()> {
+    let store = ctx.open_store()?;
+    let now = store.sync_state()?.server_now(Utc::now());
+    let held = store.messages()?;
+    let shown: Vec<StoredMessage> = if all {
+        held.iter()
+            .map(|m| StoredMessage { state: schedule::effective_state(m, now), ..m.clone() })
+            .collect()
+    } else {
+        schedule::queue(&held, now).into_iter().cloned().collect()
+    };
+    let items: Vec<QueueItem<'_>> =
+        shown.iter().map(|m| QueueItem { message: m, due: schedule::is_due(m, now) }).collect();
+    if json {
+        return print_json(&items);
+    }
+    if items.is_empty() {
+        println!("{}", if all { "no messages" } else { "nothing due" });
+    }
+    for i in &items {
+        let m = i.message;
+        println!(
+            "{:<10}  {:<7}  {:<9}  r{:<3} {} .. {}  {}",
+            m.id,
+            m.severity,
+            m.state,
+            m.revision,
+            short(m.valid_from),
+            short(m.valid_until),
+            m.title
+        );
+    }
+    Ok(())
+}
+
+pub fn ack(ctx: &Context, id: &str) -> Result<()> {
+    let mut store = ctx.open_store()?;
+    let now = store.sync_state()?.server_now(Utc::now());
+    let m = store.acknowledge(id, now)?;
+    println!("read: {} (revision {})", m.title, m.revision);
+    Ok(())
+}
+
+pub fn cancel(ctx: &Context, id: &str) -> Result<()> {
+    let mut store = ctx.open_store()?;
+    let now = store.sync_state()?.server_now(Utc::now());
+    let m = store.cancel(id, now)?;
+    println!("cancelled: {} (back after the next contact with the server)", m.title);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Status {
+    server: Option<String>,
+    host: String,
+    store: PathBuf,
+    last_success: Option<DateTime<Utc>>,
+    last_attempt: Option<DateTime<Utc>>,
+    next_poll: Option<DateTime<Utc>>,
+    poll_interval_secs: Option<u64>,
+    pending_receipts: i64,
+    due: usize,
+    failures: u32,
+    last_error: Option<String>,
+    clock_offset_ms: i64,
+    version_warning: Option<String>,
+}
+
+pub fn status(ctx: &Context, json: bool) -> Result<()> {
+    let store = ctx.open_store()?;
+    let st = store.sync_state()?;
+    let now = st.server_now(Utc::now());
+    let s = Status {
+        server: ctx.server.clone().or(st.server.clone()),
+        host: ctx.host.clone(),
+        store: store.path().to_owned(),
+        last_success: st.last_success,
+        last_attempt: st.last_attempt,
+        next_poll: st.next_poll,
+        poll_interval_secs: st.poll_interval_secs,
+        pending_receipts: store.pending_receipt_count()?,
+        due: schedule::queue(&store.open_messages()?, now).len(),
+        failures: st.failures,
+        last_error: st.last_error.clone(),
+        clock_offset_ms: st.clock_offset_ms,
+        version_warning: st.version_warning.clone(),
+    };
+    if json {
+        return print_json(&s);
+    }
+    let or_never = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+    println!("server:           {}", s.server.as_deref().unwrap_or("(not configured)"));
+    println!("host:             {}", s.host);
+    println!("store:            {}", s.store.display());
+    println!("last success:     {}", or_never(s.last_success));
+    println!("last attempt:     {}", or_never(s.last_attempt));
+    println!("next poll:        {}", s.next_poll.map_or_else(|| "(agent not running)".into(), |t| t.to_rfc3339()));
+    println!("due messages:     {}", s.due);
+    println!("pending receipts: {}", s.pending_receipts);
+    println!("last error:       {}", s.last_error.as_deref().unwrap_or("none"));
+    if let Some(w) = &s.version_warning {
+        println!("warning:          {w}");
+    }
+    Ok(())
+}
+
+pub fn log(ctx: &Context, json: bool, oldest_first: bool) -> Result<()> {
+    let store = ctx.open_store()?;
+    let order = if oldest_first { LogOrder::OldestFirst } else { LogOrder::NewestFirst };
+    let entries = store.exchange_log(order)?;
+    if json {
+        return print_json(&entries);
+    }
+    for e in entries {
+        let outcome = match &e.error {
+            None => format!(
+                "ok: {} received, {} stopped, {} receipts sent",
+                e.received, e.stopped, e.receipts_sent
+            ),
+            Some(err) => format!("error: {err}"),
+        };
+        println!("{}  {}  {:>5} ms  {}", e.at.to_rfc3339(), e.server, e.duration_ms, outcome);
+    }
+    Ok(())
+}
+
+fn short(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v).context("cannot print JSON")?);
+    Ok(())
+}
