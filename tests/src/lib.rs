@@ -1,1 +1,296 @@
+//! Harness for the end-to-end tests: starts the real `herald-server` on a
+//! free loopback port with a temporary database, and runs real
+//! `herald-agent` commands, each agent with its own temporary data dir.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Variables of the developer's own setup that must not leak into tests.
+const HERALD_VARS: &[&str] = &[
+    "HERALD_SERVER",
+    "HERALD_TOKEN",
+    "HERALD_HOST",
+    "HERALD_DATA_DIR",
+    "HERALD_CONFIG",
+    "HERALD_ADMIN_TOKEN",
+    "HERALD_SERVER_DATA_DIR",
+    "HERALD_POLL_INTERVAL",
+];
+
+/// Path of a workspace binary, built (once per test process) so that the
+/// tests never run stale binaries.
+pub fn bin(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap().to_owned();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut build = Command::new(env!("CARGO"));
+        build.current_dir(root).args(["build", "--quiet", "--bins", "--workspace"]);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cannot run cargo build");
+        assert!(status.success(), "cargo build of the binaries failed");
+        dir
+    });
+    dir.join(name)
+}
+
+fn command(name: &str) -> Command {
+    let mut c = Command::new(bin(name));
+    for v in HERALD_VARS {
+        c.env_remove(v);
+    }
+    c.env("HERALD_LOG", "warn");
+    c
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).trim().to_owned()
+}
+
+/// A running `herald-server serve`, killed on drop.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    pub admin_token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts with extra `serve` arguments (e.g. `--poll-interval 1`).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let admin_token = "e2e-admin-token".to_owned();
+        let mut child = command("herald-server")
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("HERALD_SERVER_DATA_DIR", dir.path())
+            .env("HERALD_ADMIN_TOKEN", &admin_token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let Some(url) = line.trim().strip_prefix("herald-server listening on ") else {
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).ok();
+            panic!("server did not start: {line:?} {err}");
+        };
+        Server { url: url.to_owned(), child: Some(child), admin_token, dir }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("server.db")
+    }
+
+    /// Kills the server (as a crash or power loss would).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+
+    /// Runs an admin command against this server.
+    pub fn admin(&self, args: &[&str]) -> Output {
+        command("herald-server")
+            .args(args)
+            .env("HERALD_SERVER", &self.url)
+            .env("HERALD_ADMIN_TOKEN", &self.admin_token)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs an admin command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
+        assert!(out.status.success(), "herald-server {args:?} failed: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    pub fn add_user(&self, name: &str, groups: &[&str]) -> String {
+        let mut args = vec!["user", "add", name];
+        for g in groups {
+            args.extend(["--group", g]);
+        }
+        self.ok(&args)
+    }
+
+    /// `send` with the given arguments; returns the message id.
+    pub fn send(&self, to: &str, severity: &str, title: &str, extra: &[&str]) -> String {
+        let mut args = vec!["send", "--to", to, "--severity", severity, "--title", title];
+        args.extend(extra);
+        self.ok(&args)
+    }
+
+    pub fn receipts(&self, id: &str) -> Vec<Value> {
+        let out = self.ok(&["receipts", id, "--json"]);
+        serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One user's agent on one (named) computer, with its own store.
+pub struct Agent {
+    dir: tempfile::TempDir,
+    pub server: String,
+    pub token: String,
+    pub host: String,
+}
+
+impl Agent {
+    pub fn new(server: &str, token: &str, host: &str) -> Self {
+        Agent { dir: tempfile::tempdir().unwrap(), server: server.into(), token: token.into(), host: host.into() }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = command("herald-agent");
+        c.env("HERALD_SERVER", &self.server)
+            .env("HERALD_TOKEN", &self.token)
+            .env("HERALD_HOST", &self.host)
+            .env("HERALD_DATA_DIR", self.dir.path())
+            .env("HERALD_CONFIG", self.dir.path().join("no-config.toml"));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "herald-agent {args:?} failed: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// `sync` that must fail; returns its one-line error.
+    pub fn sync_fails(&self) -> String {
+        let out = self.run(&["sync"]);
+        assert!(!out.status.success(), "sync succeeded: {}", text(&out.stdout));
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "error is not one line: {err}");
+        err
+    }
+
+    pub fn sync(&self) {
+        self.ok(&["sync"]);
+    }
+
+    fn json(&self, args: &[&str]) -> Vec<Value> {
+        serde_json::from_str::<Value>(&self.ok(args)).unwrap().as_array().unwrap().clone()
+    }
+
+    /// Titles of the due messages, in the order they would be shown.
+    pub fn queue(&self) -> Vec<String> {
+        self.json(&["queue", "--json"]).iter().map(|m| m["title"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Every message held, as JSON objects.
+    pub fn all(&self) -> Vec<Value> {
+        self.json(&["queue", "--all", "--json"])
+    }
+
+    pub fn state_of(&self, id: &str) -> String {
+        let all = self.all();
+        let m = all.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("{id} not in the store"));
+        m["state"].as_str().unwrap().to_owned()
+    }
+
+    pub fn id_of(&self, title: &str) -> String {
+        let all = self.all();
+        let m = all.iter().find(|m| m["title"] == title).unwrap_or_else(|| panic!("'{title}' not in the store"));
+        m["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Everything in the store but the exchange log and the last error, to
+    /// check that a failed contact changed nothing.
+    pub fn snapshot(&self) -> String {
+        let conn = rusqlite::Connection::open(self.dir.path().join("agent.db")).unwrap();
+        let mut out = String::new();
+        for sql in [
+            "SELECT * FROM messages ORDER BY id",
+            "SELECT * FROM outbox ORDER BY id",
+            "SELECT server, cursor, clock_offset_ms, last_success, poll_interval_secs FROM sync_state",
+        ] {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let cols: Vec<String> = (0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect();
+                    Ok(cols.join("|"))
+                })
+                .unwrap();
+            for row in rows {
+                out.push_str(&row.unwrap());
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The exchange log, newest first.
+    pub fn log(&self) -> Vec<Value> {
+        self.json(&["log", "--json"])
+    }
+}
+
+/// Waits until `f` holds, or panics after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A loopback HTTP server that answers every request with `response`, to
+/// stand for a broken or impostor server.
+pub fn fake_server(response: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            conn.set_read_timeout(Some(Duration::from_secs(2))).ok();
+            // Read the request head and body, whatever it is, then answer.
+            let mut buf = [0u8; 65536];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(&response);
+        }
+    });
+    url
+}
+
+/// An HTTP/1.1 answer with the given status line and body.
+pub fn http_answer(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}

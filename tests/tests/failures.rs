@@ -1,0 +1,90 @@
+//! A contact that fails, whatever the cause, leaves the store as it was,
+//! says what went wrong in one line, exits non-zero and is logged.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use herald_e2e::{fake_server, http_answer, Agent, Server};
+
+/// An agent with one message read (a receipt pending) and one due.
+fn agent_with_state(server: &Server) -> Agent {
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+    let read = server.send("user:alice", "warning", "read me", &["--receipt", "both"]);
+    server.send("user:alice", "info", "still due", &[]);
+    agent.sync();
+    agent.ok(&["ack", &read]);
+    agent
+}
+
+fn assert_failed_cleanly(agent: &Agent, before: &str, expect: &str) {
+    let err = agent.sync_fails();
+    assert!(err.contains(expect), "expected '{expect}' in: {err}");
+    assert_eq!(agent.snapshot(), before, "the store changed after: {err}");
+    let log = agent.log();
+    assert_eq!(log[0]["ok"], false);
+    assert!(log[0]["error"].as_str().unwrap().contains(expect));
+    assert!(agent.ok(&["status"]).contains(expect));
+}
+
+#[test]
+fn a_wrong_token_changes_nothing() {
+    let server = Server::start();
+    let mut agent = agent_with_state(&server);
+    let before = agent.snapshot();
+    agent.token = "not-the-token".into();
+    assert_failed_cleanly(&agent, &before, "refused the agent token (401)");
+}
+
+#[test]
+fn a_server_that_is_down_changes_nothing() {
+    let mut server = Server::start();
+    let agent = agent_with_state(&server);
+    let before = agent.snapshot();
+    server.stop();
+    assert_failed_cleanly(&agent, &before, "cannot reach the server");
+    // Staged messages are still there to show.
+    assert_eq!(agent.queue(), ["still due"]);
+}
+
+#[test]
+fn garbage_answers_change_nothing() {
+    let server = Server::start();
+    let mut agent = agent_with_state(&server);
+    let before = agent.snapshot();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (http_answer("200 OK", "application/json", b"this is not json"), "malformed answer"),
+        (http_answer("200 OK", "application/json", br#"{"recorded": 1, "dup"#), "malformed answer"),
+        (http_answer("200 OK", "application/json", br#"{"recorded": 0, "duplicates": 0, "rejected": []}"#), "settled 0 of 2"),
+        (http_answer("500 Internal Server Error", "text/html", b"<html>oops</html>"), "answered 500"),
+        (http_answer("200 OK", "application/json", &vec![b' '; 9 * 1024 * 1024]), "larger than"),
+        (b"not even http\r\n\r\n".to_vec(), "cannot reach the server"),
+    ];
+    for (answer, expect) in cases {
+        agent.server = fake_server(answer);
+        assert_failed_cleanly(&agent, &before, expect);
+    }
+    // The real server still works afterwards, and gets the receipts once.
+    agent.server = server.url.clone();
+    agent.sync();
+    let read = agent.id_of("read me");
+    assert_eq!(server.receipts(&read).len(), 2);
+}
+
+#[test]
+fn a_malformed_poll_answer_after_receipts_went_through_changes_nothing() {
+    // Receipts accepted, then a broken poll: the outbox is not marked sent,
+    // so they go again later, and the server counts them once.
+    let server = Server::start();
+    let mut agent = agent_with_state(&server);
+    let before = agent.snapshot();
+    let read = agent.id_of("read me");
+    agent.server = fake_server(http_answer(
+        "200 OK",
+        "application/json",
+        br#"{"recorded": 2, "duplicates": 0, "rejected": []}"#,
+    ));
+    assert_failed_cleanly(&agent, &before, "malformed answer");
+    agent.server = server.url.clone();
+    agent.sync();
+    agent.sync();
+    assert_eq!(server.receipts(&read).len(), 2);
+}
