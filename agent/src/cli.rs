@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "herald-agent", version, about = "Herald desktop agent: receives messages and shows them")]
+#[command(
+    name = "herald-agent",
+    version,
+    about = "Herald desktop agent: receives messages and shows them"
+)]
 pub struct Cli {
     /// Server URL (overrides the config file).
     #[arg(long, global = true, env = "HERALD_SERVER")]

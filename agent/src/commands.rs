@@ -31,7 +31,11 @@ impl Context {
             .clone()
             .or_else(config::default_data_dir)
             .context("no data directory on this system: give --data-dir or HERALD_DATA_DIR")?;
-        let non_empty = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let non_empty = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
         Ok(Context {
             data_dir,
             server: non_empty(&cli.server).or_else(|| non_empty(&file.server)),
@@ -51,18 +55,27 @@ impl Context {
     pub fn client(&self) -> Result<SyncClient, SyncError> {
         let server = self.server.clone().ok_or(SyncError::NoServer)?;
         let token = self.token.clone().ok_or(SyncError::NoToken)?;
-        SyncClient::new(Endpoint { server, token, host: self.host.clone() })
+        SyncClient::new(Endpoint {
+            server,
+            token,
+            host: self.host.clone(),
+        })
     }
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 pub fn sync(ctx: &Context, json: bool) -> Result<()> {
     let mut store = ctx.open_store()?;
     let client = ctx.client().context("sync failed")?;
-    let applied = runtime()?.block_on(sync::sync_once(&mut store, &client)).context("sync failed")?;
+    let applied = runtime()?
+        .block_on(sync::sync_once(&mut store, &client))
+        .context("sync failed")?;
     if json {
         print_json(&applied)?;
     } else {
@@ -94,13 +107,21 @@ pub fn queue(ctx: &Context, all: bool, json: bool) -> Result<()> {
     let held = store.messages()?;
     let shown: Vec<StoredMessage> = if all {
         held.iter()
-            .map(|m| StoredMessage { state: schedule::effective_state(m, now), ..m.clone() })
+            .map(|m| StoredMessage {
+                state: schedule::effective_state(m, now),
+                ..m.clone()
+            })
             .collect()
     } else {
         schedule::queue(&held, now).into_iter().cloned().collect()
     };
-    let items: Vec<QueueItem<'_>> =
-        shown.iter().map(|m| QueueItem { message: m, due: schedule::is_due(m, now) }).collect();
+    let items: Vec<QueueItem<'_>> = shown
+        .iter()
+        .map(|m| QueueItem {
+            message: m,
+            due: schedule::is_due(m, now),
+        })
+        .collect();
     if json {
         return print_json(&items);
     }
@@ -135,7 +156,10 @@ pub fn cancel(ctx: &Context, id: &str) -> Result<()> {
     let mut store = ctx.open_store()?;
     let now = store.sync_state()?.server_now(Utc::now());
     let m = store.cancel(id, now)?;
-    println!("cancelled: {} (back after the next contact with the server)", m.title);
+    println!(
+        "cancelled: {} (back after the next contact with the server)",
+        m.title
+    );
     Ok(())
 }
 
@@ -178,16 +202,27 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
     if json {
         return print_json(&s);
     }
-    let or_never = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
-    println!("server:           {}", s.server.as_deref().unwrap_or("(not configured)"));
+    let or_never =
+        |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+    println!(
+        "server:           {}",
+        s.server.as_deref().unwrap_or("(not configured)")
+    );
     println!("host:             {}", s.host);
     println!("store:            {}", s.store.display());
     println!("last success:     {}", or_never(s.last_success));
     println!("last attempt:     {}", or_never(s.last_attempt));
-    println!("next poll:        {}", s.next_poll.map_or_else(|| "(agent not running)".into(), |t| t.to_rfc3339()));
+    println!(
+        "next poll:        {}",
+        s.next_poll
+            .map_or_else(|| "(agent not running)".into(), |t| t.to_rfc3339())
+    );
     println!("due messages:     {}", s.due);
     println!("pending receipts: {}", s.pending_receipts);
-    println!("last error:       {}", s.last_error.as_deref().unwrap_or("none"));
+    println!(
+        "last error:       {}",
+        s.last_error.as_deref().unwrap_or("none")
+    );
     if let Some(w) = &s.version_warning {
         println!("warning:          {w}");
     }
@@ -196,7 +231,11 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
 
 pub fn log(ctx: &Context, json: bool, oldest_first: bool) -> Result<()> {
     let store = ctx.open_store()?;
-    let order = if oldest_first { LogOrder::OldestFirst } else { LogOrder::NewestFirst };
+    let order = if oldest_first {
+        LogOrder::OldestFirst
+    } else {
+        LogOrder::NewestFirst
+    };
     let entries = store.exchange_log(order)?;
     if json {
         return print_json(&entries);
@@ -209,7 +248,13 @@ pub fn log(ctx: &Context, json: bool, oldest_first: bool) -> Result<()> {
             ),
             Some(err) => format!("error: {err}"),
         };
-        println!("{}  {}  {:>5} ms  {}", e.at.to_rfc3339(), e.server, e.duration_ms, outcome);
+        println!(
+            "{}  {}  {:>5} ms  {}",
+            e.at.to_rfc3339(),
+            e.server,
+            e.duration_ms,
+            outcome
+        );
     }
     Ok(())
 }
@@ -219,6 +264,9 @@ fn short(t: DateTime<Utc>) -> String {
 }
 
 pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v).context("cannot print JSON")?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).context("cannot print JSON")?
+    );
     Ok(())
 }

@@ -17,7 +17,10 @@ pub struct FileConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("bad config file {path}: {message}")]
     Parse { path: String, message: String },
 }
@@ -27,7 +30,12 @@ pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
-        Err(source) => return Err(ConfigError::Read { path: path.display().to_string(), source }),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })
+        }
     };
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.display().to_string(),
@@ -50,7 +58,10 @@ pub fn store_path(data_dir: &Path) -> PathBuf {
 
 /// This computer's name as messages to `host:NAME` address it.
 pub fn machine_host_name() -> String {
-    gethostname::gethostname().to_string_lossy().trim().to_ascii_lowercase()
+    gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -60,7 +71,10 @@ mod tests {
     #[test]
     fn missing_file_is_empty_config_bad_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(load(&dir.path().join("none.toml")).unwrap(), FileConfig::default());
+        assert_eq!(
+            load(&dir.path().join("none.toml")).unwrap(),
+            FileConfig::default()
+        );
         let p = dir.path().join("a.toml");
         std::fs::write(&p, "server = \"http://h:1\"\nhost = \"pc\"\n").unwrap();
         let c = load(&p).unwrap();

@@ -6,13 +6,20 @@ pub enum StoreError {
     #[error("store database: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the store's schema is version {found}, newer than this agent knows ({known}): update the agent")]
     TooNew { found: i64, known: usize },
     #[error("no message '{0}' in the store")]
     NoSuchMessage(String),
     #[error("message '{id}' is {state}: {why}")]
-    NotActionable { id: String, state: String, why: &'static str },
+    NotActionable {
+        id: String,
+        state: String,
+        why: &'static str,
+    },
 }
 
 /// Why a contact with the server failed. Every variant leaves the store as

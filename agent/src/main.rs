@@ -10,9 +10,13 @@ use clap::Parser;
 fn main() {
     let cli = cli::Cli::parse();
     let is_run = matches!(cli.command, cli::Command::Run);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if is_run { "info" } else { "warn" }));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if is_run { "info" } else { "warn" })
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     if let Err(e) = dispatch(cli) {
         eprintln!("herald-agent: {e:#}");
         std::process::exit(1);

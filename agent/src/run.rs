@@ -35,7 +35,12 @@ async fn main_loop(store: &mut Store, client: &SyncClient) -> Result<()> {
     let mut announced = HashSet::new();
     loop {
         match sync::sync_once(store, client).await {
-            Ok(a) => tracing::info!(received = a.received, stopped = a.stopped, receipts = a.receipts_sent, "synced"),
+            Ok(a) => tracing::info!(
+                received = a.received,
+                stopped = a.stopped,
+                receipts = a.receipts_sent,
+                "synced"
+            ),
             Err(e) => tracing::warn!(error = %e, "sync failed"),
         }
         let next_poll = plan_next_poll(store);
@@ -53,7 +58,10 @@ async fn main_loop(store: &mut Store, client: &SyncClient) -> Result<()> {
             if now >= next_poll {
                 break;
             }
-            let wait = (wake - now).to_std().unwrap_or_default().max(Duration::from_millis(50));
+            let wait = (wake - now)
+                .to_std()
+                .unwrap_or_default()
+                .max(Duration::from_millis(50));
             tokio::time::sleep(wait).await;
         }
     }
@@ -62,14 +70,19 @@ async fn main_loop(store: &mut Store, client: &SyncClient) -> Result<()> {
 /// Decides and records when the next contact happens (local time).
 fn plan_next_poll(store: &Store) -> DateTime<Utc> {
     let (interval, failures) = match store.sync_state() {
-        Ok(st) => (st.poll_interval_secs.map_or(DEFAULT_INTERVAL, Duration::from_secs), st.failures),
+        Ok(st) => (
+            st.poll_interval_secs
+                .map_or(DEFAULT_INTERVAL, Duration::from_secs),
+            st.failures,
+        ),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the sync state");
             (DEFAULT_INTERVAL, 1)
         }
     };
     let delay = schedule::poll_delay(interval, failures, rand::rng().random());
-    let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(300));
+    let at = Utc::now()
+        + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(300));
     if let Err(e) = store.set_next_poll(at) {
         tracing::warn!(error = %e, "cannot record the next poll time");
     }
@@ -79,7 +92,10 @@ fn plan_next_poll(store: &Store) -> DateTime<Utc> {
 
 /// Logs each message the first time it is due at a revision; returns when
 /// (local time) the queue will next change by itself.
-fn announce_due(store: &Store, announced: &mut HashSet<(String, u32)>) -> Result<Option<DateTime<Utc>>> {
+fn announce_due(
+    store: &Store,
+    announced: &mut HashSet<(String, u32)>,
+) -> Result<Option<DateTime<Utc>>> {
     let st = store.sync_state()?;
     let now = st.server_now(Utc::now());
     let open = store.open_messages()?;

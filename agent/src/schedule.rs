@@ -11,7 +11,9 @@ use crate::store::{MessageState, StoredMessage};
 /// Due: waiting for the user (never read at this revision, not cancelled
 /// since the last contact) and valid now, `valid_from <= now < valid_until`.
 pub fn is_due(m: &StoredMessage, now: DateTime<Utc>) -> bool {
-    matches!(m.state, MessageState::Staged | MessageState::Shown) && m.valid_from <= now && now < m.valid_until
+    matches!(m.state, MessageState::Staged | MessageState::Shown)
+        && m.valid_from <= now
+        && now < m.valid_until
 }
 
 /// The due messages in the order they are shown: alerts, then warnings,
@@ -71,7 +73,9 @@ pub fn poll_delay(interval: Duration, failures: u32, jitter: f64) -> Duration {
         return interval.mul_f64(0.9 + 0.2 * jitter);
     }
     let exp = RETRY_BASE.saturating_mul(1u32 << (failures - 1).min(20));
-    exp.min(interval).mul_f64(0.5 + 0.5 * jitter).max(Duration::from_secs(1))
+    exp.min(interval)
+        .mul_f64(0.5 + 0.5 * jitter)
+        .max(Duration::from_secs(1))
 }
 
 #[cfg(test)]
@@ -83,7 +87,13 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
     }
 
-    fn msg(id: &str, severity: Severity, from: i64, until: i64, state: MessageState) -> StoredMessage {
+    fn msg(
+        id: &str,
+        severity: Severity,
+        from: i64,
+        until: i64,
+        state: MessageState,
+    ) -> StoredMessage {
         StoredMessage {
             id: id.into(),
             revision: 1,
@@ -133,8 +143,20 @@ mod tests {
     fn read_cancelled_and_stopped_are_not_due_shown_is() {
         let ms = vec![
             msg("read", Severity::Alert, 0, 100, MessageState::Read),
-            msg("cancelled", Severity::Alert, 0, 100, MessageState::Cancelled),
-            msg("withdrawn", Severity::Alert, 0, 100, MessageState::Withdrawn),
+            msg(
+                "cancelled",
+                Severity::Alert,
+                0,
+                100,
+                MessageState::Cancelled,
+            ),
+            msg(
+                "withdrawn",
+                Severity::Alert,
+                0,
+                100,
+                MessageState::Withdrawn,
+            ),
             msg("expired", Severity::Alert, 0, 100, MessageState::Expired),
             msg("shown", Severity::Info, 0, 100, MessageState::Shown),
         ];

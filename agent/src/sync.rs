@@ -40,18 +40,31 @@ impl SyncClient {
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("herald-agent/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SyncError::Unreachable { server: endpoint.server.clone(), reason: chain(&e) })?;
+            .map_err(|e| SyncError::Unreachable {
+                server: endpoint.server.clone(),
+                reason: chain(&e),
+            })?;
         let server = endpoint.server.trim_end_matches('/').to_owned();
-        Ok(SyncClient { http, endpoint: Endpoint { server, ..endpoint } })
+        Ok(SyncClient {
+            http,
+            endpoint: Endpoint { server, ..endpoint },
+        })
     }
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, SyncError> {
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, SyncError> {
         let server = &self.endpoint.server;
-        let unreachable = |e: reqwest::Error| SyncError::Unreachable { server: server.clone(), reason: chain(&e) };
+        let unreachable = |e: reqwest::Error| SyncError::Unreachable {
+            server: server.clone(),
+            reason: chain(&e),
+        };
         let mut resp = self
             .http
             .post(format!("{server}{path}"))
@@ -61,7 +74,10 @@ impl SyncClient {
             .await
             .map_err(unreachable)?;
         let status = resp.status();
-        if resp.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+        {
             return Err(SyncError::TooLarge(MAX_ANSWER_BYTES));
         }
         let mut buf = Vec::new();
@@ -78,7 +94,10 @@ impl SyncClient {
             let reason = serde_json::from_slice::<ErrorBody>(&buf)
                 .map(|e| e.error)
                 .unwrap_or_else(|_| one_line(&String::from_utf8_lossy(&buf)));
-            return Err(SyncError::Status { status: status.as_u16(), reason });
+            return Err(SyncError::Status {
+                status: status.as_u16(),
+                reason,
+            });
         }
         serde_json::from_slice(&buf).map_err(|e| SyncError::Malformed(format!("{path}: {e}")))
     }
@@ -91,20 +110,29 @@ pub async fn sync_once(store: &mut Store, client: &SyncClient) -> Result<Applied
     let result = contact(store, client, started).await;
     if let Err(e) = &result {
         let ms = (Utc::now() - started).num_milliseconds();
-        if let Err(log_err) = store.record_failure(&client.endpoint.server, &e.to_string(), started, ms) {
+        if let Err(log_err) =
+            store.record_failure(&client.endpoint.server, &e.to_string(), started, ms)
+        {
             tracing::error!(error = %log_err, "cannot record the failed contact in the exchange log");
         }
     }
     result
 }
 
-async fn contact(store: &mut Store, client: &SyncClient, started: chrono::DateTime<Utc>) -> Result<Applied, SyncError> {
+async fn contact(
+    store: &mut Store,
+    client: &SyncClient,
+    started: chrono::DateTime<Utc>,
+) -> Result<Applied, SyncError> {
     let ep = &client.endpoint;
     let state = store.sync_state()?;
     let pending = store.pending_receipts(RECEIPT_BATCH)?;
     let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
     if !pending.is_empty() {
-        let batch = ReceiptBatch { host: ep.host.clone(), receipts: pending.into_iter().map(|(_, r)| r).collect() };
+        let batch = ReceiptBatch {
+            host: ep.host.clone(),
+            receipts: pending.into_iter().map(|(_, r)| r).collect(),
+        };
         let answer: ReceiptAnswer = client.post("/api/v1/receipts", &batch).await?;
         let settled = answer.recorded as usize + answer.duplicates as usize + answer.rejected.len();
         if settled != batch.receipts.len() {
@@ -114,7 +142,11 @@ async fn contact(store: &mut Store, client: &SyncClient, started: chrono::DateTi
             )));
         }
         for r in &answer.rejected {
-            let what = batch.receipts.get(r.index).map(|rc| rc.message_id.as_str()).unwrap_or("?");
+            let what = batch
+                .receipts
+                .get(r.index)
+                .map(|rc| rc.message_id.as_str())
+                .unwrap_or("?");
             tracing::warn!(message = what, reason = %r.reason, "server rejected a receipt for good");
         }
     }
@@ -127,7 +159,11 @@ async fn contact(store: &mut Store, client: &SyncClient, started: chrono::DateTi
     let answer: PollResponse = client.post("/api/v1/poll", &request).await?;
     let poll_answered = Utc::now();
     validate(&answer)?;
-    let times = ContactTimes { started, poll_sent, poll_answered };
+    let times = ContactTimes {
+        started,
+        poll_sent,
+        poll_answered,
+    };
     Ok(store.apply(&ep.server, &answer, &ids, times)?)
 }
 
@@ -144,7 +180,10 @@ fn validate(a: &PollResponse) -> Result<(), SyncError> {
     }
     for m in &a.messages {
         if m.id.is_empty() || m.revision == 0 || m.valid_until <= m.valid_from {
-            return Err(SyncError::Malformed(format!("message '{}' is inconsistent", m.id)));
+            return Err(SyncError::Malformed(format!(
+                "message '{}' is inconsistent",
+                m.id
+            )));
         }
     }
     Ok(())

@@ -11,7 +11,11 @@ use herald_agent::{config, schedule};
 use serde::Serialize;
 
 #[derive(Parser)]
-#[command(name = "herald-history", version, about = "Every message this user received")]
+#[command(
+    name = "herald-history",
+    version,
+    about = "Every message this user received"
+)]
 struct Cli {
     /// Where the per-user store lives.
     #[arg(long, env = "HERALD_DATA_DIR")]
@@ -40,13 +44,17 @@ fn run(cli: Cli) -> Result<()> {
         .or_else(config::default_data_dir)
         .context("no data directory on this system: give --data-dir or HERALD_DATA_DIR")?;
     let path = config::store_path(&dir);
-    let store = Store::open(&path).with_context(|| format!("cannot open the store {}", path.display()))?;
+    let store =
+        Store::open(&path).with_context(|| format!("cannot open the store {}", path.display()))?;
     let now = store.sync_state()?.server_now(Utc::now());
     let mut entries = Vec::new();
     for m in store.messages()? {
         let receipts = store.receipts_of(&m.id)?;
         let state = schedule::effective_state(&m, now);
-        entries.push(Entry { message: StoredMessage { state, ..m }, receipts });
+        entries.push(Entry {
+            message: StoredMessage { state, ..m },
+            receipts,
+        });
     }
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
@@ -57,7 +65,10 @@ fn run(cli: Cli) -> Result<()> {
     }
     for e in entries {
         let m = &e.message;
-        let receipt = match (e.receipts.is_empty(), e.receipts.iter().all(|r| r.sent_at.is_some())) {
+        let receipt = match (
+            e.receipts.is_empty(),
+            e.receipts.iter().all(|r| r.sent_at.is_some()),
+        ) {
             (true, _) => "no receipt",
             (false, true) => "receipt delivered",
             (false, false) => "receipt pending",

@@ -88,7 +88,9 @@ impl ReceiptPolicy {
     pub fn reports(self, kind: ReceiptKind) -> bool {
         match kind {
             ReceiptKind::Read => true,
-            ReceiptKind::Displayed => matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both),
+            ReceiptKind::Displayed => {
+                matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both)
+            }
         }
     }
 
@@ -96,7 +98,9 @@ impl ReceiptPolicy {
     pub fn requests(self, kind: ReceiptKind) -> bool {
         match kind {
             ReceiptKind::Read => matches!(self, ReceiptPolicy::Read | ReceiptPolicy::Both),
-            ReceiptKind::Displayed => matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both),
+            ReceiptKind::Displayed => {
+                matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both)
+            }
         }
     }
 }

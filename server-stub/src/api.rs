@@ -8,8 +8,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use herald_protocol::{
-    Health, HostInfo, MessageEdit, MessageInfo, Membership, NewMessage, NewUser, PollRequest, PollResponse,
-    ReceiptAnswer, ReceiptBatch, ReceiptRecord, UserCreated, UserInfo, API_VERSION,
+    Health, HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser, PollRequest,
+    PollResponse, ReceiptAnswer, ReceiptBatch, ReceiptRecord, UserCreated, UserInfo, API_VERSION,
 };
 use rusqlite::Connection;
 
@@ -45,7 +45,9 @@ impl AppState {
     {
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.lock().map_err(|_| Error::Internal("database lock poisoned".into()))?;
+            let mut conn = db
+                .lock()
+                .map_err(|_| Error::Internal("database lock poisoned".into()))?;
             f(&mut conn)
         })
         .await
@@ -63,7 +65,8 @@ impl AppState {
 
     async fn agent_user(&self, headers: &HeaderMap) -> Result<User, Error> {
         let token = auth::bearer(headers)?.to_owned();
-        self.db(move |c| directory::user_by_token(c, &token)?.ok_or(Error::Unauthorized)).await
+        self.db(move |c| directory::user_by_token(c, &token)?.ok_or(Error::Unauthorized))
+            .await
     }
 }
 
@@ -85,12 +88,27 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users/{name}", delete(remove_user))
         .route("/api/v1/admin/users/{name}/token", post(rotate_token))
         .route("/api/v1/admin/groups/{group}/members", post(add_member))
-        .route("/api/v1/admin/groups/{group}/members/{user}", delete(remove_member))
+        .route(
+            "/api/v1/admin/groups/{group}/members/{user}",
+            delete(remove_member),
+        )
         .route("/api/v1/admin/hosts", get(list_hosts))
-        .route("/api/v1/admin/messages", get(list_messages).post(send_message))
-        .route("/api/v1/admin/messages/{id}", get(get_message).patch(edit_message))
-        .route("/api/v1/admin/messages/{id}/withdraw", post(withdraw_message))
-        .route("/api/v1/admin/messages/{id}/receipts", get(message_receipts))
+        .route(
+            "/api/v1/admin/messages",
+            get(list_messages).post(send_message),
+        )
+        .route(
+            "/api/v1/admin/messages/{id}",
+            get(get_message).patch(edit_message),
+        )
+        .route(
+            "/api/v1/admin/messages/{id}/withdraw",
+            post(withdraw_message),
+        )
+        .route(
+            "/api/v1/admin/messages/{id}/receipts",
+            get(message_receipts),
+        )
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state)
@@ -111,8 +129,15 @@ async fn agent_poll(
 ) -> Result<Json<PollResponse>, Error> {
     let user = st.agent_user(&headers).await?;
     let policy = Arc::clone(&st.policy);
-    let answer = st.db(move |c| poll::poll(c, &user, &req, &policy, Utc::now())).await?;
-    tracing::debug!(changed = answer.changed, messages = answer.messages.len(), stopped = answer.stopped.len(), "poll");
+    let answer = st
+        .db(move |c| poll::poll(c, &user, &req, &policy, Utc::now()))
+        .await?;
+    tracing::debug!(
+        changed = answer.changed,
+        messages = answer.messages.len(),
+        stopped = answer.stopped.len(),
+        "poll"
+    );
     Ok(Json(answer))
 }
 
@@ -122,11 +147,16 @@ async fn agent_receipts(
     Body(batch): Body<ReceiptBatch>,
 ) -> Result<Json<ReceiptAnswer>, Error> {
     let user = st.agent_user(&headers).await?;
-    let answer = st.db(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now())).await?;
+    let answer = st
+        .db(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))
+        .await?;
     Ok(Json(answer))
 }
 
-async fn list_users(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<UserInfo>>, Error> {
+async fn list_users(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<UserInfo>>, Error> {
     st.check_admin(&headers)?;
     st.db(|c| directory::list_users(c)).await.map(Json)
 }
@@ -139,13 +169,20 @@ async fn add_user(
     st.check_admin(&headers)?;
     st.db(move |c| {
         let token = directory::add_user(c, &new.name, &new.groups, Utc::now())?;
-        Ok(UserCreated { name: new.name, token })
+        Ok(UserCreated {
+            name: new.name,
+            token,
+        })
     })
     .await
     .map(Json)
 }
 
-async fn remove_user(State(st): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Result<(), Error> {
+async fn remove_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<(), Error> {
     st.check_admin(&headers)?;
     st.db(move |c| directory::remove_user(c, &name)).await
 }
@@ -156,7 +193,14 @@ async fn rotate_token(
     Path(name): Path<String>,
 ) -> Result<Json<UserCreated>, Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| Ok(UserCreated { token: directory::rotate_token(c, &name)?, name })).await.map(Json)
+    st.db(move |c| {
+        Ok(UserCreated {
+            token: directory::rotate_token(c, &name)?,
+            name,
+        })
+    })
+    .await
+    .map(Json)
 }
 
 async fn add_member(
@@ -166,7 +210,8 @@ async fn add_member(
     Body(m): Body<Membership>,
 ) -> Result<(), Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| directory::add_member(c, &group, &m.user)).await
+    st.db(move |c| directory::add_member(c, &group, &m.user))
+        .await
 }
 
 async fn remove_member(
@@ -175,15 +220,22 @@ async fn remove_member(
     Path((group, user)): Path<(String, String)>,
 ) -> Result<(), Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| directory::remove_member(c, &group, &user)).await
+    st.db(move |c| directory::remove_member(c, &group, &user))
+        .await
 }
 
-async fn list_hosts(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<HostInfo>>, Error> {
+async fn list_hosts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<HostInfo>>, Error> {
     st.check_admin(&headers)?;
     st.db(|c| directory::list_hosts(c)).await.map(Json)
 }
 
-async fn list_messages(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<MessageInfo>>, Error> {
+async fn list_messages(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<MessageInfo>>, Error> {
     st.check_admin(&headers)?;
     st.db(|c| messages::list(c)).await.map(Json)
 }
@@ -194,7 +246,9 @@ async fn send_message(
     Body(new): Body<NewMessage>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| messages::create(c, new, Utc::now())).await.map(Json)
+    st.db(move |c| messages::create(c, new, Utc::now()))
+        .await
+        .map(Json)
 }
 
 async fn get_message(
@@ -213,7 +267,9 @@ async fn edit_message(
     Body(edit): Body<MessageEdit>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| messages::edit(c, &id, edit, Utc::now())).await.map(Json)
+    st.db(move |c| messages::edit(c, &id, edit, Utc::now()))
+        .await
+        .map(Json)
 }
 
 async fn withdraw_message(
@@ -222,7 +278,9 @@ async fn withdraw_message(
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| messages::withdraw(c, &id, Utc::now())).await.map(Json)
+    st.db(move |c| messages::withdraw(c, &id, Utc::now()))
+        .await
+        .map(Json)
 }
 
 async fn message_receipts(

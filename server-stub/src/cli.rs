@@ -5,21 +5,35 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use herald_protocol::{
-    HostInfo, MessageEdit, MessageInfo, Membership, NewMessage, NewUser, ReceiptPolicy, ReceiptRecord, Severity,
-    UserCreated, UserInfo,
+    HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser, ReceiptPolicy,
+    ReceiptRecord, Severity, UserCreated, UserInfo,
 };
 use reqwest::Method;
 
 use crate::client::{seg, AdminClient};
 
 #[derive(Parser)]
-#[command(name = "herald-server", version, about = "Herald server and its administration commands")]
+#[command(
+    name = "herald-server",
+    version,
+    about = "Herald server and its administration commands"
+)]
 pub struct Cli {
     /// Server to administer.
-    #[arg(long, global = true, env = "HERALD_SERVER", default_value = "http://127.0.0.1:8740")]
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_SERVER",
+        default_value = "http://127.0.0.1:8740"
+    )]
     pub server: String,
     /// Admin token (default: the one saved in the data directory).
-    #[arg(long, global = true, env = "HERALD_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     pub admin_token: Option<String>,
     /// Where the server keeps its database and admin token.
     #[arg(long, global = true, env = "HERALD_SERVER_DATA_DIR")]
@@ -143,18 +157,33 @@ const NONE: Option<&()> = None;
 
 pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     match cmd {
-        Command::Serve(_) => unreachable_serve(),
+        Command::Serve(_) => anyhow::bail!("serve is not an admin command"),
         Command::User(UserCmd::Add { name, groups }) => {
-            let created: UserCreated =
-                c.call(Method::POST, "/api/v1/admin/users", Some(&NewUser { name, groups })).await?;
+            let created: UserCreated = c
+                .call(
+                    Method::POST,
+                    "/api/v1/admin/users",
+                    Some(&NewUser { name, groups }),
+                )
+                .await?;
             println!("{}", created.token);
         }
         Command::User(UserCmd::Remove { name }) => {
-            c.call_empty(Method::DELETE, &format!("/api/v1/admin/users/{}", seg(&name)), NONE).await?;
+            c.call_empty(
+                Method::DELETE,
+                &format!("/api/v1/admin/users/{}", seg(&name)),
+                NONE,
+            )
+            .await?;
         }
         Command::User(UserCmd::Token { name }) => {
-            let created: UserCreated =
-                c.call(Method::POST, &format!("/api/v1/admin/users/{}/token", seg(&name)), NONE).await?;
+            let created: UserCreated = c
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/admin/users/{}/token", seg(&name)),
+                    NONE,
+                )
+                .await?;
             println!("{}", created.token);
         }
         Command::User(UserCmd::List { json }) => {
@@ -169,10 +198,15 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
         }
         Command::Group(GroupCmd::AddMember { group, user }) => {
             let path = format!("/api/v1/admin/groups/{}/members", seg(&group));
-            c.call_empty(Method::POST, &path, Some(&Membership { user })).await?;
+            c.call_empty(Method::POST, &path, Some(&Membership { user }))
+                .await?;
         }
         Command::Group(GroupCmd::RemoveMember { group, user }) => {
-            let path = format!("/api/v1/admin/groups/{}/members/{}", seg(&group), seg(&user));
+            let path = format!(
+                "/api/v1/admin/groups/{}/members/{}",
+                seg(&group),
+                seg(&user)
+            );
             c.call_empty(Method::DELETE, &path, NONE).await?;
         }
         Command::Hosts { json } => {
@@ -196,11 +230,18 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                 valid_until: a.until,
                 receipt: Some(a.receipt),
             };
-            let msg: MessageInfo = c.call(Method::POST, "/api/v1/admin/messages", Some(&new)).await?;
+            let msg: MessageInfo = c
+                .call(Method::POST, "/api/v1/admin/messages", Some(&new))
+                .await?;
             println!("{}", msg.id);
         }
         Command::Edit(a) => {
-            let edit = MessageEdit { title: a.title, body: a.body, severity: a.severity, valid_until: a.until };
+            let edit = MessageEdit {
+                title: a.title,
+                body: a.body,
+                severity: a.severity,
+                valid_until: a.until,
+            };
             let path = format!("/api/v1/admin/messages/{}", seg(&a.id));
             let msg: MessageInfo = c.call(Method::PATCH, &path, Some(&edit)).await?;
             println!("{} revision {}", msg.id, msg.revision);
@@ -211,12 +252,17 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
             println!("{} withdrawn", msg.id);
         }
         Command::List { json } => {
-            let msgs: Vec<MessageInfo> = c.call(Method::GET, "/api/v1/admin/messages", NONE).await?;
+            let msgs: Vec<MessageInfo> =
+                c.call(Method::GET, "/api/v1/admin/messages", NONE).await?;
             if json {
                 print_json(&msgs)?;
             } else {
                 for m in msgs {
-                    let state = if m.withdrawn_at.is_some() { "withdrawn" } else { "active" };
+                    let state = if m.withdrawn_at.is_some() {
+                        "withdrawn"
+                    } else {
+                        "active"
+                    };
                     println!(
                         "{}\tr{}\t{}\t{}\t{} .. {}\t{}\t{}",
                         m.id,
@@ -238,7 +284,14 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                 print_json(&receipts)?;
             } else {
                 for r in receipts {
-                    println!("{}\t{}\tr{}\t{}\t{}", r.user, r.host, r.revision, r.kind, r.at.to_rfc3339());
+                    println!(
+                        "{}\t{}\tr{}\t{}\t{}",
+                        r.user,
+                        r.host,
+                        r.revision,
+                        r.kind,
+                        r.at.to_rfc3339()
+                    );
                 }
             }
         }
@@ -246,12 +299,10 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     Ok(())
 }
 
-fn unreachable_serve() -> ! {
-    // `main` dispatches `serve` itself; reaching here is a programming error.
-    panic!("serve is not an admin command")
-}
-
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value).context("cannot print JSON")?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).context("cannot print JSON")?
+    );
     Ok(())
 }

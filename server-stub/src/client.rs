@@ -18,29 +18,57 @@ impl AdminClient {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .context("cannot build the HTTP client")?;
-        Ok(AdminClient { http, base: server.trim_end_matches('/').to_owned(), token: token.to_owned() })
+        Ok(AdminClient {
+            http,
+            base: server.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        })
     }
 
-    pub async fn call<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&B>) -> Result<T> {
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
         let text = self.call_raw(method, path, body).await?;
-        serde_json::from_str(&text).with_context(|| format!("the server's answer to {path} is not what was expected"))
+        serde_json::from_str(&text)
+            .with_context(|| format!("the server's answer to {path} is not what was expected"))
     }
 
-    pub async fn call_empty<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<()> {
+    pub async fn call_empty<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<()> {
         self.call_raw(method, path, body).await.map(drop)
     }
 
-    async fn call_raw<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<String> {
+    async fn call_raw<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<String> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.with_context(|| format!("cannot reach the server at {}", self.base))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the server at {}", self.base))?;
         let status = resp.status();
-        let text = resp.text().await.context("the server's answer was cut off")?;
+        let text = resp
+            .text()
+            .await
+            .context("the server's answer was cut off")?;
         if !status.is_success() {
-            let reason = serde_json::from_str::<ErrorBody>(&text).map(|e| e.error).unwrap_or(text);
+            let reason = serde_json::from_str::<ErrorBody>(&text)
+                .map(|e| e.error)
+                .unwrap_or(text);
             if status == StatusCode::UNAUTHORIZED {
                 bail!("the server refused the admin token (401): check HERALD_ADMIN_TOKEN");
             }

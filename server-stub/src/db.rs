@@ -40,7 +40,11 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )?;
         tx.commit()?;
     }
     ensure_meta(conn)
@@ -111,7 +115,9 @@ mod tests {
         let id = meta(&conn, "server_id").unwrap().unwrap();
         drop(conn);
         let conn = open(&path).unwrap();
-        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
         assert_eq!(meta(&conn, "server_id").unwrap().unwrap(), id);
     }

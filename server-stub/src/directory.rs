@@ -48,13 +48,22 @@ pub fn normalize_host(name: &str) -> Result<String, Error> {
 
 /// Creates a user (and any group named that does not exist yet) and returns
 /// the user's new agent token.
-pub fn add_user(conn: &mut Connection, name: &str, groups: &[String], now: DateTime<Utc>) -> Result<String, Error> {
+pub fn add_user(
+    conn: &mut Connection,
+    name: &str,
+    groups: &[String],
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
     check_name("user", name)?;
     for g in groups {
         check_name("group", g)?;
     }
     let tx = conn.transaction()?;
-    let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)", [name], |r| r.get(0))?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?;
     if exists {
         return Err(Error::Conflict(format!("user '{name}' already exists")));
     }
@@ -120,7 +129,9 @@ pub fn remove_member(conn: &Connection, group: &str, user: &str) -> Result<(), E
         params![group, uid],
     )?;
     if n == 0 {
-        return Err(Error::NotFound(format!("user '{user}' is not in group '{group}'")));
+        return Err(Error::NotFound(format!(
+            "user '{user}' is not in group '{group}'"
+        )));
     }
     db::bump_change_seq(conn)
 }
@@ -137,7 +148,12 @@ pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>, Err
         .query_row(
             "SELECT id, name FROM users WHERE token_hash = ?1",
             [auth::hash_token(token)],
-            |r| Ok(User { id: r.get(0)?, name: r.get(1)? }),
+            |r| {
+                Ok(User {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            },
         )
         .optional()?)
 }
@@ -152,15 +168,27 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
     )?;
     let rows = stmt.query_map([], |r| {
         let groups: String = r.get(1)?;
-        let mut groups: Vec<String> = groups.split(',').filter(|g| !g.is_empty()).map(str::to_owned).collect();
+        let mut groups: Vec<String> = groups
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect();
         groups.sort();
-        Ok(UserInfo { name: r.get(0)?, groups })
+        Ok(UserInfo {
+            name: r.get(0)?,
+            groups,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Records that an agent of `user` contacted the server from `host`.
-pub fn touch_host(conn: &Connection, host: &str, user: &str, now: DateTime<Utc>) -> Result<(), Error> {
+pub fn touch_host(
+    conn: &Connection,
+    host: &str,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)
          ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, last_user = excluded.last_user",
@@ -172,7 +200,11 @@ pub fn touch_host(conn: &Connection, host: &str, user: &str, now: DateTime<Utc>)
 pub fn list_hosts(conn: &Connection) -> Result<Vec<HostInfo>, Error> {
     let mut stmt = conn.prepare("SELECT name, last_seen, last_user FROM hosts ORDER BY name")?;
     let rows = stmt.query_map([], |r| {
-        Ok(HostInfo { name: r.get(0)?, last_seen: from_ms(r.get(1)?), last_user: r.get(2)? })
+        Ok(HostInfo {
+            name: r.get(0)?,
+            last_seen: from_ms(r.get(1)?),
+            last_user: r.get(2)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -24,5 +24,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -13,7 +13,10 @@ use cli::{Cli, Command, ServeArgs};
 fn main() {
     let cli = Cli::parse();
     init_tracing(matches!(cli.command, Command::Serve(_)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
@@ -31,7 +34,10 @@ fn init_tracing(serving: bool) {
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -63,7 +69,10 @@ const TOKEN_FILE: &str = "admin-token";
 fn read_admin_token(data_dir: &Path) -> Result<String> {
     let path = data_dir.join(TOKEN_FILE);
     let token = std::fs::read_to_string(&path).with_context(|| {
-        format!("no admin token: set HERALD_ADMIN_TOKEN or --admin-token (and none saved in {})", path.display())
+        format!(
+            "no admin token: set HERALD_ADMIN_TOKEN or --admin-token (and none saved in {})",
+            path.display()
+        )
     })?;
     Ok(token.trim().to_owned())
 }
@@ -79,10 +88,12 @@ fn admin_token(given: Option<String>, data_dir: &Path) -> Result<String> {
             return Ok(t);
         }
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let token = herald_server::auth::new_token();
     let path = data_dir.join(TOKEN_FILE);
-    write_private(&path, &token).with_context(|| format!("cannot save the admin token in {}", path.display()))?;
+    write_private(&path, &token)
+        .with_context(|| format!("cannot save the admin token in {}", path.display()))?;
     eprintln!("herald-server: new admin token saved in {}", path.display());
     Ok(token)
 }
@@ -99,7 +110,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Result<()> {
     let token = admin_token(token, data_dir)?;
     let db_path = args.db.unwrap_or_else(|| data_dir.join("server.db"));
-    let conn = herald_server::db::open(&db_path).with_context(|| format!("cannot open {}", db_path.display()))?;
+    let conn = herald_server::db::open(&db_path)
+        .with_context(|| format!("cannot open {}", db_path.display()))?;
     let policy = herald_server::AgentPolicy {
         poll_interval_secs: args.poll_interval.max(1),
         min_agent_version: args.min_agent_version,

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use herald_protocol::{
-    MessageEdit, MessageInfo, NewMessage, ReceiptKind, ReceiptPolicy, ReceiptRecord, Recipient, Severity,
-    MAX_BODY_BYTES, MAX_TITLE_CHARS,
+    MessageEdit, MessageInfo, NewMessage, ReceiptKind, ReceiptPolicy, ReceiptRecord, Recipient,
+    Severity, MAX_BODY_BYTES, MAX_TITLE_CHARS,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -16,7 +16,11 @@ use crate::timespec;
 /// How long a message is valid when the sender does not say.
 pub const DEFAULT_VALIDITY: Duration = Duration::hours(24);
 
-pub fn create(conn: &mut Connection, new: NewMessage, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
+pub fn create(
+    conn: &mut Connection,
+    new: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<MessageInfo, Error> {
     let title = check_title(&new.title)?;
     check_body(&new.body)?;
     let from = match &new.valid_from {
@@ -29,7 +33,12 @@ pub fn create(conn: &mut Connection, new: NewMessage, now: DateTime<Utc>) -> Res
     };
     check_window(from, until, now)?;
     let recipients = parse_recipients(&new.to)?;
-    let sender = new.sender.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("Administrator");
+    let sender = new
+        .sender
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("Administrator");
 
     let tx = conn.transaction()?;
     for r in &recipients {
@@ -70,9 +79,16 @@ pub fn create(conn: &mut Connection, new: NewMessage, now: DateTime<Utc>) -> Res
 
 /// Any change makes a new revision, which agents show again even to users who
 /// read the previous one.
-pub fn edit(conn: &mut Connection, id: &str, edit: MessageEdit, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
+pub fn edit(
+    conn: &mut Connection,
+    id: &str,
+    edit: MessageEdit,
+    now: DateTime<Utc>,
+) -> Result<MessageInfo, Error> {
     if edit == MessageEdit::default() {
-        return Err(Error::bad("nothing to change: give a title, body, severity or valid-until"));
+        return Err(Error::bad(
+            "nothing to change: give a title, body, severity or valid-until",
+        ));
     }
     let tx = conn.transaction()?;
     let mut msg = get_tx(&tx, id)?;
@@ -97,7 +113,14 @@ pub fn edit(conn: &mut Connection, id: &str, edit: MessageEdit, now: DateTime<Ut
         "UPDATE messages SET revision = revision + 1, title = ?2, body = ?3, severity = ?4,
                 valid_until = ?5, revised_at = ?6
          WHERE id = ?1",
-        params![id, msg.title, msg.body, msg.severity.as_str(), to_ms(msg.valid_until), to_ms(now)],
+        params![
+            id,
+            msg.title,
+            msg.body,
+            msg.severity.as_str(),
+            to_ms(msg.valid_until),
+            to_ms(now)
+        ],
     )?;
     db::bump_change_seq(&tx)?;
     let info = get_tx(&tx, id)?;
@@ -127,7 +150,11 @@ pub fn get(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
 
 fn get_tx(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
     let mut msg = conn
-        .query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], row_to_info)
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
+            [id],
+            row_to_info,
+        )
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("no message '{id}'")))?;
     msg.to = recipients_of(conn, id)?;
@@ -135,7 +162,9 @@ fn get_tx(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<MessageInfo>, Error> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM messages ORDER BY created_at, id"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM messages ORDER BY created_at, id"
+    ))?;
     let mut out: Vec<MessageInfo> = stmt.query_map([], row_to_info)?.collect::<Result<_, _>>()?;
     for m in &mut out {
         m.to = recipients_of(conn, &m.id)?;
@@ -163,7 +192,8 @@ pub fn receipts(conn: &Connection, id: &str) -> Result<Vec<ReceiptRecord>, Error
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) const COLUMNS: &str = "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
+pub(crate) const COLUMNS: &str =
+    "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
                                   created_at, revised_at, withdrawn_at";
 
 pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
@@ -189,11 +219,16 @@ pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
 }
 
 fn recipients_of(conn: &Connection, id: &str) -> Result<Vec<String>, Error> {
-    let mut stmt = conn.prepare("SELECT kind, name FROM recipients WHERE message_id = ?1 ORDER BY kind, name")?;
+    let mut stmt = conn
+        .prepare("SELECT kind, name FROM recipients WHERE message_id = ?1 ORDER BY kind, name")?;
     let rows = stmt.query_map([id], |r| {
         let kind: String = r.get(0)?;
         let name: String = r.get(1)?;
-        Ok(if kind == "all" { kind } else { format!("{kind}:{name}") })
+        Ok(if kind == "all" {
+            kind
+        } else {
+            format!("{kind}:{name}")
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -204,7 +239,9 @@ fn check_title(title: &str) -> Result<String, Error> {
         return Err(Error::bad("empty title"));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(Error::bad(format!("title longer than {MAX_TITLE_CHARS} characters")));
+        return Err(Error::bad(format!(
+            "title longer than {MAX_TITLE_CHARS} characters"
+        )));
     }
     Ok(title.to_owned())
 }
@@ -220,7 +257,11 @@ fn check_body(body: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_window(from: DateTime<Utc>, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Error> {
+fn check_window(
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     if until <= from {
         return Err(Error::bad("valid-until must be after valid-from"));
     }
@@ -232,8 +273,14 @@ fn check_window(from: DateTime<Utc>, until: DateTime<Utc>, now: DateTime<Utc>) -
 
 fn parse_recipients(specs: &[String]) -> Result<Vec<Recipient>, Error> {
     let mut out = Vec::new();
-    for spec in specs.iter().flat_map(|s| s.split(',')).filter(|s| !s.trim().is_empty()) {
-        let r: Recipient = spec.parse().map_err(|e: herald_protocol::ParseRecipientError| Error::bad(e.to_string()))?;
+    for spec in specs
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.trim().is_empty())
+    {
+        let r: Recipient = spec
+            .parse()
+            .map_err(|e: herald_protocol::ParseRecipientError| Error::bad(e.to_string()))?;
         let r = match r {
             Recipient::Host(h) => Recipient::Host(directory::normalize_host(&h)?),
             other => other,
@@ -241,7 +288,9 @@ fn parse_recipients(specs: &[String]) -> Result<Vec<Recipient>, Error> {
         out.push(r);
     }
     if out.is_empty() {
-        return Err(Error::bad("no recipient: give user:NAME, group:NAME, host:NAME or all"));
+        return Err(Error::bad(
+            "no recipient: give user:NAME, group:NAME, host:NAME or all",
+        ));
     }
     out.sort();
     out.dedup();

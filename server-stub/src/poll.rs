@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use herald_protocol::{
-    Message, PollRequest, PollResponse, Receipt, ReceiptAnswer, ReceiptKind, RejectedReceipt, Settings, StopReason,
-    API_VERSION,
+    Message, PollRequest, PollResponse, Receipt, ReceiptAnswer, ReceiptKind, RejectedReceipt,
+    Settings, StopReason, API_VERSION,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -56,9 +56,9 @@ pub fn poll(
             |r| Ok(SyncRow { generation: r.get(0)?, seq_seen: r.get(1)?, next_change: r.get(2)? }),
         )
         .optional()?;
-    let in_step = row
-        .as_ref()
-        .is_some_and(|row| req.cursor.as_deref() == Some(cursor(&server_id, row.generation).as_str()));
+    let in_step = row.as_ref().is_some_and(|row| {
+        req.cursor.as_deref() == Some(cursor(&server_id, row.generation).as_str())
+    });
     let settings = settings(policy, &req.agent_version);
     let mut answer = PollResponse {
         api_version: API_VERSION,
@@ -82,8 +82,16 @@ pub fn poll(
     }
 
     let applicable = applicable(&tx, user, &host, now)?;
-    let next_change = applicable.values().map(|m| to_ms(m.valid_until)).min().unwrap_or(i64::MAX);
-    let delivered = if in_step { delivered(&tx, user.id, &host)? } else { HashMap::new() };
+    let next_change = applicable
+        .values()
+        .map(|m| to_ms(m.valid_until))
+        .min()
+        .unwrap_or(i64::MAX);
+    let delivered = if in_step {
+        delivered(&tx, user.id, &host)?
+    } else {
+        HashMap::new()
+    };
 
     for (id, m) in &applicable {
         if delivered.get(id) != Some(&m.revision) {
@@ -91,7 +99,10 @@ pub fn poll(
         }
     }
     for id in delivered.keys().filter(|id| !applicable.contains_key(*id)) {
-        answer.stopped.push(herald_protocol::Stopped { id: id.clone(), reason: stop_reason(&tx, user, id, now)? });
+        answer.stopped.push(herald_protocol::Stopped {
+            id: id.clone(),
+            reason: stop_reason(&tx, user, id, now)?,
+        });
     }
     answer.full = !in_step;
     answer.changed = answer.full || !answer.messages.is_empty() || !answer.stopped.is_empty();
@@ -102,7 +113,10 @@ pub fn poll(
         (None, _) => 1,
     };
     if answer.changed {
-        tx.execute("DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2", params![user.id, host])?;
+        tx.execute(
+            "DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2",
+            params![user.id, host],
+        )?;
         let mut ins = tx.prepare(
             "INSERT INTO deliveries(user_id, host, message_id, revision) VALUES (?1, ?2, ?3, ?4)",
         )?;
@@ -132,7 +146,10 @@ fn settings(policy: &AgentPolicy, agent_version: &str) -> Settings {
     let version_warning = policy.min_agent_version.as_ref().and_then(|min| {
         older(agent_version, min).then(|| format!("this agent is version {agent_version}; the server asks for {min} or later: please update"))
     });
-    Settings { poll_interval_secs: policy.poll_interval_secs, version_warning }
+    Settings {
+        poll_interval_secs: policy.poll_interval_secs,
+        version_warning,
+    }
 }
 
 /// Dotted numeric comparison; anything unparsable counts as older.
@@ -146,7 +163,12 @@ fn older(version: &str, min: &str) -> bool {
 
 /// Every message addressed to the user at the host, valid now or later,
 /// that the user has not read at its current revision.
-fn applicable(conn: &Connection, user: &User, host: &str, now: DateTime<Utc>) -> Result<BTreeMap<String, Message>, Error> {
+fn applicable(
+    conn: &Connection,
+    user: &User,
+    host: &str,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, Message>, Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM messages m
          WHERE m.withdrawn_at IS NULL AND m.valid_until > ?4 AND {ADDRESSED}
@@ -178,16 +200,24 @@ fn applicable(conn: &Connection, user: &User, host: &str, now: DateTime<Utc>) ->
 }
 
 fn delivered(conn: &Connection, user_id: i64, host: &str) -> Result<HashMap<String, u32>, Error> {
-    let mut stmt = conn.prepare("SELECT message_id, revision FROM deliveries WHERE user_id = ?1 AND host = ?2")?;
+    let mut stmt = conn
+        .prepare("SELECT message_id, revision FROM deliveries WHERE user_id = ?1 AND host = ?2")?;
     let rows = stmt.query_map(params![user_id, host], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn stop_reason(conn: &Connection, user: &User, id: &str, now: DateTime<Utc>) -> Result<StopReason, Error> {
+fn stop_reason(
+    conn: &Connection,
+    user: &User,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<StopReason, Error> {
     let found: Option<(Option<i64>, i64, u32)> = conn
-        .query_row("SELECT withdrawn_at, valid_until, revision FROM messages WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT withdrawn_at, valid_until, revision FROM messages WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?;
     let Some((withdrawn, until, revision)) = found else {
         return Ok(StopReason::Unaddressed);
@@ -203,7 +233,11 @@ fn stop_reason(conn: &Connection, user: &User, id: &str, now: DateTime<Utc>) -> 
         params![id, user.name, revision],
         |r| r.get(0),
     )?;
-    Ok(if read { StopReason::ReadElsewhere } else { StopReason::Unaddressed })
+    Ok(if read {
+        StopReason::ReadElsewhere
+    } else {
+        StopReason::Unaddressed
+    })
 }
 
 /// Records a batch of receipts for the token's user. A receipt already
@@ -228,9 +262,14 @@ pub fn record_receipts(
                 |r| r.get(0),
             )
             .optional()?;
-        let reject = |reason: &str| RejectedReceipt { index, reason: reason.to_owned() };
+        let reject = |reason: &str| RejectedReceipt {
+            index,
+            reason: reason.to_owned(),
+        };
         let Some(current) = current else {
-            answer.rejected.push(reject("no such message for this user"));
+            answer
+                .rejected
+                .push(reject("no such message for this user"));
             continue;
         };
         if rc.revision == 0 || rc.revision > current {

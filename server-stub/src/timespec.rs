@@ -8,13 +8,19 @@ use crate::error::Error;
 pub fn parse(spec: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Error> {
     let spec = spec.trim();
     if let Some(rel) = spec.strip_prefix('+') {
-        return relative(rel)
-            .map(|d| now + d)
-            .ok_or_else(|| Error::bad(format!("bad relative time '{spec}': use +30s, +5m, +2h or +1d")));
+        return relative(rel).map(|d| now + d).ok_or_else(|| {
+            Error::bad(format!(
+                "bad relative time '{spec}': use +30s, +5m, +2h or +1d"
+            ))
+        });
     }
     DateTime::parse_from_rfc3339(spec)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Error::bad(format!("bad time '{spec}': {e} (use RFC 3339 or +30s, +5m, +2h, +1d)")))
+        .map_err(|e| {
+            Error::bad(format!(
+                "bad time '{spec}': {e} (use RFC 3339 or +30s, +5m, +2h, +1d)"
+            ))
+        })
 }
 
 fn relative(rel: &str) -> Option<Duration> {
@@ -38,7 +44,9 @@ mod tests {
 
     #[test]
     fn relative_and_absolute() {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(parse("+30s", now).unwrap(), now + Duration::seconds(30));
         assert_eq!(parse("+2h", now).unwrap(), now + Duration::hours(2));
         assert_eq!(

@@ -1,5 +1,6 @@
 //! The HTTP API, served in-process on a loopback port with a real SQLite
 //! file: validation, authorization, the cheap unchanged poll, receipts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use herald_server::{db, serve, AgentPolicy, AppState};
 use serde_json::{json, Value};
@@ -16,7 +17,10 @@ struct TestServer {
 async fn start() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let conn = db::open(&dir.path().join("server.db")).unwrap();
-    let policy = AgentPolicy { poll_interval_secs: 300, min_agent_version: Some("99.0.0".into()) };
+    let policy = AgentPolicy {
+        poll_interval_secs: 300,
+        min_agent_version: Some("99.0.0".into()),
+    };
     let state = AppState::new(conn, ADMIN, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -24,13 +28,27 @@ async fn start() -> TestServer {
     tokio::spawn(serve(listener, state, async {
         let _ = stopped.await;
     }));
-    TestServer { url, http: reqwest::Client::new(), _stop: stop, _dir: dir }
+    TestServer {
+        url,
+        http: reqwest::Client::new(),
+        _stop: stop,
+        _dir: dir,
+    }
 }
 
 impl TestServer {
-    async fn raw(&self, method: &str, path: &str, token: &str, body: Option<String>) -> (u16, String) {
+    async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<String>,
+    ) -> (u16, String) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(token);
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b);
         }
@@ -39,35 +57,58 @@ impl TestServer {
     }
 
     async fn call(&self, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let body = if body.is_null() { None } else { Some(body.to_string()) };
+        let body = if body.is_null() {
+            None
+        } else {
+            Some(body.to_string())
+        };
         let (status, text) = self.raw(method, path, token, body).await;
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn user(&self, name: &str, groups: &[&str]) -> String {
-        let (s, v) = self.call("POST", "/api/v1/admin/users", ADMIN, json!({"name": name, "groups": groups})).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/api/v1/admin/users",
+                ADMIN,
+                json!({"name": name, "groups": groups}),
+            )
+            .await;
         assert_eq!(s, 200, "{v}");
         v["token"].as_str().unwrap().to_owned()
     }
 
     async fn send(&self, body: Value) -> (u16, Value) {
-        self.call("POST", "/api/v1/admin/messages", ADMIN, body).await
+        self.call("POST", "/api/v1/admin/messages", ADMIN, body)
+            .await
     }
 
     async fn message_count(&self) -> usize {
-        let (_, v) = self.call("GET", "/api/v1/admin/messages", ADMIN, Value::Null).await;
+        let (_, v) = self
+            .call("GET", "/api/v1/admin/messages", ADMIN, Value::Null)
+            .await;
         v.as_array().unwrap().len()
     }
 
     async fn poll(&self, token: &str, host: &str, cursor: Option<&str>) -> (u16, Value, usize) {
         let body = json!({"host": host, "cursor": cursor, "agent_version": "0.1.0"}).to_string();
         let (s, text) = self.raw("POST", "/api/v1/poll", token, Some(body)).await;
-        (s, serde_json::from_str(&text).unwrap_or(Value::Null), text.len())
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            text.len(),
+        )
     }
 }
 
 fn one_line_error(v: &Value) -> &str {
-    let e = v["error"].as_str().unwrap_or_else(|| panic!("no error field in {v}"));
+    let e = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field in {v}"));
     assert!(!e.contains('\n'), "error spans lines: {e}");
     e
 }
@@ -78,8 +119,14 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
     s.user("alice", &[]).await;
     let ok = json!({"to": ["user:alice"], "severity": "info", "title": "t", "body": "b"});
     let cases = [
-        (json!({"to": ["user:alice"], "severity": "urgent", "title": "t", "body": ""}), "urgent"),
-        (json!({"to": ["user:alice"], "severity": "info", "title": "  ", "body": ""}), "empty title"),
+        (
+            json!({"to": ["user:alice"], "severity": "urgent", "title": "t", "body": ""}),
+            "urgent",
+        ),
+        (
+            json!({"to": ["user:alice"], "severity": "info", "title": "  ", "body": ""}),
+            "empty title",
+        ),
         (
             json!({"to": ["user:alice"], "severity": "info", "title": "t", "body": "",
                    "valid_from": "+2h", "valid_until": "+1h"}),
@@ -89,12 +136,30 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
             json!({"to": ["user:alice"], "severity": "info", "title": "t", "body": "x".repeat(64 * 1024 + 1)}),
             "over the limit",
         ),
-        (json!({"to": ["user:nobody"], "severity": "info", "title": "t", "body": ""}), "unknown recipient"),
-        (json!({"to": ["group:nogroup"], "severity": "info", "title": "t", "body": ""}), "unknown recipient"),
-        (json!({"to": ["host:never-seen"], "severity": "info", "title": "t", "body": ""}), "unknown recipient"),
-        (json!({"to": ["martians"], "severity": "info", "title": "t", "body": ""}), "bad recipient"),
-        (json!({"to": [], "severity": "info", "title": "t", "body": ""}), "no recipient"),
-        (json!({"to": ["all"], "severity": "info", "title": "t", "body": "", "valid_until": "soon"}), "bad time"),
+        (
+            json!({"to": ["user:nobody"], "severity": "info", "title": "t", "body": ""}),
+            "unknown recipient",
+        ),
+        (
+            json!({"to": ["group:nogroup"], "severity": "info", "title": "t", "body": ""}),
+            "unknown recipient",
+        ),
+        (
+            json!({"to": ["host:never-seen"], "severity": "info", "title": "t", "body": ""}),
+            "unknown recipient",
+        ),
+        (
+            json!({"to": ["martians"], "severity": "info", "title": "t", "body": ""}),
+            "bad recipient",
+        ),
+        (
+            json!({"to": [], "severity": "info", "title": "t", "body": ""}),
+            "no recipient",
+        ),
+        (
+            json!({"to": ["all"], "severity": "info", "title": "t", "body": "", "valid_until": "soon"}),
+            "bad time",
+        ),
     ];
     for (body, reason) in cases {
         let (status, v) = s.send(body).await;
@@ -102,7 +167,14 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
         let e = one_line_error(&v);
         assert!(e.contains(reason), "expected '{reason}' in '{e}'");
     }
-    let (status, text) = s.raw("POST", "/api/v1/admin/messages", ADMIN, Some("{not json".into())).await;
+    let (status, text) = s
+        .raw(
+            "POST",
+            "/api/v1/admin/messages",
+            ADMIN,
+            Some("{not json".into()),
+        )
+        .await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("malformed request"), "{text}");
     assert_eq!(s.message_count().await, 0);
@@ -117,11 +189,15 @@ async fn tokens_are_checked_and_scoped() {
     let s = start().await;
     let alice = s.user("alice", &[]).await;
     let bob = s.user("bob", &[]).await;
-    let (_, m) = s.send(json!({"to": ["user:alice"], "severity": "info", "title": "for alice", "body": ""})).await;
+    let (_, m) = s
+        .send(json!({"to": ["user:alice"], "severity": "info", "title": "for alice", "body": ""}))
+        .await;
     let id = m["id"].as_str().unwrap();
 
     for token in ["", "wrong", alice.as_str()] {
-        let (status, v) = s.call("GET", "/api/v1/admin/messages", token, Value::Null).await;
+        let (status, v) = s
+            .call("GET", "/api/v1/admin/messages", token, Value::Null)
+            .await;
         assert_eq!(status, 401, "admin API with {token:?}: {v}");
         one_line_error(&v);
     }
@@ -130,7 +206,10 @@ async fn tokens_are_checked_and_scoped() {
 
     let (status, v, _) = s.poll(&bob, "pc", None).await;
     assert_eq!(status, 200);
-    assert!(v["messages"].as_array().unwrap().is_empty(), "bob sees alice's message: {v}");
+    assert!(
+        v["messages"].as_array().unwrap().is_empty(),
+        "bob sees alice's message: {v}"
+    );
 
     // Bob cannot acknowledge alice's message, on any host.
     let batch = json!({"host": "pc", "receipts": [{"message_id": id, "revision": 1, "kind": "read", "at": "2026-01-01T00:00:00Z"}]});
@@ -138,7 +217,14 @@ async fn tokens_are_checked_and_scoped() {
     assert_eq!(status, 200);
     assert_eq!(v["recorded"], 0);
     assert_eq!(v["rejected"][0]["index"], 0);
-    let (_, r) = s.call("GET", &format!("/api/v1/admin/messages/{id}/receipts"), ADMIN, Value::Null).await;
+    let (_, r) = s
+        .call(
+            "GET",
+            &format!("/api/v1/admin/messages/{id}/receipts"),
+            ADMIN,
+            Value::Null,
+        )
+        .await;
     assert_eq!(r.as_array().unwrap().len(), 0);
 }
 
@@ -152,27 +238,49 @@ async fn unchanged_poll_is_almost_empty_and_changes_arrive_as_differences() {
     assert_eq!(first["full"], true);
     assert_eq!(first["messages"].as_array().unwrap().len(), 1);
     assert_eq!(first["settings"]["poll_interval_secs"], 300);
-    assert!(first["settings"]["version_warning"].as_str().unwrap().contains("update"));
+    assert!(first["settings"]["version_warning"]
+        .as_str()
+        .unwrap()
+        .contains("update"));
     let cursor = first["cursor"].as_str().unwrap().to_owned();
 
     let (_, again, bytes) = s.poll(&alice, "pc-1", Some(&cursor)).await;
     assert_eq!(again["changed"], false, "{again}");
     assert_eq!(again["cursor"], cursor.as_str());
-    assert!(bytes < 400, "unchanged poll answer is {bytes} bytes: {again}");
+    assert!(
+        bytes < 400,
+        "unchanged poll answer is {bytes} bytes: {again}"
+    );
 
     // A new message comes alone; the one already delivered is not repeated.
-    s.send(json!({"to": ["user:alice"], "severity": "info", "title": "two", "body": ""})).await;
+    s.send(json!({"to": ["user:alice"], "severity": "info", "title": "two", "body": ""}))
+        .await;
     let (_, delta, _) = s.poll(&alice, "pc-1", Some(&cursor)).await;
     assert_eq!(delta["full"], false);
-    let titles: Vec<&str> = delta["messages"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
+    let titles: Vec<&str> = delta["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles, ["two"]);
     let cursor = delta["cursor"].as_str().unwrap().to_owned();
 
     // Leaving the group stops the group's message.
-    let (status, _) = s.call("DELETE", "/api/v1/admin/groups/ops/members/alice", ADMIN, Value::Null).await;
+    let (status, _) = s
+        .call(
+            "DELETE",
+            "/api/v1/admin/groups/ops/members/alice",
+            ADMIN,
+            Value::Null,
+        )
+        .await;
     assert_eq!(status, 200);
     let (_, delta, _) = s.poll(&alice, "pc-1", Some(&cursor)).await;
-    assert_eq!(delta["stopped"], json!([{"id": m1["id"], "reason": "unaddressed"}]));
+    assert_eq!(
+        delta["stopped"],
+        json!([{"id": m1["id"], "reason": "unaddressed"}])
+    );
 
     // A stale cursor gets everything, marked full.
     let (_, stale, _) = s.poll(&alice, "pc-1", Some("bogus.1")).await;
@@ -193,20 +301,45 @@ async fn receipts_are_idempotent_and_reading_drops_the_message_everywhere() {
         {"message_id": id, "revision": 1, "kind": "displayed", "at": "2026-01-01T00:00:00Z"},
         {"message_id": id, "revision": 1, "kind": "read", "at": "2026-01-01T00:00:05Z"},
         {"message_id": id, "revision": 7, "kind": "read", "at": "2026-01-01T00:00:05Z"}]});
-    let (_, first) = s.call("POST", "/api/v1/receipts", &alice, batch.clone()).await;
-    assert_eq!((first["recorded"].as_u64(), first["duplicates"].as_u64()), (Some(2), Some(0)));
+    let (_, first) = s
+        .call("POST", "/api/v1/receipts", &alice, batch.clone())
+        .await;
+    assert_eq!(
+        (first["recorded"].as_u64(), first["duplicates"].as_u64()),
+        (Some(2), Some(0))
+    );
     assert_eq!(first["rejected"][0]["index"], 2);
     let (_, second) = s.call("POST", "/api/v1/receipts", &alice, batch).await;
-    assert_eq!((second["recorded"].as_u64(), second["duplicates"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (second["recorded"].as_u64(), second["duplicates"].as_u64()),
+        (Some(0), Some(2))
+    );
 
-    let (_, r) = s.call("GET", &format!("/api/v1/admin/messages/{id}/receipts"), ADMIN, Value::Null).await;
+    let (_, r) = s
+        .call(
+            "GET",
+            &format!("/api/v1/admin/messages/{id}/receipts"),
+            ADMIN,
+            Value::Null,
+        )
+        .await;
     assert_eq!(r.as_array().unwrap().len(), 2, "{r}");
 
     let (_, on_b, _) = s.poll(&alice, "pc-b", Some(&cursor_b)).await;
-    assert_eq!(on_b["stopped"], json!([{"id": id, "reason": "read_elsewhere"}]));
+    assert_eq!(
+        on_b["stopped"],
+        json!([{"id": id, "reason": "read_elsewhere"}])
+    );
 
     // A new revision applies again.
-    let (status, _) = s.call("PATCH", &format!("/api/v1/admin/messages/{id}"), ADMIN, json!({"body": "new"})).await;
+    let (status, _) = s
+        .call(
+            "PATCH",
+            &format!("/api/v1/admin/messages/{id}"),
+            ADMIN,
+            json!({"body": "new"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let (_, on_b2, _) = s.poll(&alice, "pc-b", on_b["cursor"].as_str()).await;
     assert_eq!(on_b2["messages"][0]["revision"], 2);
@@ -216,18 +349,34 @@ async fn receipts_are_idempotent_and_reading_drops_the_message_everywhere() {
 async fn edit_and_withdraw() {
     let s = start().await;
     s.user("alice", &[]).await;
-    let (_, m) = s.send(json!({"to": ["all"], "severity": "info", "title": "t", "body": ""})).await;
+    let (_, m) = s
+        .send(json!({"to": ["all"], "severity": "info", "title": "t", "body": ""}))
+        .await;
     let id = m["id"].as_str().unwrap();
     let path = format!("/api/v1/admin/messages/{id}");
     let (status, v) = s.call("PATCH", &path, ADMIN, json!({})).await;
     assert_eq!(status, 400, "{v}");
-    let (_, v) = s.call("PATCH", &path, ADMIN, json!({"title": "t2", "severity": "alert"})).await;
-    assert_eq!((v["revision"].as_u64(), v["severity"].as_str()), (Some(2), Some("alert")));
-    let (status, v) = s.call("POST", &format!("{path}/withdraw"), ADMIN, Value::Null).await;
+    let (_, v) = s
+        .call(
+            "PATCH",
+            &path,
+            ADMIN,
+            json!({"title": "t2", "severity": "alert"}),
+        )
+        .await;
+    assert_eq!(
+        (v["revision"].as_u64(), v["severity"].as_str()),
+        (Some(2), Some("alert"))
+    );
+    let (status, v) = s
+        .call("POST", &format!("{path}/withdraw"), ADMIN, Value::Null)
+        .await;
     assert_eq!(status, 200);
     assert!(v["withdrawn_at"].is_string());
     let (status, v) = s.call("PATCH", &path, ADMIN, json!({"title": "t3"})).await;
     assert_eq!(status, 409, "{v}");
-    let (status, _) = s.call("GET", "/api/v1/admin/messages/nope", ADMIN, Value::Null).await;
+    let (status, _) = s
+        .call("GET", "/api/v1/admin/messages/nope", ADMIN, Value::Null)
+        .await;
     assert_eq!(status, 404);
 }

@@ -33,7 +33,9 @@ pub fn bin(name: &str) -> PathBuf {
         let dir = exe.parent().unwrap().parent().unwrap().to_owned();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let mut build = Command::new(env!("CARGO"));
-        build.current_dir(root).args(["build", "--quiet", "--bins", "--workspace"]);
+        build
+            .current_dir(root)
+            .args(["build", "--quiet", "--bins", "--workspace"]);
         if dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
@@ -84,13 +86,20 @@ impl Server {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let Some(url) = line.trim().strip_prefix("herald-server listening on ") else {
             let mut err = String::new();
             child.stderr.take().unwrap().read_to_string(&mut err).ok();
             panic!("server did not start: {line:?} {err}");
         };
-        Server { url: url.to_owned(), child: Some(child), admin_token, dir }
+        Server {
+            url: url.to_owned(),
+            child: Some(child),
+            admin_token,
+            dir,
+        }
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -118,7 +127,11 @@ impl Server {
     /// Runs an admin command that must succeed; returns its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.admin(args);
-        assert!(out.status.success(), "herald-server {args:?} failed: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "herald-server {args:?} failed: {}",
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
@@ -139,7 +152,11 @@ impl Server {
 
     pub fn receipts(&self, id: &str) -> Vec<Value> {
         let out = self.ok(&["receipts", id, "--json"]);
-        serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().clone()
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
@@ -159,7 +176,12 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(server: &str, token: &str, host: &str) -> Self {
-        Agent { dir: tempfile::tempdir().unwrap(), server: server.into(), token: token.into(), host: host.into() }
+        Agent {
+            dir: tempfile::tempdir().unwrap(),
+            server: server.into(),
+            token: token.into(),
+            host: host.into(),
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -182,14 +204,22 @@ impl Agent {
 
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "herald-agent {args:?} failed: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "herald-agent {args:?} failed: {}",
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
     /// `sync` that must fail; returns its one-line error.
     pub fn sync_fails(&self) -> String {
         let out = self.run(&["sync"]);
-        assert!(!out.status.success(), "sync succeeded: {}", text(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "sync succeeded: {}",
+            text(&out.stdout)
+        );
         let err = text(&out.stderr);
         assert_eq!(err.lines().count(), 1, "error is not one line: {err}");
         err
@@ -200,12 +230,19 @@ impl Agent {
     }
 
     fn json(&self, args: &[&str]) -> Vec<Value> {
-        serde_json::from_str::<Value>(&self.ok(args)).unwrap().as_array().unwrap().clone()
+        serde_json::from_str::<Value>(&self.ok(args))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     /// Titles of the due messages, in the order they would be shown.
     pub fn queue(&self) -> Vec<String> {
-        self.json(&["queue", "--json"]).iter().map(|m| m["title"].as_str().unwrap().to_owned()).collect()
+        self.json(&["queue", "--json"])
+            .iter()
+            .map(|m| m["title"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// Every message held, as JSON objects.
@@ -215,13 +252,19 @@ impl Agent {
 
     pub fn state_of(&self, id: &str) -> String {
         let all = self.all();
-        let m = all.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("{id} not in the store"));
+        let m = all
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in the store"));
         m["state"].as_str().unwrap().to_owned()
     }
 
     pub fn id_of(&self, title: &str) -> String {
         let all = self.all();
-        let m = all.iter().find(|m| m["title"] == title).unwrap_or_else(|| panic!("'{title}' not in the store"));
+        let m = all
+            .iter()
+            .find(|m| m["title"] == title)
+            .unwrap_or_else(|| panic!("'{title}' not in the store"));
         m["id"].as_str().unwrap().to_owned()
     }
 

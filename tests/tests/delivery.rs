@@ -16,7 +16,10 @@ fn due_messages_come_alerts_first_then_warnings_then_infos() {
     server.send("user:alice", "alert", "alert one", &[]);
     server.send("user:alice", "info", "info two", &[]);
     agent.sync();
-    assert_eq!(agent.queue(), ["alert one", "warning one", "info one", "info two"]);
+    assert_eq!(
+        agent.queue(),
+        ["alert one", "warning one", "info one", "info two"]
+    );
 }
 
 #[test]
@@ -84,7 +87,10 @@ fn a_cancelled_message_returns_after_the_next_sync() {
     let id = server.send("user:alice", "alert", "fire drill", &[]);
     agent.sync();
     agent.ok(&["cancel", &id]);
-    assert!(agent.queue().is_empty(), "cancelled message still due before any contact");
+    assert!(
+        agent.queue().is_empty(),
+        "cancelled message still due before any contact"
+    );
     assert_eq!(agent.state_of(&id), "cancelled");
     agent.sync();
     assert_eq!(agent.queue(), ["fire drill"]);
@@ -106,7 +112,9 @@ fn read_on_one_computer_disappears_on_the_users_other_computer() {
     assert!(laptop.queue().is_empty());
     assert_eq!(laptop.state_of(&id), "read");
     // The laptop owes no receipt: it was read on the desk.
-    assert!(laptop.ok(&["status", "--json"]).contains("\"pending_receipts\": 0"));
+    assert!(laptop
+        .ok(&["status", "--json"])
+        .contains("\"pending_receipts\": 0"));
 }
 
 #[test]
@@ -114,16 +122,27 @@ fn a_future_message_is_staged_then_shown_when_due_with_the_server_down() {
     let mut server = Server::start();
     let token = server.add_user("alice", &[]);
     let agent = Agent::new(&server.url, &token, "pc-1");
-    let id = server.send("user:alice", "alert", "evacuation test", &["--from", "+3s", "--until", "+1h"]);
+    let id = server.send(
+        "user:alice",
+        "alert",
+        "evacuation test",
+        &["--from", "+3s", "--until", "+1h"],
+    );
     agent.sync();
     server.stop();
     assert!(agent.queue().is_empty(), "shown before its valid-from");
     assert_eq!(agent.state_of(&id), "staged");
-    wait_for("the staged message to become due", Duration::from_secs(10), || !agent.queue().is_empty());
+    wait_for(
+        "the staged message to become due",
+        Duration::from_secs(10),
+        || !agent.queue().is_empty(),
+    );
     assert_eq!(agent.queue(), ["evacuation test"]);
     // Read offline: the receipt waits in the outbox.
     agent.ok(&["ack", &id]);
-    assert!(agent.ok(&["status", "--json"]).contains("\"pending_receipts\": 1"));
+    assert!(agent
+        .ok(&["status", "--json"])
+        .contains("\"pending_receipts\": 1"));
 }
 
 #[test]
@@ -136,21 +155,40 @@ fn receipts_reach_the_server_exactly_once() {
     agent.sync();
     agent.ok(&["ack", &both]);
     agent.ok(&["ack", &none]);
-    assert!(server.receipts(&both).is_empty(), "receipt sent before any contact");
+    assert!(
+        server.receipts(&both).is_empty(),
+        "receipt sent before any contact"
+    );
     agent.sync();
     agent.sync();
     agent.sync();
-    let kinds: Vec<String> =
-        server.receipts(&both).iter().map(|r| r["kind"].as_str().unwrap().to_owned()).collect();
+    let kinds: Vec<String> = server
+        .receipts(&both)
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(kinds, ["displayed", "read"]);
     let r = &server.receipts(&both)[0];
-    assert_eq!((r["user"].as_str(), r["host"].as_str(), r["revision"].as_u64()), (Some("alice"), Some("pc-1"), Some(1)));
+    assert_eq!(
+        (
+            r["user"].as_str(),
+            r["host"].as_str(),
+            r["revision"].as_u64()
+        ),
+        (Some("alice"), Some("pc-1"), Some(1))
+    );
     // With no receipt asked for, only the acknowledgement goes back.
-    let kinds: Vec<String> =
-        server.receipts(&none).iter().map(|r| r["kind"].as_str().unwrap().to_owned()).collect();
+    let kinds: Vec<String> = server
+        .receipts(&none)
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(kinds, ["read"]);
     let log = agent.log();
-    let sent: u64 = log.iter().map(|e| e["receipts_sent"].as_u64().unwrap()).sum();
+    let sent: u64 = log
+        .iter()
+        .map(|e| e["receipts_sent"].as_u64().unwrap())
+        .sum();
     assert_eq!(sent, 3);
 }
 
@@ -168,5 +206,8 @@ fn history_lists_what_the_store_holds() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("lunch menu") && text.contains("read") && text.contains("receipt pending"), "{text}");
+    assert!(
+        text.contains("lunch menu") && text.contains("read") && text.contains("receipt pending"),
+        "{text}"
+    );
 }

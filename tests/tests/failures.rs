@@ -51,11 +51,34 @@ fn garbage_answers_change_nothing() {
     let mut agent = agent_with_state(&server);
     let before = agent.snapshot();
     let cases: Vec<(Vec<u8>, &str)> = vec![
-        (http_answer("200 OK", "application/json", b"this is not json"), "malformed answer"),
-        (http_answer("200 OK", "application/json", br#"{"recorded": 1, "dup"#), "malformed answer"),
-        (http_answer("200 OK", "application/json", br#"{"recorded": 0, "duplicates": 0, "rejected": []}"#), "settled 0 of 2"),
-        (http_answer("500 Internal Server Error", "text/html", b"<html>oops</html>"), "answered 500"),
-        (http_answer("200 OK", "application/json", &vec![b' '; 9 * 1024 * 1024]), "larger than"),
+        (
+            http_answer("200 OK", "application/json", b"this is not json"),
+            "malformed answer",
+        ),
+        (
+            http_answer("200 OK", "application/json", br#"{"recorded": 1, "dup"#),
+            "malformed answer",
+        ),
+        (
+            http_answer(
+                "200 OK",
+                "application/json",
+                br#"{"recorded": 0, "duplicates": 0, "rejected": []}"#,
+            ),
+            "settled 0 of 2",
+        ),
+        (
+            http_answer(
+                "500 Internal Server Error",
+                "text/html",
+                b"<html>oops</html>",
+            ),
+            "answered 500",
+        ),
+        (
+            http_answer("200 OK", "application/json", &vec![b' '; 9 * 1024 * 1024]),
+            "larger than",
+        ),
         (b"not even http\r\n\r\n".to_vec(), "cannot reach the server"),
     ];
     for (answer, expect) in cases {

@@ -53,7 +53,10 @@ pub(super) fn log_entry(
             error
         ],
     )?;
-    tx.execute("DELETE FROM exchange_log WHERE id <= (SELECT MAX(id) FROM exchange_log) - ?1", [KEEP])?;
+    tx.execute(
+        "DELETE FROM exchange_log WHERE id <= (SELECT MAX(id) FROM exchange_log) - ?1",
+        [KEEP],
+    )?;
     Ok(())
 }
 

@@ -7,7 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use super::{from_ms, to_ms, MessageState, Store, StoredMessage};
 use crate::error::StoreError;
 
-const COLUMNS: &str = "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
+const COLUMNS: &str =
+    "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
                        revised_at, received_at, state, state_at, read_revision, note";
 
 fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
@@ -46,9 +47,9 @@ pub struct ReceiptStatus {
 impl Store {
     /// Every message held, newest first.
     pub fn messages(&self) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM messages ORDER BY received_at DESC, id"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages ORDER BY received_at DESC, id"
+        ))?;
         let rows = stmt.query_map([], row_to_message)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -68,7 +69,11 @@ impl Store {
 
     /// The popup went on screen. Queues a `displayed` receipt if the sender
     /// asked for one; showing the same revision again queues nothing more.
-    pub fn mark_shown(&mut self, id: &str, server_now: DateTime<Utc>) -> Result<StoredMessage, StoreError> {
+    pub fn mark_shown(
+        &mut self,
+        id: &str,
+        server_now: DateTime<Utc>,
+    ) -> Result<StoredMessage, StoreError> {
         let tx = self.conn.transaction()?;
         let msg = get(&tx, id)?;
         check_due(&msg, server_now)?;
@@ -80,13 +85,20 @@ impl Store {
 
     /// "I have read the message": the message leaves the queue until a new
     /// revision comes, and its receipts (displayed, then read) are queued.
-    pub fn acknowledge(&mut self, id: &str, server_now: DateTime<Utc>) -> Result<StoredMessage, StoreError> {
+    pub fn acknowledge(
+        &mut self,
+        id: &str,
+        server_now: DateTime<Utc>,
+    ) -> Result<StoredMessage, StoreError> {
         let tx = self.conn.transaction()?;
         let msg = get(&tx, id)?;
         check_due(&msg, server_now)?;
         show(&tx, &msg, server_now)?;
         set_state(&tx, id, MessageState::Read, server_now)?;
-        tx.execute("UPDATE messages SET read_revision = revision WHERE id = ?1", [id])?;
+        tx.execute(
+            "UPDATE messages SET read_revision = revision WHERE id = ?1",
+            [id],
+        )?;
         queue(&tx, &msg, ReceiptKind::Read, server_now)?;
         let msg = get(&tx, id)?;
         tx.commit()?;
@@ -95,7 +107,11 @@ impl Store {
 
     /// The popup was closed without reading: the message comes back after the
     /// next successful contact with the server, if still valid.
-    pub fn cancel(&mut self, id: &str, server_now: DateTime<Utc>) -> Result<StoredMessage, StoreError> {
+    pub fn cancel(
+        &mut self,
+        id: &str,
+        server_now: DateTime<Utc>,
+    ) -> Result<StoredMessage, StoreError> {
         let tx = self.conn.transaction()?;
         let msg = get(&tx, id)?;
         check_due(&msg, server_now)?;
@@ -140,14 +156,18 @@ impl Store {
     }
 
     pub fn pending_receipt_count(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Every receipt of one message, for the history.
     pub fn receipts_of(&self, id: &str) -> Result<Vec<ReceiptStatus>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT revision, kind, at, sent_at FROM outbox WHERE message_id = ?1 ORDER BY id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT revision, kind, at, sent_at FROM outbox WHERE message_id = ?1 ORDER BY id",
+        )?;
         let rows = stmt.query_map([id], |r| {
             let kind: String = r.get(1)?;
             let sent: Option<i64> = r.get(3)?;
@@ -163,14 +183,24 @@ impl Store {
 }
 
 pub(super) fn get(conn: &Connection, id: &str) -> Result<StoredMessage, StoreError> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], row_to_message)
-        .optional()?
-        .ok_or_else(|| StoreError::NoSuchMessage(id.to_owned()))
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
+        [id],
+        row_to_message,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NoSuchMessage(id.to_owned()))
 }
 
 /// Only a due message can be acted on, as only a due message is on screen.
 fn check_due(msg: &StoredMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let refuse = |why| Err(StoreError::NotActionable { id: msg.id.clone(), state: msg.state.to_string(), why });
+    let refuse = |why| {
+        Err(StoreError::NotActionable {
+            id: msg.id.clone(),
+            state: msg.state.to_string(),
+            why,
+        })
+    };
     if !msg.state.is_open() {
         return refuse("only a message waiting for the user can be shown, read or cancelled");
     }
@@ -190,7 +220,12 @@ fn show(tx: &Transaction<'_>, msg: &StoredMessage, now: DateTime<Utc>) -> Result
     queue(tx, msg, ReceiptKind::Displayed, now)
 }
 
-fn set_state(tx: &Connection, id: &str, state: MessageState, now: DateTime<Utc>) -> Result<(), StoreError> {
+fn set_state(
+    tx: &Connection,
+    id: &str,
+    state: MessageState,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE messages SET state = ?2, state_at = ?3 WHERE id = ?1",
         params![id, state.as_str(), to_ms(now)],
@@ -200,7 +235,12 @@ fn set_state(tx: &Connection, id: &str, state: MessageState, now: DateTime<Utc>)
 
 /// Queues a receipt the message's policy asks to report. The unique key makes
 /// a second queueing of the same event a no-op, so it is never sent twice.
-fn queue(tx: &Connection, msg: &StoredMessage, kind: ReceiptKind, now: DateTime<Utc>) -> Result<(), StoreError> {
+fn queue(
+    tx: &Connection,
+    msg: &StoredMessage,
+    kind: ReceiptKind,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if msg.receipt.reports(kind) {
         tx.execute(
             "INSERT OR IGNORE INTO outbox(message_id, revision, kind, at) VALUES (?1, ?2, ?3, ?4)",

@@ -67,7 +67,10 @@ impl MessageState {
 
     /// Still waiting for the user: may be (or become) due.
     pub fn is_open(self) -> bool {
-        matches!(self, MessageState::Staged | MessageState::Shown | MessageState::Cancelled)
+        matches!(
+            self,
+            MessageState::Staged | MessageState::Shown | MessageState::Cancelled
+        )
     }
 }
 
@@ -106,7 +109,10 @@ pub struct Store {
 impl Store {
     /// Opens the store at `path`, creating it readable by its owner only.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let io = |source| StoreError::Io { path: path.display().to_string(), source };
+        let io = |source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             create_private_dir(dir).map_err(io)?;
         }
@@ -117,7 +123,10 @@ impl Store {
         // The history window reads while the agent writes.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Store { conn, path: path.to_owned() })
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -129,12 +138,19 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let done = usize::try_from(found).unwrap_or(usize::MAX);
     if done > MIGRATIONS.len() {
-        return Err(StoreError::TooNew { found, known: MIGRATIONS.len() });
+        return Err(StoreError::TooNew {
+            found,
+            known: MIGRATIONS.len(),
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )?;
         tx.commit()?;
     }
     Ok(())
@@ -191,9 +207,15 @@ pub(crate) mod tests {
         drop(store);
         let path = dir.path().join("agent.db");
         let store = Store::open(&path).unwrap();
-        let v: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let v: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
-        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         #[cfg(unix)]
         {

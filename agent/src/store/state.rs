@@ -68,7 +68,10 @@ impl Store {
     }
 
     pub fn set_next_poll(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE sync_state SET next_poll = ?1 WHERE id = 1", [to_ms(at)])?;
+        self.conn.execute(
+            "UPDATE sync_state SET next_poll = ?1 WHERE id = 1",
+            [to_ms(at)],
+        )?;
         Ok(())
     }
 
@@ -87,7 +90,10 @@ impl Store {
         let mid = times.poll_sent + (times.poll_answered - times.poll_sent) / 2;
         let offset = (now - mid).num_milliseconds();
 
-        let mut applied = Applied { receipts_sent: sent_receipts.len(), ..Applied::default() };
+        let mut applied = Applied {
+            receipts_sent: sent_receipts.len(),
+            ..Applied::default()
+        };
         for m in &answer.messages {
             upsert(&tx, m, now)?;
             applied.received += 1;
@@ -107,7 +113,8 @@ impl Store {
              WHERE state = 'cancelled' AND state_at <= ?2 AND valid_until > ?1",
             params![to_ms(now), to_ms(started)],
         )?;
-        let mut mark = tx.prepare("UPDATE outbox SET sent_at = ?2 WHERE id = ?1 AND sent_at IS NULL")?;
+        let mut mark =
+            tx.prepare("UPDATE outbox SET sent_at = ?2 WHERE id = ?1 AND sent_at IS NULL")?;
         for id in sent_receipts {
             mark.execute(params![id, to_ms(now)])?;
         }
@@ -145,7 +152,14 @@ impl Store {
             "UPDATE sync_state SET last_attempt = ?1, last_error = ?2, failures = failures + 1 WHERE id = 1",
             params![to_ms(started), error],
         )?;
-        log_entry(&tx, started, server, Some(error), Applied::default(), duration_ms)?;
+        log_entry(
+            &tx,
+            started,
+            server,
+            Some(error),
+            Applied::default(),
+            duration_ms,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -167,7 +181,9 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
                 last_success: opt(r.get(4)?),
                 last_error: r.get(5)?,
                 failures: r.get(6)?,
-                poll_interval_secs: r.get::<_, Option<i64>>(7)?.and_then(|v| u64::try_from(v).ok()),
+                poll_interval_secs: r
+                    .get::<_, Option<i64>>(7)?
+                    .and_then(|v| u64::try_from(v).ok()),
                 version_warning: r.get(8)?,
                 next_poll: opt(r.get(9)?),
             })
@@ -178,7 +194,11 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
 /// A new message, a new revision, or the same revision again (a full answer).
 fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreError> {
     let held: Option<(u32, String)> = tx
-        .query_row("SELECT revision, state FROM messages WHERE id = ?1", [&m.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT revision, state FROM messages WHERE id = ?1",
+            [&m.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let state = match &held {
         None => MessageState::Staged,
@@ -191,7 +211,9 @@ fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreE
         // A new revision is shown again, even if the previous one was read.
         Some(_) => MessageState::Staged,
     };
-    let state_changed = held.as_ref().is_none_or(|(rev, s)| *rev != m.revision || s != state.as_str());
+    let state_changed = held
+        .as_ref()
+        .is_none_or(|(rev, s)| *rev != m.revision || s != state.as_str());
     tx.execute(
         "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from, valid_until, receipt,
                               revised_at, received_at, state, state_at, note)
@@ -222,7 +244,12 @@ fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreE
 }
 
 /// Applies one stop; returns whether a held, open message was stopped.
-fn stop(tx: &Connection, id: &str, reason: StopReason, now: DateTime<Utc>) -> Result<bool, StoreError> {
+fn stop(
+    tx: &Connection,
+    id: &str,
+    reason: StopReason,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let msg = match messages::get(tx, id) {
         Ok(m) => m,
         Err(StoreError::NoSuchMessage(_)) => return Ok(false),
@@ -247,12 +274,24 @@ fn stop(tx: &Connection, id: &str, reason: StopReason, now: DateTime<Utc>) -> Re
 }
 
 /// After a full answer, whatever open message it did not list has stopped.
-fn stop_unlisted(tx: &Connection, listed: &HashSet<&str>, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    let mut stmt = tx.prepare("SELECT id, valid_until FROM messages WHERE state IN ('staged', 'shown', 'cancelled')")?;
-    let open: Vec<(String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+fn stop_unlisted(
+    tx: &Connection,
+    listed: &HashSet<&str>,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut stmt = tx.prepare(
+        "SELECT id, valid_until FROM messages WHERE state IN ('staged', 'shown', 'cancelled')",
+    )?;
+    let open: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     let mut n = 0;
     for (id, until) in open.iter().filter(|(id, _)| !listed.contains(id.as_str())) {
-        let reason = if *until <= to_ms(now) { StopReason::Expired } else { StopReason::Unaddressed };
+        let reason = if *until <= to_ms(now) {
+            StopReason::Expired
+        } else {
+            StopReason::Unaddressed
+        };
         n += usize::from(stop(tx, id, reason, now)?);
     }
     Ok(n)

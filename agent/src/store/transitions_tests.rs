@@ -2,7 +2,9 @@
 //! applying server answers.
 
 use chrono::{DateTime, Utc};
-use herald_protocol::{Message, PollResponse, ReceiptKind, ReceiptPolicy, Settings, Severity, StopReason, Stopped};
+use herald_protocol::{
+    Message, PollResponse, ReceiptKind, ReceiptPolicy, Settings, Severity, StopReason, Stopped,
+};
 
 use super::tests::temp_store;
 use super::{ContactTimes, MessageState, Store};
@@ -27,7 +29,13 @@ fn wire(id: &str, revision: u32, receipt: ReceiptPolicy) -> Message {
     }
 }
 
-fn answer(at: i64, cursor: &str, messages: Vec<Message>, stopped: Vec<Stopped>, full: bool) -> PollResponse {
+fn answer(
+    at: i64,
+    cursor: &str,
+    messages: Vec<Message>,
+    stopped: Vec<Stopped>,
+    full: bool,
+) -> PollResponse {
     PollResponse {
         api_version: herald_protocol::API_VERSION,
         server_time: t(at),
@@ -36,16 +44,28 @@ fn answer(at: i64, cursor: &str, messages: Vec<Message>, stopped: Vec<Stopped>, 
         full,
         messages,
         stopped,
-        settings: Settings { poll_interval_secs: 60, version_warning: None },
+        settings: Settings {
+            poll_interval_secs: 60,
+            version_warning: None,
+        },
     }
 }
 
 fn times(at: i64) -> ContactTimes {
-    ContactTimes { started: t(at), poll_sent: t(at), poll_answered: t(at) }
+    ContactTimes {
+        started: t(at),
+        poll_sent: t(at),
+        poll_answered: t(at),
+    }
 }
 
 fn apply(store: &mut Store, at: i64, a: PollResponse) {
-    let sent: Vec<i64> = store.pending_receipts(100).unwrap().iter().map(|(id, _)| *id).collect();
+    let sent: Vec<i64> = store
+        .pending_receipts(100)
+        .unwrap()
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     store.apply("http://s", &a, &sent, times(at)).unwrap();
 }
 
@@ -56,25 +76,58 @@ fn state(store: &Store, id: &str) -> MessageState {
 #[test]
 fn acknowledge_queues_displayed_then_read_once() {
     let (_d, mut store) = temp_store();
-    apply(&mut store, 1, answer(1, "c1", vec![wire("m", 1, ReceiptPolicy::Both)], vec![], true));
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![wire("m", 1, ReceiptPolicy::Both)],
+            vec![],
+            true,
+        ),
+    );
     store.mark_shown("m", t(2)).unwrap();
     store.mark_shown("m", t(3)).unwrap();
     store.acknowledge("m", t(4)).unwrap();
-    let kinds: Vec<ReceiptKind> = store.pending_receipts(10).unwrap().into_iter().map(|(_, r)| r.kind).collect();
+    let kinds: Vec<ReceiptKind> = store
+        .pending_receipts(10)
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.kind)
+        .collect();
     assert_eq!(kinds, [ReceiptKind::Displayed, ReceiptKind::Read]);
     assert_eq!(state(&store, "m"), MessageState::Read);
     assert_eq!(store.message("m").unwrap().read_revision, Some(1));
     // Read twice is refused, and queues nothing.
-    assert!(matches!(store.acknowledge("m", t(5)), Err(StoreError::NotActionable { .. })));
+    assert!(matches!(
+        store.acknowledge("m", t(5)),
+        Err(StoreError::NotActionable { .. })
+    ));
     assert_eq!(store.pending_receipt_count().unwrap(), 2);
 }
 
 #[test]
 fn policy_none_still_reports_the_read() {
     let (_d, mut store) = temp_store();
-    apply(&mut store, 1, answer(1, "c1", vec![wire("m", 1, ReceiptPolicy::None)], vec![], true));
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![wire("m", 1, ReceiptPolicy::None)],
+            vec![],
+            true,
+        ),
+    );
     store.acknowledge("m", t(2)).unwrap();
-    let kinds: Vec<ReceiptKind> = store.pending_receipts(10).unwrap().into_iter().map(|(_, r)| r.kind).collect();
+    let kinds: Vec<ReceiptKind> = store
+        .pending_receipts(10)
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.kind)
+        .collect();
     assert_eq!(kinds, [ReceiptKind::Read]);
 }
 
@@ -86,15 +139,32 @@ fn only_due_messages_can_be_acted_on() {
     apply(&mut store, 1, answer(1, "c1", vec![later], vec![], true));
     let err = store.acknowledge("later", t(2)).unwrap_err().to_string();
     assert!(err.contains("not valid yet"), "{err}");
-    assert!(store.acknowledge("later", t(2000)).unwrap_err().to_string().contains("expired"));
-    assert!(matches!(store.cancel("nope", t(2)), Err(StoreError::NoSuchMessage(_))));
+    assert!(store
+        .acknowledge("later", t(2000))
+        .unwrap_err()
+        .to_string()
+        .contains("expired"));
+    assert!(matches!(
+        store.cancel("nope", t(2)),
+        Err(StoreError::NoSuchMessage(_))
+    ));
     assert_eq!(store.pending_receipt_count().unwrap(), 0);
 }
 
 #[test]
 fn cancelled_comes_back_only_after_a_later_contact() {
     let (_d, mut store) = temp_store();
-    apply(&mut store, 1, answer(1, "c1", vec![wire("m", 1, ReceiptPolicy::Read)], vec![], true));
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![wire("m", 1, ReceiptPolicy::Read)],
+            vec![],
+            true,
+        ),
+    );
     store.cancel("m", t(10)).unwrap();
     assert_eq!(state(&store, "m"), MessageState::Cancelled);
     // A contact that started before the cancel does not bring it back.
@@ -109,14 +179,47 @@ fn cancelled_comes_back_only_after_a_later_contact() {
 #[test]
 fn new_revision_is_staged_even_after_read() {
     let (_d, mut store) = temp_store();
-    apply(&mut store, 1, answer(1, "c1", vec![wire("m", 1, ReceiptPolicy::Read)], vec![], true));
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![wire("m", 1, ReceiptPolicy::Read)],
+            vec![],
+            true,
+        ),
+    );
     store.acknowledge("m", t(2)).unwrap();
     // The same revision again (a full answer) keeps it read.
-    apply(&mut store, 3, answer(3, "c2", vec![wire("m", 1, ReceiptPolicy::Read)], vec![], true));
+    apply(
+        &mut store,
+        3,
+        answer(
+            3,
+            "c2",
+            vec![wire("m", 1, ReceiptPolicy::Read)],
+            vec![],
+            true,
+        ),
+    );
     assert_eq!(state(&store, "m"), MessageState::Read);
-    apply(&mut store, 4, answer(4, "c3", vec![wire("m", 2, ReceiptPolicy::Read)], vec![], false));
+    apply(
+        &mut store,
+        4,
+        answer(
+            4,
+            "c3",
+            vec![wire("m", 2, ReceiptPolicy::Read)],
+            vec![],
+            false,
+        ),
+    );
     let m = store.message("m").unwrap();
-    assert_eq!((m.state, m.revision, m.title.as_str()), (MessageState::Staged, 2, "m r2"));
+    assert_eq!(
+        (m.state, m.revision, m.title.as_str()),
+        (MessageState::Staged, 2, "m r2")
+    );
 }
 
 #[test]
@@ -130,34 +233,85 @@ fn stops_and_full_answers() {
     ];
     apply(&mut store, 1, answer(1, "c1", msgs, vec![], true));
     let stopped = vec![
-        Stopped { id: "w".into(), reason: StopReason::Withdrawn },
-        Stopped { id: "e".into(), reason: StopReason::Expired },
-        Stopped { id: "r".into(), reason: StopReason::ReadElsewhere },
-        Stopped { id: "unknown".into(), reason: StopReason::Withdrawn },
+        Stopped {
+            id: "w".into(),
+            reason: StopReason::Withdrawn,
+        },
+        Stopped {
+            id: "e".into(),
+            reason: StopReason::Expired,
+        },
+        Stopped {
+            id: "r".into(),
+            reason: StopReason::ReadElsewhere,
+        },
+        Stopped {
+            id: "unknown".into(),
+            reason: StopReason::Withdrawn,
+        },
     ];
     apply(&mut store, 2, answer(2, "c2", vec![], stopped, false));
     assert_eq!(state(&store, "w"), MessageState::Withdrawn);
     assert_eq!(state(&store, "e"), MessageState::Expired);
     assert_eq!(state(&store, "r"), MessageState::Read);
-    assert_eq!(store.message("r").unwrap().note.as_deref(), Some("read on another computer"));
+    assert_eq!(
+        store.message("r").unwrap().note.as_deref(),
+        Some("read on another computer")
+    );
     // Reading elsewhere queues no receipt here.
     assert_eq!(store.pending_receipt_count().unwrap(), 0);
     // A full answer that leaves "gone" out stops it.
     apply(&mut store, 3, answer(3, "c3", vec![], vec![], true));
     assert_eq!(state(&store, "gone"), MessageState::Withdrawn);
     // And a withdrawn message that applies again is staged again.
-    apply(&mut store, 4, answer(4, "c4", vec![wire("gone", 1, ReceiptPolicy::Read)], vec![], true));
+    apply(
+        &mut store,
+        4,
+        answer(
+            4,
+            "c4",
+            vec![wire("gone", 1, ReceiptPolicy::Read)],
+            vec![],
+            true,
+        ),
+    );
     assert_eq!(state(&store, "gone"), MessageState::Staged);
 }
 
 #[test]
 fn apply_records_cursor_offset_and_marks_sent_receipts() {
     let (_d, mut store) = temp_store();
-    apply(&mut store, 1, answer(1, "c1", vec![wire("m", 1, ReceiptPolicy::Both)], vec![], true));
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![wire("m", 1, ReceiptPolicy::Both)],
+            vec![],
+            true,
+        ),
+    );
     store.acknowledge("m", t(2)).unwrap();
-    let local = ContactTimes { started: t(0), poll_sent: t(0), poll_answered: t(2) };
-    let sent: Vec<i64> = store.pending_receipts(10).unwrap().iter().map(|(id, _)| *id).collect();
-    store.apply("http://s", &answer(61, "c2", vec![], vec![], false), &sent, local).unwrap();
+    let local = ContactTimes {
+        started: t(0),
+        poll_sent: t(0),
+        poll_answered: t(2),
+    };
+    let sent: Vec<i64> = store
+        .pending_receipts(10)
+        .unwrap()
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    store
+        .apply(
+            "http://s",
+            &answer(61, "c2", vec![], vec![], false),
+            &sent,
+            local,
+        )
+        .unwrap();
     let st = store.sync_state().unwrap();
     assert_eq!(st.cursor_for("http://s"), Some("c2"));
     assert_eq!(st.cursor_for("http://other"), None);
@@ -165,31 +319,73 @@ fn apply_records_cursor_offset_and_marks_sent_receipts() {
     assert_eq!(st.clock_offset_ms, 60_000);
     assert_eq!(st.server_now(t(0)), t(60));
     assert_eq!(store.pending_receipt_count().unwrap(), 0);
-    assert!(store.receipts_of("m").unwrap().iter().all(|r| r.sent_at.is_some()));
-    assert_eq!(store.exchange_log(super::LogOrder::NewestFirst).unwrap().len(), 2);
+    assert!(store
+        .receipts_of("m")
+        .unwrap()
+        .iter()
+        .all(|r| r.sent_at.is_some()));
+    assert_eq!(
+        store
+            .exchange_log(super::LogOrder::NewestFirst)
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
 fn failure_changes_only_the_log_and_last_error() {
     let (_d, mut store) = temp_store();
-    apply(&mut store, 1, answer(1, "c1", vec![wire("m", 1, ReceiptPolicy::Read)], vec![], true));
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![wire("m", 1, ReceiptPolicy::Read)],
+            vec![],
+            true,
+        ),
+    );
     store.acknowledge("m", t(2)).unwrap();
-    let before = (store.messages().unwrap(), store.pending_receipts(10).unwrap(), store.sync_state().unwrap());
-    store.record_failure("http://s", "connection refused", t(3), 5).unwrap();
+    let before = (
+        store.messages().unwrap(),
+        store.pending_receipts(10).unwrap(),
+        store.sync_state().unwrap(),
+    );
+    store
+        .record_failure("http://s", "connection refused", t(3), 5)
+        .unwrap();
     let st = store.sync_state().unwrap();
     assert_eq!(st.last_error.as_deref(), Some("connection refused"));
     assert_eq!(st.failures, 1);
     assert_eq!(store.messages().unwrap(), before.0);
     assert_eq!(store.pending_receipts(10).unwrap(), before.1);
-    assert_eq!((st.cursor, st.last_success), (before.2.cursor, before.2.last_success));
+    assert_eq!(
+        (st.cursor, st.last_success),
+        (before.2.cursor, before.2.last_success)
+    );
     let log = store.exchange_log(super::LogOrder::NewestFirst).unwrap();
-    assert_eq!((log[0].ok, log[0].error.as_deref()), (false, Some("connection refused")));
+    assert_eq!(
+        (log[0].ok, log[0].error.as_deref()),
+        (false, Some("connection refused"))
+    );
 }
 
 #[test]
 fn release_puts_a_shown_message_back_without_receipt_or_cancel() {
     let (_d, mut store) = temp_store();
-    apply(&mut store, 1, answer(1, "c1", vec![wire("m", 1, ReceiptPolicy::Read)], vec![], true));
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![wire("m", 1, ReceiptPolicy::Read)],
+            vec![],
+            true,
+        ),
+    );
     store.mark_shown("m", t(2)).unwrap();
     store.release("m", t(3)).unwrap();
     assert_eq!(state(&store, "m"), MessageState::Staged);
@@ -204,5 +400,11 @@ fn exchange_log_can_be_pruned_by_the_user() {
     let log = store.exchange_log(super::LogOrder::OldestFirst).unwrap();
     assert_eq!(log[0].error.as_deref(), Some("a"));
     assert_eq!(store.delete_exchange_entries(&[log[0].id]).unwrap(), 1);
-    assert_eq!(store.exchange_log(super::LogOrder::NewestFirst).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .exchange_log(super::LogOrder::NewestFirst)
+            .unwrap()
+            .len(),
+        1
+    );
 }
