@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_protocol::{Receipt, ReceiptKind, ReceiptPolicy, Severity};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{from_ms, to_ms, MessageState, Store, StoredMessage};
 use crate::error::StoreError;
@@ -33,6 +33,13 @@ fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         read_revision: r.get(13)?,
         note: r.get(14)?,
     })
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Show,
+    Read,
+    Cancel,
 }
 
 /// How a receipt of a message stands: queued, or delivered to the server.
@@ -74,13 +81,7 @@ impl Store {
         id: &str,
         server_now: DateTime<Utc>,
     ) -> Result<StoredMessage, StoreError> {
-        let tx = self.conn.transaction()?;
-        let msg = get(&tx, id)?;
-        check_due(&msg, server_now)?;
-        show(&tx, &msg, server_now)?;
-        let msg = get(&tx, id)?;
-        tx.commit()?;
-        Ok(msg)
+        self.user_action(id, server_now, Action::Show)
     }
 
     /// "I have read the message": the message leaves the queue until a new
@@ -90,19 +91,7 @@ impl Store {
         id: &str,
         server_now: DateTime<Utc>,
     ) -> Result<StoredMessage, StoreError> {
-        let tx = self.conn.transaction()?;
-        let msg = get(&tx, id)?;
-        check_due(&msg, server_now)?;
-        show(&tx, &msg, server_now)?;
-        set_state(&tx, id, MessageState::Read, server_now)?;
-        tx.execute(
-            "UPDATE messages SET read_revision = revision WHERE id = ?1",
-            [id],
-        )?;
-        queue(&tx, &msg, ReceiptKind::Read, server_now)?;
-        let msg = get(&tx, id)?;
-        tx.commit()?;
-        Ok(msg)
+        self.user_action(id, server_now, Action::Read)
     }
 
     /// The popup was closed without reading: the message comes back after the
@@ -112,11 +101,36 @@ impl Store {
         id: &str,
         server_now: DateTime<Utc>,
     ) -> Result<StoredMessage, StoreError> {
+        self.user_action(id, server_now, Action::Cancel)
+    }
+
+    /// Every action implies the message was on screen, so each records the
+    /// showing first; the state change and its receipts commit together.
+    fn user_action(
+        &mut self,
+        id: &str,
+        now: DateTime<Utc>,
+        action: Action,
+    ) -> Result<StoredMessage, StoreError> {
         let tx = self.conn.transaction()?;
         let msg = get(&tx, id)?;
-        check_due(&msg, server_now)?;
-        show(&tx, &msg, server_now)?;
-        set_state(&tx, id, MessageState::Cancelled, server_now)?;
+        check_due(&msg, now)?;
+        if msg.state != MessageState::Shown {
+            set_state(&tx, id, MessageState::Shown, now)?;
+        }
+        queue(&tx, &msg, ReceiptKind::Displayed, now)?;
+        match action {
+            Action::Show => {}
+            Action::Read => {
+                set_state(&tx, id, MessageState::Read, now)?;
+                tx.execute(
+                    "UPDATE messages SET read_revision = revision WHERE id = ?1",
+                    [id],
+                )?;
+                queue(&tx, &msg, ReceiptKind::Read, now)?;
+            }
+            Action::Cancel => set_state(&tx, id, MessageState::Cancelled, now)?,
+        }
         let msg = get(&tx, id)?;
         tx.commit()?;
         Ok(msg)
@@ -211,13 +225,6 @@ fn check_due(msg: &StoredMessage, now: DateTime<Utc>) -> Result<(), StoreError> 
         return refuse("it has expired");
     }
     Ok(())
-}
-
-fn show(tx: &Transaction<'_>, msg: &StoredMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
-    if msg.state != MessageState::Shown {
-        set_state(tx, &msg.id, MessageState::Shown, now)?;
-    }
-    queue(tx, msg, ReceiptKind::Displayed, now)
 }
 
 fn set_state(
