@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod error;
+pub mod render;
 pub mod schedule;
 pub mod store;
 pub mod sync;
