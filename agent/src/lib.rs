@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod error;
+pub mod i18n;
+pub mod popup;
 pub mod render;
 pub mod schedule;
 pub mod store;

@@ -1,0 +1,172 @@
+//! What the agent hands to a popup process and what it gets back, and the
+//! popup's page. The page is built here, without any web engine, so that it
+//! can be tested headless; `herald-popup` only puts it in a window.
+
+use chrono::{DateTime, Local, Utc};
+use herald_protocol::Severity;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Locale;
+use crate::render::{body_html, escape};
+use crate::store::StoredMessage;
+
+/// Written as JSON on the popup's standard input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PopupRequest {
+    pub id: String,
+    pub revision: u32,
+    pub severity: Severity,
+    pub title: String,
+    pub body_markdown: String,
+    pub sender: String,
+    pub revised_at: DateTime<Utc>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub locale: Locale,
+}
+
+impl PopupRequest {
+    pub fn new(m: &StoredMessage, locale: Locale) -> Self {
+        PopupRequest {
+            id: m.id.clone(),
+            revision: m.revision,
+            severity: m.severity,
+            title: m.title.clone(),
+            body_markdown: m.body.clone(),
+            sender: m.sender.clone(),
+            revised_at: m.revised_at,
+            valid_from: m.valid_from,
+            valid_until: m.valid_until,
+            locale,
+        }
+    }
+}
+
+/// What the user did, printed by the popup as one word on standard output.
+/// A popup that exits without printing one crashed: the message stays due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Read,
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Read => "read",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(stdout: &str) -> Option<Self> {
+        match stdout.trim() {
+            "read" => Some(Outcome::Read),
+            "cancelled" => Some(Outcome::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// The popup's IPC messages from the page: the only two things it can say.
+pub fn outcome_from_ipc(body: &str) -> Option<Outcome> {
+    match body {
+        "read" => Some(Outcome::Read),
+        "cancel" => Some(Outcome::Cancelled),
+        _ => None,
+    }
+}
+
+const STYLE: &str = include_str!("popup.css");
+
+/// The whole page. The Content-Security-Policy lets only the page's own
+/// script (by nonce) run and forbids every load, so even if the sanitizer
+/// missed something, nothing in the body could execute or fetch.
+pub fn page(req: &PopupRequest, nonce: &str) -> String {
+    let t = req.locale.texts();
+    let (class, icon) = match req.severity {
+        Severity::Alert => ("alert", "&#x26D4;"),
+        Severity::Warning => ("warning", "&#x26A0;"),
+        Severity::Info => ("info", "&#x2139;"),
+    };
+    let when = |d: DateTime<Utc>| d.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string();
+    let nonce = escape(nonce);
+    format!(
+        r#"<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; form-action 'none'; base-uri 'none'">
+<title>{title}</title><style>{STYLE}</style></head>
+<body class="{class}">
+<div class="banner" role="banner"><span class="icon" aria-hidden="true">{icon}</span><span class="word">{word}</span></div>
+<main><h1>{title}</h1><div class="body">{body}</div></main>
+<footer>
+<p class="meta">{from_label} {sender} &middot; {revised}</p>
+<p class="meta">{valid_label} {valid_from} &ndash; {valid_until}</p>
+<button id="read" type="button">{read}</button>
+</footer>
+<script nonce="{nonce}">
+document.addEventListener('keydown', function (e) {{
+  if (e.key === 'Escape') {{ e.preventDefault(); window.ipc.postMessage('cancel'); }}
+}});
+document.getElementById('read').addEventListener('click', function () {{ window.ipc.postMessage('read'); }});
+</script>
+</body></html>"#,
+        lang = t.lang,
+        title = escape(&req.title),
+        word = t.severity(req.severity),
+        body = body_html(&req.body_markdown),
+        from_label = t.from,
+        sender = escape(&req.sender),
+        revised = when(req.revised_at),
+        valid_label = t.valid,
+        valid_from = when(req.valid_from),
+        valid_until = when(req.valid_until),
+        read = escape(t.read_button),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(locale: Locale) -> PopupRequest {
+        let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        PopupRequest {
+            id: "m1".into(),
+            revision: 1,
+            severity: Severity::Warning,
+            title: "Mail <down>".into(),
+            body_markdown: "Hello <script>alert(1)</script> [x](javascript:alert(2))".into(),
+            sender: "IT".into(),
+            revised_at: t,
+            valid_from: t,
+            valid_until: t,
+            locale,
+        }
+    }
+
+    #[test]
+    fn the_page_has_one_script_ours_and_escapes_the_rest() {
+        let html = page(&req(Locale::En), "n0nce");
+        assert_eq!(html.matches("<script").count(), 1, "{html}");
+        assert!(html.contains(r#"<script nonce="n0nce">"#));
+        assert!(html.contains("script-src 'nonce-n0nce'"));
+        assert!(html.contains("Mail &lt;down&gt;"));
+        assert!(!html.contains("javascript:"));
+        assert!(html.contains(r#"class="warning""#) && html.contains(">Warning<"));
+    }
+
+    #[test]
+    fn the_page_speaks_the_users_language() {
+        assert!(page(&req(Locale::Fr), "n").contains("J&#39;ai lu le message"));
+        assert!(page(&req(Locale::De), "n").contains("Ich habe die Nachricht gelesen"));
+    }
+
+    #[test]
+    fn outcomes() {
+        assert_eq!(Outcome::parse("read\n"), Some(Outcome::Read));
+        assert_eq!(Outcome::parse(Outcome::Cancelled.as_str()), Some(Outcome::Cancelled));
+        assert_eq!(Outcome::parse(""), None);
+        assert_eq!(outcome_from_ipc("cancel"), Some(Outcome::Cancelled));
+        assert_eq!(outcome_from_ipc("rm -rf"), None);
+    }
+}
