@@ -93,9 +93,21 @@ mod tests {
 
     #[test]
     fn locales_by_name() {
-        assert_eq!(Locale::from_name("fr_FR.UTF-8").texts().read_button, "J'ai lu le message");
-        assert_eq!(Locale::from_name("de_AT").texts().read_button, "Ich habe die Nachricht gelesen");
-        assert_eq!(Locale::from_name("C").texts().read_button, "I have read the message");
-        assert_eq!(Locale::from_name("").texts().severity(Severity::Alert), "Alert");
+        assert_eq!(
+            Locale::from_name("fr_FR.UTF-8").texts().read_button,
+            "J'ai lu le message"
+        );
+        assert_eq!(
+            Locale::from_name("de_AT").texts().read_button,
+            "Ich habe die Nachricht gelesen"
+        );
+        assert_eq!(
+            Locale::from_name("C").texts().read_button,
+            "I have read the message"
+        );
+        assert_eq!(
+            Locale::from_name("").texts().severity(Severity::Alert),
+            "Alert"
+        );
     }
 }

@@ -78,15 +78,20 @@ pub fn outcome_from_ipc(body: &str) -> Option<Outcome> {
 
 const STYLE: &str = include_str!("popup.css");
 
+// Icons are inline SVG: no font may lack them, and nothing is loaded.
+const ICON_ALERT: &str = r##"<svg viewBox="0 0 24 24" width="22" height="22"><path fill="currentColor" d="M7.9 2h8.2L22 7.9v8.2L16.1 22H7.9L2 16.1V7.9z"/><path fill="#b00020" d="M11 6h2v8h-2zm0 10h2v2h-2z"/></svg>"##;
+const ICON_WARNING: &str = r##"<svg viewBox="0 0 24 24" width="22" height="22"><path fill="currentColor" d="M12 2 23 21H1z"/><path fill="#b35c00" d="M11 9h2v6h-2zm0 8h2v2h-2z"/></svg>"##;
+const ICON_INFO: &str = r##"<svg viewBox="0 0 24 24" width="22" height="22"><circle fill="currentColor" cx="12" cy="12" r="10"/><path fill="#1f5fa8" d="M11 10h2v8h-2zm0-4h2v2h-2z"/></svg>"##;
+
 /// The whole page. The Content-Security-Policy lets only the page's own
 /// script (by nonce) run and forbids every load, so even if the sanitizer
 /// missed something, nothing in the body could execute or fetch.
 pub fn page(req: &PopupRequest, nonce: &str) -> String {
     let t = req.locale.texts();
     let (class, icon) = match req.severity {
-        Severity::Alert => ("alert", "&#x26D4;"),
-        Severity::Warning => ("warning", "&#x26A0;"),
-        Severity::Info => ("info", "&#x2139;"),
+        Severity::Alert => ("alert", ICON_ALERT),
+        Severity::Warning => ("warning", ICON_WARNING),
+        Severity::Info => ("info", ICON_INFO),
     };
     let when = |d: DateTime<Utc>| d.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string();
     let nonce = escape(nonce);
@@ -164,7 +169,10 @@ mod tests {
     #[test]
     fn outcomes() {
         assert_eq!(Outcome::parse("read\n"), Some(Outcome::Read));
-        assert_eq!(Outcome::parse(Outcome::Cancelled.as_str()), Some(Outcome::Cancelled));
+        assert_eq!(
+            Outcome::parse(Outcome::Cancelled.as_str()),
+            Some(Outcome::Cancelled)
+        );
         assert_eq!(Outcome::parse(""), None);
         assert_eq!(outcome_from_ipc("cancel"), Some(Outcome::Cancelled));
         assert_eq!(outcome_from_ipc("rm -rf"), None);

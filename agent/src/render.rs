@@ -47,7 +47,8 @@ mod tests {
 
     #[test]
     fn markdown_is_rendered() {
-        let html = body_html("**Mail** is *down*.\n\n- one\n- two\n\n[status](https://status.example)");
+        let html =
+            body_html("**Mail** is *down*.\n\n- one\n- two\n\n[status](https://status.example)");
         assert!(html.contains("<strong>Mail</strong>"), "{html}");
         assert!(html.contains("<li>two</li>"), "{html}");
         assert!(html.contains(r#"href="https://status.example""#), "{html}");
@@ -72,9 +73,15 @@ mod tests {
             let html = body_html(a).to_ascii_lowercase();
             for tag in tags(&html) {
                 let name = tag.split_whitespace().next().unwrap_or("");
-                assert!(["p", "/p", "a", "/a"].contains(&name), "{a:?} left the tag <{tag}>");
+                assert!(
+                    ["p", "/p", "a", "/a"].contains(&name),
+                    "{a:?} left the tag <{tag}>"
+                );
                 assert!(!tag.contains(" on"), "{a:?} left a handler in <{tag}>");
-                assert!(!tag.contains("javascript:") && !tag.contains("data:"), "{a:?} left <{tag}>");
+                assert!(
+                    !tag.contains("javascript:") && !tag.contains("data:"),
+                    "{a:?} left <{tag}>"
+                );
             }
         }
         // Raw HTML is shown, not dropped: the user sees what was sent.
@@ -84,11 +91,17 @@ mod tests {
     /// The insides of the real tags of a piece of HTML (text is escaped, so
     /// every `<` starts a tag).
     fn tags(html: &str) -> Vec<&str> {
-        html.split('<').skip(1).map(|t| t.split('>').next().unwrap_or("")).collect()
+        html.split('<')
+            .skip(1)
+            .map(|t| t.split('>').next().unwrap_or(""))
+            .collect()
     }
 
     #[test]
     fn escape_covers_attribute_quotes() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -1,0 +1,150 @@
+//! `herald-popup`: reads one message (JSON) on standard input, shows it in a
+//! window, prints `read` or `cancelled` and exits. The agent starts one per
+//! message shown, so the web engine lives only while a popup is on screen.
+
+use std::io::{Read, Write};
+
+use anyhow::{Context, Result};
+use herald_agent::popup::{outcome_from_ipc, page, Outcome, PopupRequest};
+use herald_protocol::Severity;
+use rand::Rng;
+use tao::dpi::{LogicalSize, PhysicalPosition};
+use tao::event::{Event, WindowEvent};
+use tao::event_loop::{ControlFlow, EventLoopBuilder};
+use tao::window::{Window, WindowBuilder};
+use wry::WebViewBuilder;
+
+const WIDTH: f64 = 460.0;
+const HEIGHT: f64 = 340.0;
+/// Distance from the screen's edges for popups placed in a corner.
+const MARGIN: i32 = 24;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("herald-popup: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the message on standard input")?;
+    let req: PopupRequest =
+        serde_json::from_str(&input).context("the message on standard input is malformed")?;
+    let nonce = hex::encode(rand::rng().random::<[u8; 16]>());
+    let html = page(&req, &nonce);
+
+    let event_loop = EventLoopBuilder::<Outcome>::with_user_event().build();
+    let window = WindowBuilder::new()
+        .with_title(&req.title)
+        .with_inner_size(LogicalSize::new(WIDTH, HEIGHT))
+        .with_always_on_top(true)
+        .with_visible(false)
+        .build(&event_loop)
+        .context("cannot open a window (is there a display?)")?;
+    place(&window, req.severity);
+
+    let proxy = event_loop.create_proxy();
+    let builder = WebViewBuilder::new()
+        .with_html(html)
+        .with_ipc_handler(move |msg| {
+            if let Some(outcome) = outcome_from_ipc(msg.body()) {
+                let _ = proxy.send_event(outcome);
+            }
+        })
+        .with_navigation_handler(allow_navigation)
+        .with_new_window_req_handler(|url, _| {
+            open_outside(&url);
+            wry::NewWindowResponse::Deny
+        });
+    let webview = build(builder, &window)?;
+    window.set_visible(true);
+    window.set_focus();
+    let _ = webview.focus();
+
+    event_loop.run(move |event, _, control_flow| {
+        *control_flow = ControlFlow::Wait;
+        let outcome = match event {
+            Event::WindowEvent {
+                event: WindowEvent::CloseRequested,
+                ..
+            } => Some(Outcome::Cancelled),
+            Event::UserEvent(o) => Some(o),
+            _ => None,
+        };
+        if let Some(o) = outcome {
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{}", o.as_str());
+            let _ = out.flush();
+            *control_flow = ControlFlow::Exit;
+        }
+    })
+}
+
+/// The page itself is the only thing the popup may load. A link the user
+/// follows opens in the default browser instead; anything else is refused.
+fn allow_navigation(url: String) -> bool {
+    if url == "about:blank" || url.starts_with("data:text/html") {
+        return true;
+    }
+    open_outside(&url);
+    false
+}
+
+fn open_outside(url: &str) {
+    let lower = url.to_ascii_lowercase();
+    if ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+    {
+        if let Err(e) = open::that_detached(url) {
+            eprintln!("herald-popup: cannot open {url}: {e}");
+        }
+    }
+}
+
+/// Alerts in the middle of the screen, where they cannot be missed; others
+/// in the bottom-right corner, where notifications usually appear.
+fn place(window: &Window, severity: Severity) {
+    let Some(monitor) = window
+        .current_monitor()
+        .or_else(|| window.primary_monitor())
+    else {
+        return;
+    };
+    let (mpos, msize) = (monitor.position(), monitor.size());
+    // The window is not mapped yet, so its own size may still read as zero.
+    let scale = monitor.scale_factor();
+    let (w, h) = (
+        (WIDTH * scale).round() as i32,
+        (HEIGHT * scale).round() as i32,
+    );
+    let (mw, mh) = (
+        i32::try_from(msize.width).unwrap_or(0),
+        i32::try_from(msize.height).unwrap_or(0),
+    );
+    let (x, y) = if severity == Severity::Alert {
+        (mpos.x + (mw - w) / 2, mpos.y + (mh - h) / 2)
+    } else {
+        let margin = (f64::from(MARGIN) * scale).round() as i32;
+        (mpos.x + mw - w - margin, mpos.y + mh - h - margin)
+    };
+    window.set_outer_position(PhysicalPosition::new(x.max(mpos.x), y.max(mpos.y)));
+}
+
+#[cfg(target_os = "linux")]
+fn build(builder: WebViewBuilder<'_>, window: &Window) -> Result<wry::WebView> {
+    use tao::platform::unix::WindowExtUnix;
+    use wry::WebViewBuilderExtUnix;
+    let vbox = window
+        .default_vbox()
+        .context("the window has no GTK container")?;
+    builder.build_gtk(vbox).context("cannot start the web view")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn build(builder: WebViewBuilder<'_>, window: &Window) -> Result<wry::WebView> {
+    builder.build(window).context("cannot start the web view")
+}
