@@ -55,7 +55,11 @@ pub enum Command {
         json: bool,
     },
     /// Run the agent: poll on schedule and bring messages up when due.
-    Run,
+    Run {
+        /// Log due messages instead of showing popups (also when there is no display).
+        #[arg(long)]
+        headless: bool,
+    },
     /// The exchange log: every contact with the server, newest first.
     Log {
         #[arg(long)]

@@ -3,13 +3,14 @@
 mod cli;
 mod commands;
 mod run;
+mod screen;
 
 use anyhow::Result;
 use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
-    let is_run = matches!(cli.command, cli::Command::Run);
+    let is_run = matches!(cli.command, cli::Command::Run { .. });
     let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(if is_run { "info" } else { "warn" })
     });
@@ -32,6 +33,6 @@ fn dispatch(cli: cli::Cli) -> Result<()> {
         cli::Command::Cancel { id } => commands::cancel(&ctx, &id),
         cli::Command::Status { json } => commands::status(&ctx, json),
         cli::Command::Log { json, oldest_first } => commands::log(&ctx, json, oldest_first),
-        cli::Command::Run => run::run(&ctx),
+        cli::Command::Run { headless } => run::run(&ctx, headless),
     }
 }

@@ -59,6 +59,50 @@ pub fn effective_state(m: &StoredMessage, now: DateTime<Utc>) -> MessageState {
     }
 }
 
+/// The popup on screen, as far as the scheduler cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnScreen {
+    pub id: String,
+    pub revision: u32,
+    pub severity: herald_protocol::Severity,
+}
+
+/// What to do with the screen, given what is on it and the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenChange<'a> {
+    Nothing,
+    /// Nothing on screen: show this.
+    Show(&'a StoredMessage),
+    /// A more urgent message is due: it takes the screen, and the one shown
+    /// goes back to the queue untouched.
+    Preempt(&'a StoredMessage),
+    /// What is on screen is no longer due at that revision (read elsewhere,
+    /// withdrawn, expired, revised): take it down.
+    Close,
+}
+
+/// At most one popup at a time, the most urgent one.
+pub fn screen_change<'a>(
+    on_screen: Option<&OnScreen>,
+    queue: &[&'a StoredMessage],
+) -> ScreenChange<'a> {
+    let Some(shown) = on_screen else {
+        return queue
+            .first()
+            .map_or(ScreenChange::Nothing, |m| ScreenChange::Show(m));
+    };
+    if !queue
+        .iter()
+        .any(|m| m.id == shown.id && m.revision == shown.revision)
+    {
+        return ScreenChange::Close;
+    }
+    match queue.first() {
+        Some(first) if first.severity > shown.severity => ScreenChange::Preempt(first),
+        _ => ScreenChange::Nothing,
+    }
+}
+
 /// Shortest wait before retrying a failed contact.
 pub const RETRY_BASE: Duration = Duration::from_secs(5);
 
@@ -183,6 +227,50 @@ mod tests {
         assert_eq!(effective_state(&m, t(10)), MessageState::Expired);
         let r = msg("r", Severity::Info, 0, 10, MessageState::Read);
         assert_eq!(effective_state(&r, t(50)), MessageState::Read);
+    }
+
+    #[test]
+    fn one_popup_at_a_time_and_only_more_urgent_preempts() {
+        use MessageState::Staged;
+        let alert = msg("a", Severity::Alert, 0, 100, Staged);
+        let warning = msg("w", Severity::Warning, 0, 100, Staged);
+        let info = msg("i", Severity::Info, 0, 100, Staged);
+        let on = |m: &StoredMessage| OnScreen {
+            id: m.id.clone(),
+            revision: m.revision,
+            severity: m.severity,
+        };
+
+        assert_eq!(screen_change(None, &[]), ScreenChange::Nothing);
+        assert_eq!(
+            screen_change(None, &[&warning, &info]),
+            ScreenChange::Show(&warning)
+        );
+        // Same or lower severity waits its turn.
+        let other_warning = msg("w2", Severity::Warning, 0, 100, Staged);
+        assert_eq!(
+            screen_change(Some(&on(&warning)), &[&other_warning, &warning]),
+            ScreenChange::Nothing
+        );
+        assert_eq!(
+            screen_change(Some(&on(&warning)), &[&warning, &info]),
+            ScreenChange::Nothing
+        );
+        assert_eq!(
+            screen_change(Some(&on(&info)), &[&alert, &info]),
+            ScreenChange::Preempt(&alert)
+        );
+        // Gone from the queue, or revised: take it down.
+        assert_eq!(
+            screen_change(Some(&on(&info)), &[&warning]),
+            ScreenChange::Close
+        );
+        let mut revised = info.clone();
+        revised.revision = 2;
+        assert_eq!(
+            screen_change(Some(&on(&info)), &[&revised]),
+            ScreenChange::Close
+        );
     }
 
     #[test]

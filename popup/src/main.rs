@@ -14,6 +14,11 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder};
 use tao::window::{Window, WindowBuilder};
 use wry::WebViewBuilder;
 
+enum PopupEvent {
+    Loaded,
+    Done(Outcome),
+}
+
 const WIDTH: f64 = 460.0;
 const HEIGHT: f64 = 340.0;
 /// Distance from the screen's edges for popups placed in a corner.
@@ -36,7 +41,7 @@ fn run() -> Result<()> {
     let nonce = hex::encode(rand::rng().random::<[u8; 16]>());
     let html = page(&req, &nonce);
 
-    let event_loop = EventLoopBuilder::<Outcome>::with_user_event().build();
+    let event_loop = EventLoopBuilder::<PopupEvent>::with_user_event().build();
     let window = WindowBuilder::new()
         .with_title(&req.title)
         .with_inner_size(LogicalSize::new(WIDTH, HEIGHT))
@@ -47,11 +52,17 @@ fn run() -> Result<()> {
     place(&window, req.severity);
 
     let proxy = event_loop.create_proxy();
+    let loaded = event_loop.create_proxy();
     let builder = WebViewBuilder::new()
         .with_html(html)
         .with_ipc_handler(move |msg| {
             if let Some(outcome) = outcome_from_ipc(msg.body()) {
-                let _ = proxy.send_event(outcome);
+                let _ = proxy.send_event(PopupEvent::Done(outcome));
+            }
+        })
+        .with_on_page_load_handler(move |event, _| {
+            if matches!(event, wry::PageLoadEvent::Finished) {
+                let _ = loaded.send_event(PopupEvent::Loaded);
             }
         })
         .with_navigation_handler(allow_navigation)
@@ -60,9 +71,6 @@ fn run() -> Result<()> {
             wry::NewWindowResponse::Deny
         });
     let webview = build(builder, &window)?;
-    window.set_visible(true);
-    window.set_focus();
-    let _ = webview.focus();
 
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
@@ -71,7 +79,17 @@ fn run() -> Result<()> {
                 event: WindowEvent::CloseRequested,
                 ..
             } => Some(Outcome::Cancelled),
-            Event::UserEvent(o) => Some(o),
+            Event::UserEvent(PopupEvent::Done(o)) => Some(o),
+            // Shown only once the page is there, so that the first key the
+            // user presses already reaches it.
+            Event::UserEvent(PopupEvent::Loaded) => {
+                if !window.is_visible() {
+                    window.set_visible(true);
+                    window.set_focus();
+                    let _ = webview.focus();
+                }
+                None
+            }
             _ => None,
         };
         if let Some(o) = outcome {

@@ -337,3 +337,118 @@ pub fn http_answer(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
     r.extend_from_slice(body);
     r
 }
+
+/// A long-running `herald-agent run`, stopped with SIGTERM on drop so that
+/// it takes its popup down with it.
+pub struct Running {
+    child: Child,
+}
+
+impl Running {
+    pub fn is_alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Agent {
+    /// Starts `herald-agent run` with extra arguments.
+    pub fn start(&self, extra: &[&str]) -> Running {
+        let child = self.command().arg("run").args(extra).spawn().unwrap();
+        Running { child }
+    }
+}
+
+/// GUI tests need an X display (run them under `xvfb-run -a dbus-run-session`).
+/// Without one they are skipped, except in CI, where that is a failure.
+/// Returns a guard: GUI tests take turns, as they share one screen and focus.
+pub fn gui() -> Option<std::sync::MutexGuard<'static, ()>> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if std::env::var_os("DISPLAY").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the GUI tests under xvfb-run"
+        );
+        eprintln!("skipped: no DISPLAY (run under xvfb-run -a dbus-run-session)");
+        return None;
+    }
+    Some(
+        LOCK.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+}
+
+pub fn xdotool(args: &[&str]) -> String {
+    let out = Command::new("xdotool")
+        .args(args)
+        .output()
+        .expect("xdotool is not installed");
+    text(&out.stdout)
+}
+
+/// The X windows whose title is exactly `title`.
+pub fn windows_titled(title: &str) -> Vec<String> {
+    let pattern = format!("^{}$", regex_escape(title));
+    xdotool(&["search", "--onlyvisible", "--name", &pattern])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn wait_window(title: &str) -> String {
+    let mut found = Vec::new();
+    wait_for(
+        &format!("a window titled '{title}'"),
+        Duration::from_secs(30),
+        || {
+            found = windows_titled(title);
+            !found.is_empty()
+        },
+    );
+    found.remove(0)
+}
+
+pub fn wait_no_window(title: &str) {
+    wait_for(
+        &format!("the window '{title}' to close"),
+        Duration::from_secs(15),
+        || windows_titled(title).is_empty(),
+    );
+}
+
+/// Gives `window` the keyboard focus, then types `keys` (xdotool names).
+pub fn press(window: &str, keys: &[&str]) {
+    xdotool(&["windowfocus", "--sync", window]);
+    for k in keys {
+        xdotool(&["key", "--clearmodifiers", k]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}

@@ -10,7 +10,7 @@ fn the_running_agent_polls_on_the_servers_interval_and_survives_an_outage() {
     let mut server = Server::start_with(&["--poll-interval", "1"]);
     let token = server.add_user("alice", &[]);
     let agent = Agent::new(&server.url, &token, "pc-1");
-    let mut child = agent.command().arg("run").spawn().unwrap();
+    let mut child = agent.command().args(["run", "--headless"]).spawn().unwrap();
     server.send("user:alice", "alert", "first", &[]);
     wait_for(
         "the agent to stage the message",
