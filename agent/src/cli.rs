@@ -60,6 +60,11 @@ pub enum Command {
         #[arg(long)]
         headless: bool,
     },
+    /// Start the agent at login, or stop doing so.
+    Autostart {
+        #[arg(value_enum)]
+        action: AutostartAction,
+    },
     /// The exchange log: every contact with the server, newest first.
     Log {
         #[arg(long)]
@@ -67,4 +72,11 @@ pub enum Command {
         #[arg(long)]
         oldest_first: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum AutostartAction {
+    Enable,
+    Disable,
+    Status,
 }

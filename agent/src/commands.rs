@@ -270,3 +270,21 @@ pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
     );
     Ok(())
 }
+
+pub fn autostart(action: crate::cli::AutostartAction) -> Result<()> {
+    use crate::cli::AutostartAction;
+    use herald_agent::autostart::{self, Status};
+    let status = match action {
+        AutostartAction::Enable => {
+            let exe = std::env::current_exe().context("cannot find this program's path")?;
+            autostart::enable(&exe)?
+        }
+        AutostartAction::Disable => autostart::disable()?,
+        AutostartAction::Status => autostart::status()?,
+    };
+    match status {
+        Status::Enabled(at) => println!("autostart: enabled ({at})"),
+        Status::Disabled => println!("autostart: disabled"),
+    }
+    Ok(())
+}

@@ -2,9 +2,11 @@
 //! the server, the scheduling rules and the receipts. It needs no display;
 //! the desktop parts (popups, tray) are thin layers over it.
 
+pub mod autostart;
 pub mod config;
 pub mod error;
 pub mod i18n;
+pub mod lock;
 pub mod popup;
 pub mod render;
 pub mod schedule;

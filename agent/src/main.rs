@@ -34,5 +34,6 @@ fn dispatch(cli: cli::Cli) -> Result<()> {
         cli::Command::Status { json } => commands::status(&ctx, json),
         cli::Command::Log { json, oldest_first } => commands::log(&ctx, json, oldest_first),
         cli::Command::Run { headless } => run::run(&ctx, headless),
+        cli::Command::Autostart { action } => commands::autostart(action),
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use herald_agent::i18n::Locale;
+use herald_agent::lock::{self, LockError};
 use herald_agent::popup::Outcome;
 use herald_agent::schedule::{self, ScreenChange};
 use herald_agent::store::Store;
@@ -26,6 +27,15 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const CRASH_PAUSE: chrono::Duration = chrono::Duration::seconds(10);
 
 pub fn run(ctx: &Context, headless: bool) -> Result<()> {
+    let _lock = match lock::acquire(&ctx.data_dir) {
+        Ok(l) => l,
+        Err(LockError::Held { pid }) => {
+            // Not an error: autostart and a user's double click both land here.
+            println!("herald-agent: the agent already runs (pid {pid})");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let store = ctx.open_store()?;
     let client = ctx.client()?;
     let headless = headless || !has_display();

@@ -34,3 +34,56 @@ fn the_running_agent_polls_on_the_servers_interval_and_survives_an_outage() {
     child.kill().ok();
     child.wait().ok();
 }
+
+#[test]
+fn a_second_agent_for_the_same_user_says_so_and_exits_0() {
+    let server = Server::start();
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+    let mut first = agent.start(&["--headless"]);
+    wait_for("the first agent to sync", Duration::from_secs(15), || {
+        !agent.log().is_empty()
+    });
+    let out = agent.run(&["run", "--headless"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "second agent failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("already runs (pid "), "{stdout}");
+    assert!(first.is_alive());
+}
+
+#[test]
+fn autostart_writes_and_removes_an_xdg_entry() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    let agent = Agent::new("http://127.0.0.1:9", "t", "pc-1");
+    let run = |action: &str| {
+        let out = agent
+            .command()
+            .args(["autostart", action])
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", &config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(run("status"), "autostart: disabled");
+    assert!(run("enable").starts_with("autostart: enabled"));
+    let entry = std::fs::read_to_string(config.join("autostart/herald-agent.desktop")).unwrap();
+    let exe = herald_e2e::bin("herald-agent");
+    assert!(
+        entry.contains(&format!("Exec=\"{}\" run", exe.display())),
+        "{entry}"
+    );
+    assert!(run("status").starts_with("autostart: enabled"));
+    assert_eq!(run("disable"), "autostart: disabled");
+    assert!(!config.join("autostart/herald-agent.desktop").exists());
+}
