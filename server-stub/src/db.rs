@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::Error;
 
@@ -29,7 +29,10 @@ fn configure(conn: &Connection) -> Result<(), Error> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), Error> {
-    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    // IMMEDIATE takes the write lock before the version is read, so two
+    // processes opening a new database at once cannot both migrate it.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let done = usize::try_from(done).unwrap_or(usize::MAX);
     if done > MIGRATIONS.len() {
         return Err(Error::Schema(format!(
@@ -37,17 +40,17 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
+    for sql in MIGRATIONS.iter().skip(done) {
         tx.execute_batch(sql)?;
-        tx.pragma_update(
-            None,
-            "user_version",
-            i64::try_from(i + 1).unwrap_or(i64::MAX),
-        )?;
-        tx.commit()?;
     }
-    ensure_meta(conn)
+    tx.pragma_update(
+        None,
+        "user_version",
+        i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX),
+    )?;
+    ensure_meta(&tx)?;
+    tx.commit()?;
+    Ok(())
 }
 
 fn ensure_meta(conn: &Connection) -> Result<(), Error> {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use herald_protocol::{ReceiptPolicy, Severity};
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
 use crate::error::StoreError;
@@ -135,7 +135,11 @@ impl Store {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    // IMMEDIATE takes the write lock before the version is read, so two
+    // processes opening a new store at once (agent and history) cannot both
+    // run the same migration.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let done = usize::try_from(found).unwrap_or(usize::MAX);
     if done > MIGRATIONS.len() {
         return Err(StoreError::TooNew {
@@ -143,16 +147,15 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             known: MIGRATIONS.len(),
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
+    for sql in MIGRATIONS.iter().skip(done) {
         tx.execute_batch(sql)?;
-        tx.pragma_update(
-            None,
-            "user_version",
-            i64::try_from(i + 1).unwrap_or(i64::MAX),
-        )?;
-        tx.commit()?;
     }
+    tx.pragma_update(
+        None,
+        "user_version",
+        i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX),
+    )?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -222,6 +225,21 @@ pub(crate) mod tests {
             use std::os::unix::fs::PermissionsExt;
             let perms = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(perms, 0o600);
+        }
+    }
+
+    #[test]
+    fn processes_opening_a_new_store_at_once_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.db");
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(drop).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
         }
     }
 
