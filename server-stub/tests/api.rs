@@ -87,6 +87,11 @@ impl TestServer {
             .await
     }
 
+    async fn receipts(&self, id: &str) -> Value {
+        let path = format!("/api/v1/admin/messages/{id}/receipts");
+        self.call("GET", &path, ADMIN, Value::Null).await.1
+    }
+
     async fn message_count(&self) -> usize {
         let (_, v) = self
             .call("GET", "/api/v1/admin/messages", ADMIN, Value::Null)
@@ -217,14 +222,7 @@ async fn tokens_are_checked_and_scoped() {
     assert_eq!(status, 200);
     assert_eq!(v["recorded"], 0);
     assert_eq!(v["rejected"][0]["index"], 0);
-    let (_, r) = s
-        .call(
-            "GET",
-            &format!("/api/v1/admin/messages/{id}/receipts"),
-            ADMIN,
-            Value::Null,
-        )
-        .await;
+    let r = s.receipts(id).await;
     assert_eq!(r.as_array().unwrap().len(), 0);
 }
 
@@ -315,14 +313,7 @@ async fn receipts_are_idempotent_and_reading_drops_the_message_everywhere() {
         (Some(0), Some(2))
     );
 
-    let (_, r) = s
-        .call(
-            "GET",
-            &format!("/api/v1/admin/messages/{id}/receipts"),
-            ADMIN,
-            Value::Null,
-        )
-        .await;
+    let r = s.receipts(id).await;
     assert_eq!(r.as_array().unwrap().len(), 2, "{r}");
 
     let (_, on_b, _) = s.poll(&alice, "pc-b", Some(&cursor_b)).await;

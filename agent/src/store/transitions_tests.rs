@@ -69,6 +69,15 @@ fn apply(store: &mut Store, at: i64, a: PollResponse) {
     store.apply("http://s", &a, &sent, times(at)).unwrap();
 }
 
+/// The first contact: one message "m", valid from t(0) to t(1000).
+fn seed(store: &mut Store, receipt: ReceiptPolicy) {
+    apply(
+        store,
+        1,
+        answer(1, "c1", vec![wire("m", 1, receipt)], vec![], true),
+    );
+}
+
 fn state(store: &Store, id: &str) -> MessageState {
     store.message(id).unwrap().state
 }
@@ -76,17 +85,7 @@ fn state(store: &Store, id: &str) -> MessageState {
 #[test]
 fn acknowledge_queues_displayed_then_read_once() {
     let (_d, mut store) = temp_store();
-    apply(
-        &mut store,
-        1,
-        answer(
-            1,
-            "c1",
-            vec![wire("m", 1, ReceiptPolicy::Both)],
-            vec![],
-            true,
-        ),
-    );
+    seed(&mut store, ReceiptPolicy::Both);
     store.mark_shown("m", t(2)).unwrap();
     store.mark_shown("m", t(3)).unwrap();
     store.acknowledge("m", t(4)).unwrap();
@@ -110,17 +109,7 @@ fn acknowledge_queues_displayed_then_read_once() {
 #[test]
 fn policy_none_still_reports_the_read() {
     let (_d, mut store) = temp_store();
-    apply(
-        &mut store,
-        1,
-        answer(
-            1,
-            "c1",
-            vec![wire("m", 1, ReceiptPolicy::None)],
-            vec![],
-            true,
-        ),
-    );
+    seed(&mut store, ReceiptPolicy::None);
     store.acknowledge("m", t(2)).unwrap();
     let kinds: Vec<ReceiptKind> = store
         .pending_receipts(10)
@@ -154,17 +143,7 @@ fn only_due_messages_can_be_acted_on() {
 #[test]
 fn cancelled_comes_back_only_after_a_later_contact() {
     let (_d, mut store) = temp_store();
-    apply(
-        &mut store,
-        1,
-        answer(
-            1,
-            "c1",
-            vec![wire("m", 1, ReceiptPolicy::Read)],
-            vec![],
-            true,
-        ),
-    );
+    seed(&mut store, ReceiptPolicy::Read);
     store.cancel("m", t(10)).unwrap();
     assert_eq!(state(&store, "m"), MessageState::Cancelled);
     // A contact that started before the cancel does not bring it back.
@@ -179,17 +158,7 @@ fn cancelled_comes_back_only_after_a_later_contact() {
 #[test]
 fn new_revision_is_staged_even_after_read() {
     let (_d, mut store) = temp_store();
-    apply(
-        &mut store,
-        1,
-        answer(
-            1,
-            "c1",
-            vec![wire("m", 1, ReceiptPolicy::Read)],
-            vec![],
-            true,
-        ),
-    );
+    seed(&mut store, ReceiptPolicy::Read);
     store.acknowledge("m", t(2)).unwrap();
     // The same revision again (a full answer) keeps it read.
     apply(
@@ -281,17 +250,7 @@ fn stops_and_full_answers() {
 #[test]
 fn apply_records_cursor_offset_and_marks_sent_receipts() {
     let (_d, mut store) = temp_store();
-    apply(
-        &mut store,
-        1,
-        answer(
-            1,
-            "c1",
-            vec![wire("m", 1, ReceiptPolicy::Both)],
-            vec![],
-            true,
-        ),
-    );
+    seed(&mut store, ReceiptPolicy::Both);
     store.acknowledge("m", t(2)).unwrap();
     let local = ContactTimes {
         started: t(0),
@@ -336,17 +295,7 @@ fn apply_records_cursor_offset_and_marks_sent_receipts() {
 #[test]
 fn failure_changes_only_the_log_and_last_error() {
     let (_d, mut store) = temp_store();
-    apply(
-        &mut store,
-        1,
-        answer(
-            1,
-            "c1",
-            vec![wire("m", 1, ReceiptPolicy::Read)],
-            vec![],
-            true,
-        ),
-    );
+    seed(&mut store, ReceiptPolicy::Read);
     store.acknowledge("m", t(2)).unwrap();
     let before = (
         store.messages().unwrap(),
@@ -375,17 +324,7 @@ fn failure_changes_only_the_log_and_last_error() {
 #[test]
 fn release_puts_a_shown_message_back_without_receipt_or_cancel() {
     let (_d, mut store) = temp_store();
-    apply(
-        &mut store,
-        1,
-        answer(
-            1,
-            "c1",
-            vec![wire("m", 1, ReceiptPolicy::Read)],
-            vec![],
-            true,
-        ),
-    );
+    seed(&mut store, ReceiptPolicy::Read);
     store.mark_shown("m", t(2)).unwrap();
     store.release("m", t(3)).unwrap();
     assert_eq!(state(&store, "m"), MessageState::Staged);
