@@ -60,6 +60,12 @@ pub enum Command {
         #[arg(long)]
         headless: bool,
     },
+    /// Ask the running agent to contact the server now; prints how it went.
+    CheckNow,
+    /// Open the history window (through the running agent, or directly).
+    History,
+    /// Ask the running agent to bring back the messages closed without reading.
+    ShowWaiting,
     /// Start the agent at login, or stop doing so.
     Autostart {
         #[arg(value_enum)]

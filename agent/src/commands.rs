@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use herald_agent::config::{self, FileConfig};
+use herald_agent::control::{ControlError, Request};
 use herald_agent::store::{LogOrder, Store, StoredMessage};
 use herald_agent::sync::{self, Endpoint, SyncClient};
 use herald_agent::{schedule, SyncError};
@@ -287,4 +288,33 @@ pub fn autostart(action: crate::cli::AutostartAction) -> Result<()> {
         Status::Disabled => println!("autostart: disabled"),
     }
     Ok(())
+}
+
+/// One request to the running agent; its answer is printed.
+pub fn control(ctx: &Context, request: &Request) -> Result<()> {
+    let answer = herald_agent::control::request(&ctx.data_dir, request)
+        .with_context(|| format!("{} failed", request.to_line()))?;
+    println!("{answer}");
+    Ok(())
+}
+
+/// The history window, through the agent so that only one opens; with no
+/// agent running, started directly.
+pub fn history(ctx: &Context) -> Result<()> {
+    match herald_agent::control::request(&ctx.data_dir, &Request::History) {
+        Ok(answer) => {
+            println!("{answer}");
+            Ok(())
+        }
+        Err(ControlError::NotRunning(_)) => {
+            let bin = crate::screen::sibling_binary("HERALD_HISTORY", "herald-history");
+            std::process::Command::new(&bin)
+                .env("HERALD_DATA_DIR", &ctx.data_dir)
+                .spawn()
+                .with_context(|| format!("cannot start {}", bin.display()))?;
+            println!("history window opened (the agent does not run)");
+            Ok(())
+        }
+        Err(e) => Err(e).context("history failed"),
+    }
 }

@@ -17,6 +17,21 @@ pub struct Texts {
     pub alert: &'static str,
     pub warning: &'static str,
     pub info: &'static str,
+    /// The button of a message shown again from the history: nothing to acknowledge.
+    pub close_button: &'static str,
+    pub menu_history: &'static str,
+    pub menu_check_now: &'static str,
+    pub menu_show_waiting: &'static str,
+    pub menu_dnd: &'static str,
+    pub menu_quit: &'static str,
+    pub last_contact: &'static str,
+    pub never_contacted: &'static str,
+    pub unreachable_since: &'static str,
+    /// "{n}" is replaced by the count.
+    pub waiting: &'static str,
+    pub waiting_one: &'static str,
+    pub dnd_until: &'static str,
+    pub notice_body: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -27,6 +42,19 @@ const EN: Texts = Texts {
     alert: "Alert",
     warning: "Warning",
     info: "Information",
+    close_button: "Close",
+    menu_history: "Show history",
+    menu_check_now: "Check for messages now",
+    menu_show_waiting: "Show waiting messages",
+    menu_dnd: "Do not disturb for 1 hour",
+    menu_quit: "Quit",
+    last_contact: "Last contact with the server",
+    never_contacted: "No contact with the server yet",
+    unreachable_since: "Cannot reach the server since",
+    waiting: "{n} messages waiting",
+    waiting_one: "1 message waiting",
+    dnd_until: "Do not disturb until",
+    notice_body: "They come up when you close the message on screen.",
 };
 
 const FR: Texts = Texts {
@@ -37,6 +65,19 @@ const FR: Texts = Texts {
     alert: "Alerte",
     warning: "Avertissement",
     info: "Information",
+    close_button: "Fermer",
+    menu_history: "Afficher l'historique",
+    menu_check_now: "Vérifier les messages maintenant",
+    menu_show_waiting: "Afficher les messages en attente",
+    menu_dnd: "Ne pas déranger pendant 1 heure",
+    menu_quit: "Quitter",
+    last_contact: "Dernier contact avec le serveur",
+    never_contacted: "Pas encore de contact avec le serveur",
+    unreachable_since: "Serveur injoignable depuis",
+    waiting: "{n} messages en attente",
+    waiting_one: "1 message en attente",
+    dnd_until: "Ne pas déranger jusqu'à",
+    notice_body: "Ils s'afficheront quand vous fermerez le message à l'écran.",
 };
 
 const DE: Texts = Texts {
@@ -47,6 +88,19 @@ const DE: Texts = Texts {
     alert: "Alarm",
     warning: "Warnung",
     info: "Information",
+    close_button: "Schließen",
+    menu_history: "Verlauf anzeigen",
+    menu_check_now: "Jetzt nach Nachrichten suchen",
+    menu_show_waiting: "Wartende Nachrichten anzeigen",
+    menu_dnd: "1 Stunde nicht stören",
+    menu_quit: "Beenden",
+    last_contact: "Letzter Kontakt mit dem Server",
+    never_contacted: "Noch kein Kontakt mit dem Server",
+    unreachable_since: "Server nicht erreichbar seit",
+    waiting: "{n} Nachrichten warten",
+    waiting_one: "1 Nachricht wartet",
+    dnd_until: "Nicht stören bis",
+    notice_body: "Sie erscheinen, wenn Sie die angezeigte Nachricht schließen.",
 };
 
 impl Locale {
@@ -78,6 +132,15 @@ impl Locale {
 }
 
 impl Texts {
+    /// "3 messages waiting", in this language.
+    pub fn waiting_count(&self, n: usize) -> String {
+        if n == 1 {
+            self.waiting_one.to_owned()
+        } else {
+            self.waiting.replace("{n}", &n.to_string())
+        }
+    }
+
     pub fn severity(&self, s: Severity) -> &'static str {
         match s {
             Severity::Alert => self.alert,
@@ -109,5 +172,12 @@ mod tests {
             Locale::from_name("").texts().severity(Severity::Alert),
             "Alert"
         );
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(Locale::Fr.texts().waiting_count(3), "3 messages en attente");
+        assert_eq!(Locale::De.texts().waiting_count(1), "1 Nachricht wartet");
+        assert_eq!(Locale::En.texts().waiting_count(0), "0 messages waiting");
     }
 }

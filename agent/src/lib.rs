@@ -4,6 +4,7 @@
 
 pub mod autostart;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod i18n;
 pub mod lock;
@@ -12,6 +13,7 @@ pub mod render;
 pub mod schedule;
 pub mod store;
 pub mod sync;
+pub mod tray;
 
 pub use error::{StoreError, SyncError};
 pub use store::{MessageState, Store, StoredMessage};

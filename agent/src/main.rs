@@ -2,11 +2,16 @@
 
 mod cli;
 mod commands;
+mod desk;
+mod listen;
+mod notice;
 mod run;
 mod screen;
+mod tray_ui;
 
 use anyhow::Result;
 use clap::Parser;
+use herald_agent::control::Request;
 
 fn main() {
     let cli = cli::Cli::parse();
@@ -35,5 +40,8 @@ fn dispatch(cli: cli::Cli) -> Result<()> {
         cli::Command::Log { json, oldest_first } => commands::log(&ctx, json, oldest_first),
         cli::Command::Run { headless } => run::run(&ctx, headless),
         cli::Command::Autostart { action } => commands::autostart(action),
+        cli::Command::CheckNow => commands::control(&ctx, &Request::CheckNow),
+        cli::Command::History => commands::history(&ctx),
+        cli::Command::ShowWaiting => commands::control(&ctx, &Request::ShowWaiting),
     }
 }

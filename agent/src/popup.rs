@@ -23,6 +23,10 @@ pub struct PopupRequest {
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
     pub locale: Locale,
+    /// Shown again from the history: the button only closes, and what the
+    /// user does changes nothing.
+    #[serde(default)]
+    pub review: bool,
 }
 
 impl PopupRequest {
@@ -38,6 +42,7 @@ impl PopupRequest {
             valid_from: m.valid_from,
             valid_until: m.valid_until,
             locale,
+            review: false,
         }
     }
 }
@@ -125,7 +130,7 @@ document.getElementById('read').addEventListener('click', function () {{ window.
         valid_label = t.valid,
         valid_from = when(req.valid_from),
         valid_until = when(req.valid_until),
-        read = escape(t.read_button),
+        read = escape(if req.review { t.close_button } else { t.read_button }),
     )
 }
 
@@ -146,7 +151,17 @@ mod tests {
             valid_from: t,
             valid_until: t,
             locale,
+            review: false,
         }
+    }
+
+    #[test]
+    fn a_review_only_closes() {
+        let mut r = req(Locale::De);
+        r.review = true;
+        let html = page(&r, "n");
+        assert!(html.contains(">Schließen</button>"));
+        assert!(!html.contains("gelesen"));
     }
 
     #[test]

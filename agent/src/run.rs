@@ -1,30 +1,32 @@
 //! `herald-agent run`: polls on the server's schedule, retries with
-//! backoff, and puts each due message on screen in its own popup process,
-//! one at a time, most urgent first. It wakes only for a poll, a message
-//! becoming due or expiring, or a popup closing.
+//! backoff, puts each due message on screen in its own popup process, and
+//! answers the tray and the control socket. It wakes only for a poll, a
+//! message becoming due or expiring, a popup closing or a user's request.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use herald_agent::control::Request;
 use herald_agent::i18n::Locale;
 use herald_agent::lock::{self, LockError};
-use herald_agent::popup::Outcome;
-use herald_agent::schedule::{self, ScreenChange};
+use herald_agent::schedule;
 use herald_agent::store::Store;
 use herald_agent::sync::{self, SyncClient};
-use herald_agent::StoredMessage;
+use herald_agent::tray;
 use rand::Rng;
+use tokio::sync::mpsc;
 
 use crate::commands::{runtime, Context};
-use crate::screen::{popup_binary, Popup};
+use crate::listen::{self, Action, Command, Reply};
+use crate::screen::{sibling_binary, Popup};
+use crate::tray_ui::Tray;
 
 /// Until the server says otherwise.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
-/// A message whose popup died is not shown again before this.
-const CRASH_PAUSE: chrono::Duration = chrono::Duration::seconds(10);
+const DO_NOT_DISTURB: chrono::Duration = chrono::Duration::hours(1);
 
 pub fn run(ctx: &Context, headless: bool) -> Result<()> {
     let _lock = match lock::acquire(&ctx.data_dir) {
@@ -39,32 +41,50 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
     let store = ctx.open_store()?;
     let client = ctx.client()?;
     let headless = headless || !has_display();
+    let locale = Locale::from_env();
     tracing::info!(server = %client.endpoint().server, host = %ctx.host, store = %store.path().display(), headless, "agent started");
-    let mut agent = Agent {
-        store,
-        client,
-        headless,
-        popup_bin: popup_binary(),
-        locale: Locale::from_env(),
-        popup: None,
-        announced: HashSet::new(),
-        paused: HashMap::new(),
-    };
     runtime()?.block_on(async {
-        tokio::select! {
+        let (tx, commands) = mpsc::channel(16);
+        listen::listen(&ctx.data_dir, tx.clone())?;
+        let tray = if headless {
+            None
+        } else {
+            Tray::new(locale.texts(), tx.clone())
+                .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no tray icon"))
+                .ok()
+        };
+        let mut agent = Agent {
+            store,
+            client,
+            headless,
+            data_dir: ctx.data_dir.clone(),
+            popup_bin: sibling_binary("HERALD_POPUP", "herald-popup"),
+            history_bin: sibling_binary("HERALD_HISTORY", "herald-history"),
+            locale,
+            popup: None,
+            announced: HashSet::new(),
+            paused: HashMap::new(),
+            reviews: VecDeque::new(),
+            waiting: 0,
+            dnd_until: None,
+            commands,
+            _sender: tx,
+            tray,
+            history: None,
+            check_replies: Vec::new(),
+            force_sync: false,
+        };
+        let result = tokio::select! {
             r = agent.main_loop() => r,
             () = shutdown_signal() => {
                 tracing::info!("agent stopping");
                 Ok(())
             }
-        }
+        };
+        agent.take_down().await;
+        result
     })?;
-    // A popup left on screen goes back to the queue, as after a preemption.
-    if let Some(p) = agent.popup.take() {
-        let id = p.shown.id.clone();
-        runtime()?.block_on(p.close());
-        agent.release(&id);
-    }
+    let _ = std::fs::remove_file(herald_agent::control::socket_path(&ctx.data_dir));
     Ok(())
 }
 
@@ -76,31 +96,47 @@ fn has_display() -> bool {
     }
 }
 
-struct Agent {
-    store: Store,
+pub(crate) struct Agent {
+    pub(crate) store: Store,
     client: SyncClient,
-    headless: bool,
-    popup_bin: PathBuf,
-    locale: Locale,
-    popup: Option<Popup>,
-    announced: HashSet<(String, u32)>,
+    pub(crate) headless: bool,
+    data_dir: PathBuf,
+    pub(crate) popup_bin: PathBuf,
+    history_bin: PathBuf,
+    pub(crate) locale: Locale,
+    pub(crate) popup: Option<Popup>,
+    pub(crate) announced: HashSet<(String, u32)>,
     /// Messages not to show again before a time (local), after their popup died.
-    paused: HashMap<String, DateTime<Utc>>,
+    pub(crate) paused: HashMap<String, DateTime<Utc>>,
+    /// Messages to show again from the history once the screen is free.
+    pub(crate) reviews: VecDeque<String>,
+    /// Valid unread messages not on screen, for the tray.
+    pub(crate) waiting: usize,
+    /// Local time at which do-not-disturb ends.
+    pub(crate) dnd_until: Option<DateTime<Utc>>,
+    commands: mpsc::Receiver<Command>,
+    /// Keeps the channel open when neither socket nor tray holds a sender.
+    _sender: mpsc::Sender<Command>,
+    tray: Option<Tray>,
+    history: Option<tokio::process::Child>,
+    check_replies: Vec<Reply>,
+    force_sync: bool,
+}
+
+enum Flow {
+    Continue,
+    Quit,
 }
 
 impl Agent {
     async fn main_loop(&mut self) -> Result<()> {
         let mut next_poll = Utc::now();
         loop {
-            if Utc::now() >= next_poll {
-                match sync::sync_once(&mut self.store, &self.client).await {
-                    Ok(a) => tracing::info!(
-                        received = a.received,
-                        stopped = a.stopped,
-                        receipts = a.receipts_sent,
-                        "synced"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "sync failed"),
+            if self.force_sync || Utc::now() >= next_poll {
+                self.force_sync = false;
+                let result = self.sync().await;
+                for reply in self.check_replies.drain(..) {
+                    let _ = reply.send(result.clone());
                 }
                 next_poll = self.plan_next_poll();
             }
@@ -112,6 +148,8 @@ impl Agent {
                     next_poll
                 }
             };
+            let wake = self.dnd_until.map_or(wake, |d| d.min(wake));
+            self.refresh_tray();
             let wait = (wake - Utc::now())
                 .to_std()
                 .unwrap_or_default()
@@ -125,6 +163,33 @@ impl Agent {
                         None => std::future::pending().await,
                     }
                 } => self.popup_closed(outcome),
+                Some(cmd) = self.commands.recv() => {
+                    if let Flow::Quit = self.handle(cmd) {
+                        tracing::info!("quit from the tray");
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn sync(&mut self) -> Result<String, String> {
+        match sync::sync_once(&mut self.store, &self.client).await {
+            Ok(a) => {
+                tracing::info!(
+                    received = a.received,
+                    stopped = a.stopped,
+                    receipts = a.receipts_sent,
+                    "synced"
+                );
+                Ok(format!(
+                    "contact ok: {} new or revised, {} stopped, {} receipts sent",
+                    a.received, a.stopped, a.receipts_sent
+                ))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sync failed");
+                Err(e.to_string())
             }
         }
     }
@@ -151,105 +216,101 @@ impl Agent {
         at
     }
 
-    /// Brings the screen in line with the queue; returns when (local time)
-    /// the queue will next change by itself.
-    async fn update_screen(&mut self) -> Result<Option<DateTime<Utc>>> {
-        let st = self.store.sync_state()?;
-        let local_now = Utc::now();
-        let now = st.server_now(local_now);
-        let open = self.store.open_messages()?;
-        self.paused.retain(|_, until| *until > local_now);
-        let queue: Vec<&StoredMessage> = schedule::queue(&open, now)
-            .into_iter()
-            .filter(|m| !self.paused.contains_key(&m.id))
-            .collect();
-        for m in &queue {
-            if self.announced.insert((m.id.clone(), m.revision)) {
-                tracing::info!(id = %m.id, revision = m.revision, severity = %m.severity, title = %m.title, "message due");
+    fn handle(&mut self, cmd: Command) -> Flow {
+        let answer = match cmd.action {
+            Action::Quit => return Flow::Quit,
+            Action::ToggleDoNotDisturb => {
+                self.dnd_until = match self.dnd_until {
+                    Some(_) => None,
+                    None => Some(Utc::now() + DO_NOT_DISTURB),
+                };
+                tracing::info!(until = ?self.dnd_until, "do not disturb");
+                Ok("done".to_owned())
             }
+            Action::Request(Request::CheckNow) => {
+                self.force_sync = true;
+                match cmd.reply {
+                    Some(r) => self.check_replies.push(r),
+                    None => {}
+                }
+                return Flow::Continue;
+            }
+            Action::Request(Request::History) => self.open_history(),
+            Action::Request(Request::ShowWaiting) => {
+                self.dnd_until = None;
+                let now = self.server_now();
+                self.store
+                    .reopen_cancelled(None, now)
+                    .map(|n| format!("{n} closed messages brought back"))
+                    .map_err(|e| e.to_string())
+            }
+            Action::Request(Request::Show(id)) => self.show_again(&id),
+        };
+        if let Some(reply) = cmd.reply {
+            let _ = reply.send(answer);
         }
-        let offset = chrono::Duration::milliseconds(st.clock_offset_ms);
-        let mut wake = schedule::next_change(&open, now).map(|t| t - offset);
-        if let Some(t) = self.paused.values().min() {
-            wake = Some(wake.map_or(*t, |w| w.min(*t)));
-        }
+        Flow::Continue
+    }
+
+    fn open_history(&mut self) -> Result<String, String> {
         if self.headless {
-            return Ok(wake);
+            return Err("the agent runs without a display: run herald-history".into());
         }
-        match schedule::screen_change(self.popup.as_ref().map(|p| &p.shown), &queue) {
-            ScreenChange::Nothing => {}
-            ScreenChange::Show(m) => self.show(m, now).await,
-            ScreenChange::Preempt(m) => {
-                if let Some(p) = self.popup.take() {
-                    tracing::info!(id = %p.shown.id, by = %m.id, "preempted by a more urgent message");
-                    let id = p.shown.id.clone();
-                    p.close().await;
-                    self.release(&id);
-                }
-                self.show(m, now).await;
-            }
-            ScreenChange::Close => {
-                if let Some(p) = self.popup.take() {
-                    tracing::info!(id = %p.shown.id, "no longer due: taken down");
-                    p.close().await;
-                }
-                // The next due message, if any, goes up at the next turn.
-                return Ok(Some(local_now));
+        if let Some(child) = self.history.as_mut() {
+            if matches!(child.try_wait(), Ok(None)) {
+                return Ok("the history window is already open".into());
             }
         }
-        Ok(wake)
-    }
-
-    async fn show(&mut self, m: &StoredMessage, now: DateTime<Utc>) {
-        match Popup::open(&self.popup_bin, m, self.locale).await {
-            Ok(p) => {
-                if let Err(e) = self.store.mark_shown(&m.id, now) {
-                    tracing::error!(id = %m.id, error = %e, "cannot record the message as shown");
-                }
-                tracing::info!(id = %m.id, title = %m.title, "popup shown");
-                self.popup = Some(p);
+        match tokio::process::Command::new(&self.history_bin)
+            .env("HERALD_DATA_DIR", &self.data_dir)
+            .spawn()
+        {
+            Ok(child) => {
+                self.history = Some(child);
+                Ok("history window opened".into())
             }
-            Err(e) => {
-                tracing::error!(id = %m.id, error = %format!("{e:#}"), "cannot show the popup");
-                self.paused.insert(m.id.clone(), Utc::now() + CRASH_PAUSE);
-            }
+            Err(e) => Err(format!(
+                "cannot start {}: {e}",
+                self.history_bin.display()
+            )),
         }
     }
 
-    fn popup_closed(&mut self, outcome: Option<Outcome>) {
-        let Some(popup) = self.popup.take() else {
+    /// From the history: a message closed without reading comes back as a
+    /// normal popup; anything else is shown once more, changing nothing.
+    fn show_again(&mut self, id: &str) -> Result<String, String> {
+        let now = self.server_now();
+        let m = self.store.message(id).map_err(|e| e.to_string())?;
+        if schedule::is_due(&m, now) {
+            return Ok("it is due and comes up in its turn".into());
+        }
+        match self.store.reopen_cancelled(Some(id), now) {
+            Ok(1) => return Ok("brought back".into()),
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        if !self.reviews.iter().any(|r| r == id) {
+            self.reviews.push_back(id.to_owned());
+        }
+        Ok("shown again when the screen is free".into())
+    }
+
+    pub(crate) fn server_now(&self) -> DateTime<Utc> {
+        self.store
+            .sync_state()
+            .map_or_else(|_| Utc::now(), |st| st.server_now(Utc::now()))
+    }
+
+    fn refresh_tray(&mut self) {
+        let Some(t) = self.tray.as_mut() else {
             return;
         };
-        let id = popup.shown.id;
-        let now = match self.store.sync_state() {
-            Ok(st) => st.server_now(Utc::now()),
-            Err(_) => Utc::now(),
+        let Ok(st) = self.store.sync_state() else {
+            return;
         };
-        let result = match outcome {
-            Some(Outcome::Read) => self.store.acknowledge(&id, now).map(drop),
-            Some(Outcome::Cancelled) => self.store.cancel(&id, now).map(drop),
-            None => {
-                tracing::warn!(%id, "the popup died without an answer; the message stays due");
-                self.paused.insert(id.clone(), Utc::now() + CRASH_PAUSE);
-                self.store.release(&id, now)
-            }
-        };
-        match result {
-            Ok(()) => {
-                tracing::info!(%id, outcome = outcome.map_or("crashed", Outcome::as_str), "popup closed")
-            }
-            Err(e) => tracing::error!(%id, error = %e, "cannot record what the user did"),
-        }
-    }
-
-    fn release(&mut self, id: &str) {
-        let now = self
-            .store
-            .sync_state()
-            .map_or_else(|_| Utc::now(), |st| st.server_now(Utc::now()));
-        if let Err(e) = self.store.release(id, now) {
-            tracing::error!(%id, error = %e, "cannot put the message back in the queue");
-        }
+        let now = Utc::now();
+        let view = tray::view(&st, self.waiting, self.dnd_until, now, self.locale.texts());
+        t.show(&view, self.dnd_until.is_some_and(|d| d > now));
     }
 }
 

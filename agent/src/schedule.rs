@@ -59,6 +59,16 @@ pub fn effective_state(m: &StoredMessage, now: DateTime<Utc>) -> MessageState {
     }
 }
 
+/// Do-not-disturb holds back everything but alerts until it ends (local
+/// time: it is the user's hour, not the server's).
+pub fn allowed_now(
+    m: &StoredMessage,
+    dnd_until: Option<DateTime<Utc>>,
+    local_now: DateTime<Utc>,
+) -> bool {
+    m.severity == herald_protocol::Severity::Alert || dnd_until.is_none_or(|u| local_now >= u)
+}
+
 /// The popup on screen, as far as the scheduler cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnScreen {
@@ -284,5 +294,16 @@ mod tests {
         // Capped at the interval however long the outage.
         assert_eq!(poll_delay(five, 30, 1.0), five);
         assert!(poll_delay(Duration::ZERO, 0, 0.0) >= Duration::from_millis(900));
+    }
+
+    #[test]
+    fn do_not_disturb_lets_only_alerts_through_until_it_ends() {
+        let alert = msg("a", Severity::Alert, 0, 100, MessageState::Staged);
+        let info = msg("i", Severity::Info, 0, 100, MessageState::Staged);
+        let until = Some(t(3600));
+        assert!(allowed_now(&alert, until, t(10)));
+        assert!(!allowed_now(&info, until, t(10)));
+        assert!(allowed_now(&info, until, t(3600)));
+        assert!(allowed_now(&info, None, t(10)));
     }
 }

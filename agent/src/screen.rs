@@ -15,28 +15,38 @@ use tokio::process::{Child, Command};
 /// A running popup.
 pub struct Popup {
     pub shown: OnScreen,
+    /// Shown again from the history: its answer changes nothing.
+    pub review: bool,
     child: Child,
 }
 
-/// The popup binary: `HERALD_POPUP`, or `herald-popup` beside this binary.
-pub fn popup_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("HERALD_POPUP") {
+/// A helper binary: named by the environment variable `var`, or `name`
+/// beside this binary.
+pub fn sibling_binary(var: &str, name: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
         return PathBuf::from(p);
     }
     let name = if cfg!(windows) {
-        "herald-popup.exe"
+        format!("{name}.exe")
     } else {
-        "herald-popup"
+        name.to_owned()
     };
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join(name)))
+        .and_then(|exe| exe.parent().map(|d| d.join(&name)))
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
 impl Popup {
-    pub async fn open(binary: &PathBuf, m: &StoredMessage, locale: Locale) -> Result<Popup> {
-        let request = serde_json::to_vec(&PopupRequest::new(m, locale))
+    pub async fn open(
+        binary: &PathBuf,
+        m: &StoredMessage,
+        locale: Locale,
+        review: bool,
+    ) -> Result<Popup> {
+        let mut request = PopupRequest::new(m, locale);
+        request.review = review;
+        let request = serde_json::to_vec(&request)
             .context("cannot encode the message")?;
         let mut child = Command::new(binary)
             .stdin(Stdio::piped())
@@ -55,7 +65,11 @@ impl Popup {
             revision: m.revision,
             severity: m.severity,
         };
-        Ok(Popup { shown, child })
+        Ok(Popup {
+            shown,
+            review,
+            child,
+        })
     }
 
     /// Waits for the popup to close; `None` if it died without an answer.

@@ -87,3 +87,63 @@ fn autostart_writes_and_removes_an_xdg_entry() {
     assert_eq!(run("disable"), "autostart: disabled");
     assert!(!config.join("autostart/herald-agent.desktop").exists());
 }
+
+#[test]
+fn check_now_and_show_waiting_reach_the_running_agent() {
+    let server = Server::start(); // the default 300 s poll interval
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+
+    let out = agent.run(&["check-now"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the agent does not run"), "{stderr}");
+
+    let _running = agent.start(&["--headless"]);
+    wait_for("the first contact", Duration::from_secs(15), || {
+        !agent.log().is_empty()
+    });
+    server.send("user:alice", "info", "between polls", &[]);
+    assert!(agent.queue().is_empty());
+    let answer = agent.ok(&["check-now"]);
+    assert!(answer.contains("contact ok: 1 new"), "{answer}");
+    assert_eq!(agent.queue(), ["between polls"]);
+
+    // Closed without reading, it waits for the next contact; show-waiting
+    // brings it back at once.
+    let id = agent.id_of("between polls");
+    agent.ok(&["cancel", &id]);
+    assert!(agent.queue().is_empty());
+    let answer = agent.ok(&["show-waiting"]);
+    assert!(answer.contains("1 closed messages brought back"), "{answer}");
+    assert_eq!(agent.queue(), ["between polls"]);
+
+    // The socket is the user's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(agent.data_dir().join("agent.sock"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn the_control_socket_refuses_garbage_and_keeps_serving() {
+    use std::io::{Read, Write};
+    let server = Server::start();
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+    let _running = agent.start(&["--headless"]);
+    let sock = agent.data_dir().join("agent.sock");
+    wait_for("the control socket", Duration::from_secs(15), || sock.exists());
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    s.write_all(b"show ../../etc/passwd\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("error unknown request"), "{answer}");
+    let answer = agent.ok(&["check-now"]);
+    assert!(answer.contains("contact ok"), "{answer}");
+}

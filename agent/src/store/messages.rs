@@ -149,6 +149,24 @@ impl Store {
         Ok(())
     }
 
+    /// "Show waiting messages": messages closed without reading come back
+    /// now rather than after the next contact, if still valid. With an id,
+    /// only that one. Returns how many came back.
+    pub fn reopen_cancelled(
+        &mut self,
+        id: Option<&str>,
+        server_now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let now = to_ms(server_now);
+        let n = self.conn.execute(
+            "UPDATE messages SET state = 'staged', state_at = ?1
+             WHERE state = 'cancelled' AND valid_from <= ?1 AND ?1 < valid_until
+               AND (?2 IS NULL OR id = ?2)",
+            params![now, id],
+        )?;
+        Ok(n)
+    }
+
     /// Receipts not yet delivered, oldest first, with their outbox ids.
     pub fn pending_receipts(&self, limit: usize) -> Result<Vec<(i64, Receipt)>, StoreError> {
         let mut stmt = self.conn.prepare(

@@ -156,6 +156,37 @@ fn cancelled_comes_back_only_after_a_later_contact() {
 }
 
 #[test]
+fn show_waiting_brings_back_valid_cancelled_messages_only() {
+    let (_d, mut store) = temp_store();
+    apply(
+        &mut store,
+        1,
+        answer(
+            1,
+            "c1",
+            vec![
+                wire("a", 1, ReceiptPolicy::Read),
+                wire("b", 1, ReceiptPolicy::Read),
+                wire("c", 1, ReceiptPolicy::Read),
+            ],
+            vec![],
+            true,
+        ),
+    );
+    store.cancel("a", t(10)).unwrap();
+    store.cancel("b", t(10)).unwrap();
+    store.acknowledge("c", t(10)).unwrap();
+    assert_eq!(store.reopen_cancelled(Some("b"), t(20)).unwrap(), 1);
+    assert_eq!(state(&store, "b"), MessageState::Staged);
+    assert_eq!(state(&store, "a"), MessageState::Cancelled);
+    // Past its validity nothing comes back; a read message never does.
+    assert_eq!(store.reopen_cancelled(None, t(5000)).unwrap(), 0);
+    assert_eq!(store.reopen_cancelled(None, t(20)).unwrap(), 1);
+    assert_eq!(state(&store, "a"), MessageState::Staged);
+    assert_eq!(state(&store, "c"), MessageState::Read);
+}
+
+#[test]
 fn new_revision_is_staged_even_after_read() {
     let (_d, mut store) = temp_store();
     seed(&mut store, ReceiptPolicy::Read);
