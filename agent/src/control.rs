@@ -166,7 +166,11 @@ fn connect(data_dir: &Path) -> Result<(std::os::unix::net::UnixStream, String), 
 fn connect(data_dir: &Path) -> Result<(std::fs::File, String), ControlError> {
     // A named pipe opens like a file; the agent's end is a tokio server.
     let name = pipe_name(data_dir);
-    match std::fs::OpenOptions::new().read(true).write(true).open(&name) {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&name)
+    {
         Ok(f) => Ok((f, name)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ControlError::NotRunning(name)),
         Err(source) => Err(ControlError::Io { path: name, source }),

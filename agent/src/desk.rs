@@ -56,7 +56,9 @@ impl Agent {
             .map(|p| p.shown.id.clone());
         let cancelled = open
             .iter()
-            .filter(|m| m.state == MessageState::Cancelled && m.valid_from <= now && now < m.valid_until)
+            .filter(|m| {
+                m.state == MessageState::Cancelled && m.valid_from <= now && now < m.valid_until
+            })
             .count();
         self.waiting = due
             .iter()
@@ -67,9 +69,7 @@ impl Agent {
         // one popup at a time anyway.
         if had_popup
             && self.popup.is_some()
-            && arrived
-                .iter()
-                .any(|id| Some(id) != on_screen.as_ref())
+            && arrived.iter().any(|id| Some(id) != on_screen.as_ref())
         {
             let waiting = due.len() - usize::from(on_screen.is_some());
             notice::waiting(waiting, self.locale.texts());

@@ -76,7 +76,10 @@ pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-            let next = match ServerOptions::new().reject_remote_clients(true).create(&name) {
+            let next = match ServerOptions::new()
+                .reject_remote_clients(true)
+                .create(&name)
+            {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!(error = %e, "control pipe: cannot make a new instance");

@@ -130,7 +130,11 @@ document.getElementById('read').addEventListener('click', function () {{ window.
         valid_label = t.valid,
         valid_from = when(req.valid_from),
         valid_until = when(req.valid_until),
-        read = escape(if req.review { t.close_button } else { t.read_button }),
+        read = escape(if req.review {
+            t.close_button
+        } else {
+            t.read_button
+        }),
     )
 }
 

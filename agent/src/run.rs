@@ -229,9 +229,8 @@ impl Agent {
             }
             Action::Request(Request::CheckNow) => {
                 self.force_sync = true;
-                match cmd.reply {
-                    Some(r) => self.check_replies.push(r),
-                    None => {}
+                if let Some(r) = cmd.reply {
+                    self.check_replies.push(r);
                 }
                 return Flow::Continue;
             }
@@ -269,10 +268,7 @@ impl Agent {
                 self.history = Some(child);
                 Ok("history window opened".into())
             }
-            Err(e) => Err(format!(
-                "cannot start {}: {e}",
-                self.history_bin.display()
-            )),
+            Err(e) => Err(format!("cannot start {}: {e}", self.history_bin.display())),
         }
     }
 

@@ -46,8 +46,7 @@ impl Popup {
     ) -> Result<Popup> {
         let mut request = PopupRequest::new(m, locale);
         request.review = review;
-        let request = serde_json::to_vec(&request)
-            .context("cannot encode the message")?;
+        let request = serde_json::to_vec(&request).context("cannot encode the message")?;
         let mut child = Command::new(binary)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -17,7 +17,7 @@ mod linux {
     use herald_agent::control::Request;
     use herald_agent::tray::{icon_rgba, TrayState, ICON_SIZE};
     use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
-    use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
+    use tray_icon::{Icon, MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
 
     use super::*;
     use crate::listen::Action;
@@ -57,6 +57,20 @@ mod linux {
                 &MenuItem::with_id("quit", t.menu_quit, true, None),
             ])
             .context("cannot build the tray menu")?;
+            // A left click on the icon opens the history, as in most trays.
+            let clicks = tx.clone();
+            TrayIconEvent::set_event_handler(Some(move |e: TrayIconEvent| {
+                if let TrayIconEvent::Click {
+                    button: MouseButton::Left,
+                    ..
+                } = e
+                {
+                    let _ = clicks.try_send(Command {
+                        action: Action::Request(Request::History),
+                        reply: None,
+                    });
+                }
+            }));
             MenuEvent::set_event_handler(Some(move |e: MenuEvent| {
                 if let Some(action) = action(e.id.0.as_str()) {
                     tracing::info!(item = %e.id.0, "tray menu");

@@ -115,7 +115,10 @@ fn check_now_and_show_waiting_reach_the_running_agent() {
     agent.ok(&["cancel", &id]);
     assert!(agent.queue().is_empty());
     let answer = agent.ok(&["show-waiting"]);
-    assert!(answer.contains("1 closed messages brought back"), "{answer}");
+    assert!(
+        answer.contains("1 closed messages brought back"),
+        "{answer}"
+    );
     assert_eq!(agent.queue(), ["between polls"]);
 
     // The socket is the user's alone.
@@ -138,7 +141,9 @@ fn the_control_socket_refuses_garbage_and_keeps_serving() {
     let agent = Agent::new(&server.url, &token, "pc-1");
     let _running = agent.start(&["--headless"]);
     let sock = agent.data_dir().join("agent.sock");
-    wait_for("the control socket", Duration::from_secs(15), || sock.exists());
+    wait_for("the control socket", Duration::from_secs(15), || {
+        sock.exists()
+    });
     let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
     s.write_all(b"show ../../etc/passwd\n").unwrap();
     let mut answer = String::new();
