@@ -14,6 +14,8 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder};
 use tao::window::{Window, WindowBuilder};
 use wry::WebViewBuilder;
 
+mod webview;
+
 enum PopupEvent {
     Loaded,
     Done(Outcome),
@@ -70,7 +72,7 @@ fn run() -> Result<()> {
             open_outside(&url);
             wry::NewWindowResponse::Deny
         });
-    let webview = build(builder, &window)?;
+    let webview = webview::build(builder, &window)?;
 
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
@@ -150,19 +152,4 @@ fn place(window: &Window, severity: Severity) {
         (mpos.x + mw - w - margin, mpos.y + mh - h - margin)
     };
     window.set_outer_position(PhysicalPosition::new(x.max(mpos.x), y.max(mpos.y)));
-}
-
-#[cfg(target_os = "linux")]
-fn build(builder: WebViewBuilder<'_>, window: &Window) -> Result<wry::WebView> {
-    use tao::platform::unix::WindowExtUnix;
-    use wry::WebViewBuilderExtUnix;
-    let vbox = window
-        .default_vbox()
-        .context("the window has no GTK container")?;
-    builder.build_gtk(vbox).context("cannot start the web view")
-}
-
-#[cfg(not(target_os = "linux"))]
-fn build(builder: WebViewBuilder<'_>, window: &Window) -> Result<wry::WebView> {
-    builder.build(window).context("cannot start the web view")
 }

@@ -459,6 +459,12 @@ pub fn press(window: &str, keys: &[&str]) {
     }
 }
 
+/// Gives `window` the keyboard focus, then types `text`.
+pub fn type_text(window: &str, text: &str) {
+    xdotool(&["windowfocus", "--sync", window]);
+    xdotool(&["type", "--delay", "60", text]);
+}
+
 fn regex_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {

@@ -201,6 +201,7 @@ fn history_lists_what_the_store_holds() {
     agent.sync();
     agent.ok(&["ack", &id]);
     let out = std::process::Command::new(herald_e2e::bin("herald-history"))
+        .arg("--list")
         .env("HERALD_DATA_DIR", agent.data_dir())
         .output()
         .unwrap();

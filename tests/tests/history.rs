@@ -1,0 +1,101 @@
+//! `herald-history`: the window over a real store (under Xvfb, driven with
+//! xdotool) and the exports for scripts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use herald_e2e::{
+    bin, gui, press, type_text, wait_for, wait_no_window, wait_window, Agent, Server,
+};
+
+struct Window(Child);
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn history(agent: &Agent, args: &[&str]) -> Command {
+    let mut c = Command::new(bin("herald-history"));
+    c.args(args).env("HERALD_DATA_DIR", agent.data_dir());
+    c
+}
+
+#[test]
+fn the_window_lists_searches_shows_again_and_deletes_log_entries() {
+    let Some(_screen) = gui() else { return };
+    let server = Server::start_with(&["--poll-interval", "300"]);
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+    let drill = server.send("user:alice", "alert", "Fire drill done", &[]);
+    server.send("user:alice", "info", "Canteen menu", &[]);
+    server.send("user:alice", "warning", "Mail maintenance", &[]);
+    agent.sync();
+    agent.ok(&["ack", &drill]);
+    for t in ["Canteen menu", "Mail maintenance"] {
+        agent.ok(&["ack", &agent.id_of(t)]);
+    }
+    agent.sync();
+    let receipts_before = server.receipts(&drill).len();
+    let _run = agent.start(&[]);
+    wait_for("the agent's first contact", Duration::from_secs(15), || {
+        agent.log().len() == 3
+    });
+
+    let _w = Window(history(&agent, &[]).spawn().unwrap());
+    let w = wait_window("Herald history \u{2014} 3 of 3 messages");
+    type_text(&w, "drill");
+    wait_window("Herald history \u{2014} 1 of 3 messages");
+
+    // Enter picks the first match, Enter again is "Show again": the agent
+    // shows the read message once more, and nothing is reported.
+    press(&w, &["Return", "Return"]);
+    let popup = wait_window("Fire drill done");
+    press(&popup, &["Tab", "Return"]);
+    wait_no_window("Fire drill done");
+    assert_eq!(agent.state_of(&drill), "read");
+    agent.ok(&["check-now"]);
+    assert_eq!(server.receipts(&drill).len(), receipts_before);
+
+    // The exchange log: select all, delete, confirm.
+    let entries = agent.log().len();
+    press(&w, &["alt+2"]);
+    let title = format!("Herald history \u{2014} exchange log ({entries} entries)");
+    wait_window(&title);
+    press(&w, &["ctrl+a", "Delete", "Return"]);
+    wait_window("Herald history \u{2014} exchange log (0 entries)");
+    assert!(agent.log().is_empty());
+}
+
+#[test]
+fn the_log_exports_as_csv_and_json() {
+    let server = Server::start();
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+    server.send("user:alice", "info", "one", &[]);
+    agent.sync();
+    agent.sync();
+    let out = history(&agent, &["--export-log", "csv", "--oldest-first"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("id,at,server,ok,"));
+    assert!(lines[1].contains(",true,0,1,0,"), "{csv}");
+
+    let file = agent.data_dir().join("log.json");
+    let out = history(&agent, &["--export-log", "json", "--output"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[0]["received"], 0, "newest first by default");
+}
