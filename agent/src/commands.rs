@@ -179,6 +179,8 @@ struct Status {
     last_error: Option<String>,
     clock_offset_ms: i64,
     version_warning: Option<String>,
+    push_mode: &'static str,
+    push_state: Option<String>,
 }
 
 pub fn status(ctx: &Context, json: bool) -> Result<()> {
@@ -199,6 +201,8 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
         last_error: st.last_error.clone(),
         clock_offset_ms: st.clock_offset_ms,
         version_warning: st.version_warning.clone(),
+        push_mode: st.push_mode.as_str(),
+        push_state: st.push_state.clone(),
     };
     if json {
         return print_json(&s);
@@ -217,6 +221,14 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
         "next poll:        {}",
         s.next_poll
             .map_or_else(|| "(agent not running)".into(), |t| t.to_rfc3339())
+    );
+    println!(
+        "push:             {}",
+        match (s.push_mode, &s.push_state) {
+            ("off", _) => "off (polling only)".to_owned(),
+            (_, Some(state)) => format!("stream, {state}"),
+            (_, None) => "stream (agent not running)".to_owned(),
+        }
     );
     println!("due messages:     {}", s.due);
     println!("pending receipts: {}", s.pending_receipts);
@@ -243,6 +255,7 @@ pub fn log(ctx: &Context, json: bool, oldest_first: bool) -> Result<()> {
     }
     for e in entries {
         let outcome = match &e.error {
+            Some(text) if e.kind == "push" => text.clone(),
             None => format!(
                 "ok: {} received, {} stopped, {} receipts sent",
                 e.received, e.stopped, e.receipts_sent

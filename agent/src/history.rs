@@ -83,6 +83,7 @@ pub fn log_csv(entries: &[ExchangeEntry]) -> String {
         let fields = [
             e.id.to_string(),
             e.at.to_rfc3339(),
+            csv_text(&e.kind),
             csv_text(&e.server),
             e.ok.to_string(),
             e.receipts_sent.to_string(),
@@ -123,6 +124,7 @@ mod tests {
         ExchangeEntry {
             id,
             at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            kind: "poll".into(),
             server: "http://s".into(),
             ok: error.is_none(),
             receipts_sent: 1,

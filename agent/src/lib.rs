@@ -10,6 +10,7 @@ pub mod history;
 pub mod i18n;
 pub mod lock;
 pub mod popup;
+pub mod push;
 pub mod render;
 pub mod schedule;
 pub mod store;

@@ -19,6 +19,8 @@ pub enum Action {
     Request(Request),
     /// Do-not-disturb for an hour, or off if it is on.
     ToggleDoNotDisturb,
+    /// News from the push stream.
+    Push(herald_agent::push::PushEvent),
     Quit,
 }
 

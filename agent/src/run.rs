@@ -24,6 +24,8 @@ use crate::listen::{self, Action, Command, Reply};
 use crate::screen::{sibling_binary, Popup};
 use crate::tray_ui::Tray;
 
+mod push_stream;
+
 /// Until the server says otherwise.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const DO_NOT_DISTURB: chrono::Duration = chrono::Duration::hours(1);
@@ -68,7 +70,8 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             waiting: 0,
             dnd_until: None,
             commands,
-            _sender: tx,
+            sender: tx,
+            push_task: None,
             tray,
             history: None,
             check_replies: Vec::new(),
@@ -82,6 +85,10 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             }
         };
         agent.take_down().await;
+        if let Some(t) = agent.push_task.take() {
+            t.abort();
+        }
+        let _ = agent.store.set_push_state(None);
         result
     })?;
     let _ = std::fs::remove_file(herald_agent::control::socket_path(&ctx.data_dir));
@@ -98,7 +105,7 @@ fn has_display() -> bool {
 
 pub(crate) struct Agent {
     pub(crate) store: Store,
-    client: SyncClient,
+    pub(crate) client: SyncClient,
     pub(crate) headless: bool,
     data_dir: PathBuf,
     pub(crate) popup_bin: PathBuf,
@@ -115,12 +122,14 @@ pub(crate) struct Agent {
     /// Local time at which do-not-disturb ends.
     pub(crate) dnd_until: Option<DateTime<Utc>>,
     commands: mpsc::Receiver<Command>,
-    /// Keeps the channel open when neither socket nor tray holds a sender.
-    _sender: mpsc::Sender<Command>,
+    /// For the push task; also keeps the channel open when neither socket
+    /// nor tray holds a sender.
+    sender: mpsc::Sender<Command>,
+    push_task: Option<tokio::task::JoinHandle<()>>,
     tray: Option<Tray>,
     history: Option<tokio::process::Child>,
     check_replies: Vec<Reply>,
-    force_sync: bool,
+    pub(crate) force_sync: bool,
 }
 
 enum Flow {
@@ -138,6 +147,7 @@ impl Agent {
                 for reply in self.check_replies.drain(..) {
                     let _ = reply.send(result.clone());
                 }
+                self.align_push();
                 next_poll = self.plan_next_poll();
             }
             let wake = match self.update_screen().await {
@@ -219,6 +229,10 @@ impl Agent {
     fn handle(&mut self, cmd: Command) -> Flow {
         let answer = match cmd.action {
             Action::Quit => return Flow::Quit,
+            Action::Push(event) => {
+                self.push_event(event);
+                return Flow::Continue;
+            }
             Action::ToggleDoNotDisturb => {
                 self.dnd_until = match self.dnd_until {
                     Some(_) => None,

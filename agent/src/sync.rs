@@ -196,7 +196,7 @@ fn one_line(s: &str) -> String {
 
 /// reqwest's own message hides the cause ("error sending request"); the
 /// chain says "connection refused" or "timed out".
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

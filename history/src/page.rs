@@ -39,7 +39,7 @@ pub fn html(nonce: &str) -> String {
 <span id="confirm" class="confirm" role="alertdialog" hidden><span id="confirm-text"></span>
 <button id="confirm-yes" type="button">Delete</button> <button id="confirm-no" type="button">Keep</button></span>
 </div>
-<div class="list"><table><thead><tr><th></th><th>Time</th><th>Result</th><th>Exchanged</th><th>Took</th><th>Error</th></tr></thead>
+<div class="list"><table><thead><tr><th></th><th>Time</th><th>Result</th><th>Exchanged</th><th>Took</th><th>Detail</th></tr></thead>
 <tbody id="log-rows"></tbody></table><p id="log-empty" class="muted bar">No contact with the server yet.</p></div>
 </section>
 <div id="status" class="status" role="status"></div>

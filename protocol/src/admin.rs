@@ -55,6 +55,10 @@ pub struct NewMessage {
     pub valid_until: Option<String>,
     #[serde(default)]
     pub receipt: Option<ReceiptPolicy>,
+    /// Tell agents at once (push) rather than at their next poll. Default:
+    /// yes for alerts, no otherwise.
+    #[serde(default)]
+    pub now: Option<bool>,
 }
 
 /// `PATCH /api/v1/admin/messages/{id}`: every field given makes a new revision.
@@ -86,6 +90,9 @@ pub struct MessageInfo {
     pub created_at: DateTime<Utc>,
     pub revised_at: DateTime<Utc>,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Agents are told at once of it, and of its revisions and withdrawal.
+    #[serde(default)]
+    pub immediate: bool,
 }
 
 /// One receipt as recorded by the server.

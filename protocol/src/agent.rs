@@ -67,7 +67,39 @@ pub struct Settings {
     /// Set when the agent is older than the version the server asks for.
     #[serde(default)]
     pub version_warning: Option<String>,
+    /// Whether the agent should hold a push stream (`GET PUSH_PATH`).
+    #[serde(default)]
+    pub push: PushMode,
 }
+
+/// How the server tells agents to check at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushMode {
+    /// Polling only.
+    #[default]
+    Off,
+    /// The agent keeps a Server-Sent Events stream open; the server sends
+    /// `check` events on it (hints, never content) and a comment line as a
+    /// heartbeat every `PUSH_HEARTBEAT_SECS`.
+    Stream,
+}
+
+impl PushMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushMode::Off => "off",
+            PushMode::Stream => "stream",
+        }
+    }
+}
+
+/// The push stream: `GET` with the agent token and `?host=NAME`.
+pub const PUSH_PATH: &str = "/api/v1/push";
+/// The server writes at least this often on a push stream.
+pub const PUSH_HEARTBEAT_SECS: u64 = 15;
+/// The SSE event name of a hint.
+pub const PUSH_EVENT_CHECK: &str = "check";
 
 /// One receipt in a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

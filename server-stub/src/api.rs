@@ -1,15 +1,21 @@
 //! HTTP routes: the agent API (user tokens) and the admin API (admin token).
 
+use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
+use futures_util::{Stream, StreamExt};
 use herald_protocol::{
     Health, HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser, PollRequest,
-    PollResponse, ReceiptAnswer, ReceiptBatch, ReceiptRecord, UserCreated, UserInfo, API_VERSION,
+    PollResponse, PushMode, ReceiptAnswer, ReceiptBatch, ReceiptRecord, UserCreated, UserInfo,
+    API_VERSION, PUSH_EVENT_CHECK, PUSH_HEARTBEAT_SECS, PUSH_PATH,
 };
 use rusqlite::Connection;
 
@@ -18,6 +24,7 @@ use crate::directory::{self, User};
 use crate::error::Error;
 use crate::messages;
 use crate::poll::{self, AgentPolicy};
+use crate::push::{Hub, Targets};
 
 /// Everything a request handler needs.
 #[derive(Clone)]
@@ -25,6 +32,7 @@ pub struct AppState {
     db: Arc<Mutex<Connection>>,
     admin_token_hash: Arc<str>,
     policy: Arc<AgentPolicy>,
+    hub: Hub,
 }
 
 impl AppState {
@@ -33,6 +41,7 @@ impl AppState {
             db: Arc::new(Mutex::new(conn)),
             admin_token_hash: auth::hash_token(admin_token).into(),
             policy: Arc::new(policy),
+            hub: Hub::default(),
         }
     }
 
@@ -84,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/health", get(health))
         .route("/api/v1/poll", post(agent_poll))
         .route("/api/v1/receipts", post(agent_receipts))
+        .route(PUSH_PATH, get(agent_push))
         .route("/api/v1/admin/users", get(list_users).post(add_user))
         .route("/api/v1/admin/users/{name}", delete(remove_user))
         .route("/api/v1/admin/users/{name}/token", post(rotate_token))
@@ -151,6 +161,44 @@ async fn agent_receipts(
         .db(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))
         .await?;
     Ok(Json(answer))
+}
+
+/// The push stream: Server-Sent Events carrying only `check` hints, with a
+/// heartbeat comment so that the agent notices a dead connection.
+async fn agent_push(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
+    if st.policy.push == PushMode::Off {
+        return Err(Error::NotFound("push is off on this server".into()));
+    }
+    let user = st.agent_user(&headers).await?;
+    let host = directory::normalize_host(
+        query
+            .get("host")
+            .ok_or_else(|| Error::bad("give the host: ?host=NAME"))?,
+    )?;
+    let reg = st.hub.register(&user.name, &host);
+    tracing::debug!(user = %user.name, %host, streams = st.hub.connected(), "push stream open");
+    let ready = futures_util::stream::once(async { Ok(Event::default().event("ready").data("")) });
+    let hints = futures_util::stream::unfold(reg, |mut reg| async move {
+        reg.hints.recv().await?;
+        Some((Ok(Event::default().event(PUSH_EVENT_CHECK).data("")), reg))
+    });
+    Ok(Sse::new(ready.chain(hints)).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(PUSH_HEARTBEAT_SECS))
+            .text("heartbeat"),
+    ))
+}
+
+/// Tells the agents a change concerns, if it is to be pushed.
+fn hint(st: &AppState, id: &str, targets: Option<Targets>) {
+    if let Some(t) = targets {
+        let streams = st.hub.notify(&t);
+        tracing::info!(%id, streams, "push hint");
+    }
 }
 
 async fn list_users(
@@ -246,9 +294,15 @@ async fn send_message(
     Body(new): Body<NewMessage>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| messages::create(c, new, Utc::now()))
-        .await
-        .map(Json)
+    let (info, targets) = st
+        .db(move |c| {
+            let info = messages::create(c, new, Utc::now())?;
+            let targets = messages::push_targets(c, &info.id)?;
+            Ok((info, targets))
+        })
+        .await?;
+    hint(&st, &info.id, targets);
+    Ok(Json(info))
 }
 
 async fn get_message(
@@ -267,9 +321,15 @@ async fn edit_message(
     Body(edit): Body<MessageEdit>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| messages::edit(c, &id, edit, Utc::now()))
-        .await
-        .map(Json)
+    let (info, targets) = st
+        .db(move |c| {
+            let info = messages::edit(c, &id, edit, Utc::now())?;
+            let targets = messages::push_targets(c, &info.id)?;
+            Ok((info, targets))
+        })
+        .await?;
+    hint(&st, &info.id, targets);
+    Ok(Json(info))
 }
 
 async fn withdraw_message(
@@ -278,9 +338,15 @@ async fn withdraw_message(
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    st.db(move |c| messages::withdraw(c, &id, Utc::now()))
-        .await
-        .map(Json)
+    let (info, targets) = st
+        .db(move |c| {
+            let info = messages::withdraw(c, &id, Utc::now())?;
+            let targets = messages::push_targets(c, &info.id)?;
+            Ok((info, targets))
+        })
+        .await?;
+    hint(&st, &info.id, targets);
+    Ok(Json(info))
 }
 
 async fn message_receipts(

@@ -89,6 +89,25 @@ pub struct ServeArgs {
     /// Agents older than this version are told to update.
     #[arg(long)]
     pub min_agent_version: Option<String>,
+    /// Push: `stream` tells agents to hold a push stream so that immediate
+    /// messages reach them at once; `off` leaves them polling.
+    #[arg(long, value_enum, default_value = "stream")]
+    pub push: PushArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum PushArg {
+    Stream,
+    Off,
+}
+
+impl From<PushArg> for herald_protocol::PushMode {
+    fn from(p: PushArg) -> Self {
+        match p {
+            PushArg::Stream => herald_protocol::PushMode::Stream,
+            PushArg::Off => herald_protocol::PushMode::Off,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -138,6 +157,12 @@ pub struct SendArgs {
     /// Who the message is from, as shown to users.
     #[arg(long)]
     pub sender: Option<String>,
+    /// Tell the agents at once, by push (the default for alerts).
+    #[arg(long, conflicts_with = "later")]
+    pub now: bool,
+    /// Let the agents learn of it at their next poll (even an alert).
+    #[arg(long)]
+    pub later: bool,
 }
 
 #[derive(Args)]
@@ -229,6 +254,11 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                 valid_from: a.from,
                 valid_until: a.until,
                 receipt: Some(a.receipt),
+                now: match (a.now, a.later) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
             };
             let msg: MessageInfo = c
                 .call(Method::POST, "/api/v1/admin/messages", Some(&new))

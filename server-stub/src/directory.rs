@@ -219,3 +219,17 @@ pub fn recipient_exists(conn: &Connection, kind: &str, name: &str) -> Result<boo
     };
     Ok(conn.query_row(sql, [name], |r| r.get(0))?)
 }
+
+/// The names of a group's members (none if the group does not exist).
+pub fn members(conn: &Connection, group: &str) -> Result<Vec<String>, Error> {
+    let mut stmt = conn.prepare(
+        "SELECT u.name FROM users u
+         JOIN memberships m ON m.user_id = u.id
+         JOIN groups g ON g.id = m.group_id
+         WHERE g.name = ?1",
+    )?;
+    let names = stmt
+        .query_map([group], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(names)
+}

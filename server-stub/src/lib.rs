@@ -9,6 +9,7 @@ pub mod directory;
 pub mod error;
 pub mod messages;
 pub mod poll;
+pub mod push;
 pub mod timespec;
 
 use std::future::Future;
@@ -24,6 +25,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Keepalive probes are the agent's heartbeat as the server sees it: a
+    // push stream to a vanished computer is closed within about a minute.
+    let listener = listener.tap_io(|tcp| {
+        let ka = socket2::TcpKeepalive::new()
+            .with_time(std::time::Duration::from_secs(30))
+            .with_interval(std::time::Duration::from_secs(10))
+            .with_retries(3);
+        if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_keepalive(&ka) {
+            tracing::debug!(error = %e, "cannot set TCP keepalive");
+        }
+    });
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown)
         .await

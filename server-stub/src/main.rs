@@ -115,6 +115,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
     let policy = herald_server::AgentPolicy {
         poll_interval_secs: args.poll_interval.max(1),
         min_agent_version: args.min_agent_version,
+        push: args.push.into(),
     };
     let state = herald_server::AppState::new(conn, &token, policy);
     let listener = tokio::net::TcpListener::bind(&args.listen)

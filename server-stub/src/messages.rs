@@ -50,8 +50,8 @@ pub fn create(
     let id = auth::random_id(10);
     tx.execute(
         "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from, valid_until,
-                              receipt, created_at, revised_at)
-         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                              receipt, created_at, revised_at, immediate)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
         params![
             id,
             new.severity.as_str(),
@@ -62,6 +62,7 @@ pub fn create(
             to_ms(until),
             new.receipt.unwrap_or(ReceiptPolicy::Read).as_str(),
             to_ms(now),
+            new.now.unwrap_or(new.severity == Severity::Alert),
         ],
     )?;
     for r in &recipients {
@@ -194,7 +195,7 @@ pub fn receipts(conn: &Connection, id: &str) -> Result<Vec<ReceiptRecord>, Error
 
 pub(crate) const COLUMNS: &str =
     "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
-                                  created_at, revised_at, withdrawn_at";
+                                  created_at, revised_at, withdrawn_at, immediate";
 
 pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
     let severity: String = r.get(2)?;
@@ -215,6 +216,7 @@ pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
         created_at: from_ms(r.get(9)?),
         revised_at: from_ms(r.get(10)?),
         withdrawn_at: withdrawn.map(from_ms),
+        immediate: r.get(12)?,
     })
 }
 
@@ -304,4 +306,33 @@ fn split(r: &Recipient) -> (&'static str, &str) {
         Recipient::Host(n) => ("host", n),
         Recipient::All => ("all", ""),
     }
+}
+
+/// Who must hear of a change to message `id` at once: nobody unless it is
+/// immediate; otherwise its recipients, with groups resolved to members.
+pub fn push_targets(conn: &Connection, id: &str) -> Result<Option<crate::push::Targets>, Error> {
+    let msg = get_tx(conn, id)?;
+    if !msg.immediate {
+        return Ok(None);
+    }
+    let mut t = crate::push::Targets::default();
+    let mut stmt = conn.prepare("SELECT kind, name FROM recipients WHERE message_id = ?1")?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (kind, name) = row?;
+        match kind.as_str() {
+            "all" => t.all = true,
+            "user" => {
+                t.users.insert(name);
+            }
+            "host" => {
+                t.hosts.insert(name);
+            }
+            "group" => t.users.extend(directory::members(conn, &name)?),
+            _ => {}
+        }
+    }
+    Ok(Some(t))
 }

@@ -29,6 +29,7 @@ pub struct AgentPolicy {
     pub poll_interval_secs: u64,
     /// Agents older than this are told to update.
     pub min_agent_version: Option<String>,
+    pub push: herald_protocol::PushMode,
 }
 
 struct SyncRow {
@@ -149,6 +150,7 @@ fn settings(policy: &AgentPolicy, agent_version: &str) -> Settings {
     Settings {
         poll_interval_secs: policy.poll_interval_secs,
         version_warning,
+        push: policy.push,
     }
 }
 

@@ -20,6 +20,7 @@ async fn start() -> TestServer {
     let policy = AgentPolicy {
         poll_interval_secs: 300,
         min_agent_version: Some("99.0.0".into()),
+        push: herald_protocol::PushMode::Stream,
     };
     let state = AppState::new(conn, ADMIN, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -370,4 +371,78 @@ async fn edit_and_withdraw() {
         .call("GET", "/api/v1/admin/messages/nope", ADMIN, Value::Null)
         .await;
     assert_eq!(status, 404);
+}
+
+/// Reads a push stream until `want` appears in it, or gives up after `wait`.
+async fn until(stream: &mut reqwest::Response, want: &str, wait: std::time::Duration) -> bool {
+    let mut seen = String::new();
+    let end = tokio::time::Instant::now() + wait;
+    while !seen.contains(want) {
+        match tokio::time::timeout_at(end, stream.chunk()).await {
+            Ok(Ok(Some(c))) => seen.push_str(&String::from_utf8_lossy(&c)),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn push_hints_go_to_the_recipients_streams_only_and_carry_no_content() {
+    use std::time::Duration;
+    let srv = start().await;
+    let ann = srv.user("ann", &["staff"]).await;
+    let bob = srv.user("bob", &[]).await;
+    let open = |token: String| {
+        let http = srv.http.clone();
+        let url = format!("{}/api/v1/push?host=pc-1", srv.url);
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let mut a = open(ann.clone()).await;
+    let mut b = open(bob.clone()).await;
+    assert_eq!(a.status(), 200);
+    assert!(a
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("text/event-stream")));
+    assert!(until(&mut a, "event: ready", Duration::from_secs(2)).await);
+    assert!(until(&mut b, "event: ready", Duration::from_secs(2)).await);
+
+    // An info is not immediate by default: no hint.
+    let (s, _) = srv
+        .send(json!({"to": ["group:staff"], "severity": "info", "title": "t", "body": "b"}))
+        .await;
+    assert_eq!(s, 200);
+    assert!(!until(&mut a, "event: check", Duration::from_millis(500)).await);
+
+    // An alert to the group reaches Ann's stream, not Bob's, and says only "check".
+    let (s, m) = srv
+        .send(json!({"to": ["group:staff"], "severity": "alert", "title": "Secret title", "body": "b"}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(m["immediate"], true);
+    let mut seen = String::new();
+    let end = tokio::time::Instant::now() + Duration::from_secs(2);
+    while !seen.contains("event: check") {
+        let c = tokio::time::timeout_at(end, a.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&c));
+    }
+    assert!(!seen.contains("Secret"), "{seen}");
+    assert!(!until(&mut b, "event: check", Duration::from_millis(500)).await);
+
+    // Withdrawing it is news too.
+    let id = m["id"].as_str().unwrap();
+    let (s, _) = srv
+        .call(
+            "POST",
+            &format!("/api/v1/admin/messages/{id}/withdraw"),
+            ADMIN,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(until(&mut a, "event: check", Duration::from_secs(2)).await);
 }

@@ -61,12 +61,15 @@ fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).trim().to_owned()
 }
 
+const ADMIN_TOKEN: &str = "e2e-admin-token";
+
 /// A running `herald-server serve`, killed on drop.
 pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub admin_token: String,
     dir: tempfile::TempDir,
+    extra: Vec<String>,
 }
 
 impl Server {
@@ -77,12 +80,33 @@ impl Server {
     /// Starts with extra `serve` arguments (e.g. `--poll-interval 1`).
     pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let admin_token = "e2e-admin-token".to_owned();
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let (child, url) = Self::spawn(dir.path(), "127.0.0.1:0", &extra);
+        Server {
+            url,
+            child: Some(child),
+            admin_token: ADMIN_TOKEN.to_owned(),
+            dir,
+            extra,
+        }
+    }
+
+    /// Stops the server and starts it again on the same address and
+    /// database, as after a restart: every push stream is cut.
+    pub fn restart(&mut self) {
+        self.stop();
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        let (child, url) = Self::spawn(self.dir.path(), &addr, &self.extra);
+        assert_eq!(url, self.url);
+        self.child = Some(child);
+    }
+
+    fn spawn(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
         let mut child = command("herald-server")
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(extra)
-            .env("HERALD_SERVER_DATA_DIR", dir.path())
-            .env("HERALD_ADMIN_TOKEN", &admin_token)
+            .env("HERALD_SERVER_DATA_DIR", dir)
+            .env("HERALD_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -96,12 +120,7 @@ impl Server {
             child.stderr.take().unwrap().read_to_string(&mut err).ok();
             panic!("server did not start: {line:?} {err}");
         };
-        Server {
-            url: url.to_owned(),
-            child: Some(child),
-            admin_token,
-            dir,
-        }
+        (child, url.to_owned())
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -303,6 +322,21 @@ impl Agent {
 }
 
 /// Waits until `f` holds, or panics after `timeout`.
+impl Agent {
+    /// The exchange log without push events: the contacts with the server.
+    pub fn contacts(&self) -> Vec<Value> {
+        self.log()
+            .into_iter()
+            .filter(|e| e["kind"] == "poll")
+            .collect()
+    }
+
+    /// `status --json`, parsed.
+    pub fn status(&self) -> Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).unwrap()
+    }
+}
+
 pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let end = Instant::now() + timeout;
     while !f() {

@@ -25,7 +25,7 @@ fn the_running_agent_polls_on_the_servers_interval_and_survives_an_outage() {
     wait_for(
         "a failed contact in the log",
         Duration::from_secs(15),
-        || agent.log().first().is_some_and(|e| e["ok"] == false),
+        || agent.contacts().first().is_some_and(|e| e["ok"] == false),
     );
     assert!(
         child.try_wait().unwrap().is_none(),
@@ -42,7 +42,7 @@ fn a_second_agent_for_the_same_user_says_so_and_exits_0() {
     let agent = Agent::new(&server.url, &token, "pc-1");
     let mut first = agent.start(&["--headless"]);
     wait_for("the first agent to sync", Duration::from_secs(15), || {
-        !agent.log().is_empty()
+        !agent.contacts().is_empty()
     });
     let out = agent.run(&["run", "--headless"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -101,7 +101,7 @@ fn check_now_and_show_waiting_reach_the_running_agent() {
 
     let _running = agent.start(&["--headless"]);
     wait_for("the first contact", Duration::from_secs(15), || {
-        !agent.log().is_empty()
+        !agent.contacts().is_empty()
     });
     server.send("user:alice", "info", "between polls", &[]);
     assert!(agent.queue().is_empty());

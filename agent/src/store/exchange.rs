@@ -12,6 +12,8 @@ use crate::error::StoreError;
 pub struct ExchangeEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
+    /// `poll` for a contact; `push` for an event of the push stream.
+    pub kind: String,
     pub server: String,
     pub ok: bool,
     pub receipts_sent: i64,
@@ -53,7 +55,11 @@ pub(super) fn log_entry(
             error
         ],
     )?;
-    tx.execute(
+    trim(tx)
+}
+
+fn trim(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
         "DELETE FROM exchange_log WHERE id <= (SELECT MAX(id) FROM exchange_log) - ?1",
         [KEEP],
     )?;
@@ -67,7 +73,7 @@ impl Store {
             LogOrder::OldestFirst => "ASC",
         };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, at, server, ok, receipts, received, stopped, duration_ms, error
+            "SELECT id, at, server, ok, receipts, received, stopped, duration_ms, error, kind
              FROM exchange_log ORDER BY id {dir}"
         ))?;
         let rows = stmt.query_map([], |r| {
@@ -81,9 +87,27 @@ impl Store {
                 stopped: r.get(6)?,
                 duration_ms: r.get(7)?,
                 error: r.get(8)?,
+                kind: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Logs an event of the push stream: connected, lost, a hint, a
+    /// rejected call. `ok` is false for failures.
+    pub fn log_push(
+        &self,
+        at: DateTime<Utc>,
+        server: &str,
+        ok: bool,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO exchange_log(at, server, ok, receipts, received, stopped, duration_ms, error, kind)
+             VALUES (?1, ?2, ?3, 0, 0, 0, 0, ?4, 'push')",
+            params![to_ms(at), server, ok, what],
+        )?;
+        trim(&self.conn)
     }
 
     /// Deletes the given log lines; returns how many there were.

@@ -23,7 +23,10 @@ pub use exchange::{ExchangeEntry, LogOrder};
 pub use messages::ReceiptStatus;
 pub use state::{Applied, ContactTimes, SyncState};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_push.sql"),
+];
 
 /// Where a message stands for this user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

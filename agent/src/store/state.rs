@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use herald_protocol::{Message, PollResponse, StopReason};
+use herald_protocol::{Message, PollResponse, PushMode, StopReason};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
@@ -27,6 +27,10 @@ pub struct SyncState {
     pub poll_interval_secs: Option<u64>,
     pub version_warning: Option<String>,
     pub next_poll: Option<DateTime<Utc>>,
+    /// What the server asked for at the last contact.
+    pub push_mode: PushMode,
+    /// What the running agent's push stream is doing, in words.
+    pub push_state: Option<String>,
 }
 
 impl SyncState {
@@ -65,6 +69,15 @@ pub struct Applied {
 impl Store {
     pub fn sync_state(&self) -> Result<SyncState, StoreError> {
         read_state(&self.conn)
+    }
+
+    /// Records what the push stream is doing, for `status`.
+    pub fn set_push_state(&self, state: Option<&str>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_state SET push_state = ?1 WHERE id = 1",
+            [state],
+        )?;
+        Ok(())
     }
 
     pub fn set_next_poll(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -122,7 +135,7 @@ impl Store {
         tx.execute(
             "UPDATE sync_state SET server = ?1, cursor = ?2, clock_offset_ms = ?3, last_attempt = ?4,
                     last_success = ?4, last_error = NULL, failures = 0, poll_interval_secs = ?5,
-                    version_warning = ?6
+                    version_warning = ?6, push_mode = ?7
              WHERE id = 1",
             params![
                 server,
@@ -131,6 +144,7 @@ impl Store {
                 to_ms(times.started),
                 i64::try_from(answer.settings.poll_interval_secs).unwrap_or(i64::MAX),
                 answer.settings.version_warning,
+                answer.settings.push.as_str(),
             ],
         )?;
         let duration = (times.poll_answered - times.started).num_milliseconds();
@@ -169,7 +183,7 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
     let opt = |v: Option<i64>| v.map(from_ms);
     Ok(conn.query_row(
         "SELECT server, cursor, clock_offset_ms, last_attempt, last_success, last_error, failures,
-                poll_interval_secs, version_warning, next_poll
+                poll_interval_secs, version_warning, next_poll, push_mode, push_state
          FROM sync_state WHERE id = 1",
         [],
         |r| {
@@ -186,6 +200,11 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
                     .and_then(|v| u64::try_from(v).ok()),
                 version_warning: r.get(8)?,
                 next_poll: opt(r.get(9)?),
+                push_mode: match r.get::<_, String>(10)?.as_str() {
+                    "stream" => PushMode::Stream,
+                    _ => PushMode::Off,
+                },
+                push_state: r.get(11)?,
             })
         },
     )?)

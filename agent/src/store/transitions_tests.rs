@@ -47,6 +47,7 @@ fn answer(
         settings: Settings {
             poll_interval_secs: 60,
             version_warning: None,
+            push: herald_protocol::PushMode::Off,
         },
     }
 }

@@ -115,7 +115,8 @@ var herald = (function () {
       tr.appendChild(td);
       cell(tr, when(e.at));
       cell(tr, e.ok ? 'ok' : 'failed', e.ok ? '' : 'bad');
-      cell(tr, e.received + ' in, ' + e.stopped + ' stopped, ' + e.receipts_sent + ' receipts');
+      cell(tr, e.kind === 'push' ? 'push stream'
+        : e.received + ' in, ' + e.stopped + ' stopped, ' + e.receipts_sent + ' receipts');
       cell(tr, e.duration_ms + ' ms', 'muted');
       cell(tr, e.error || '', 'title');
       body.appendChild(tr);

@@ -1,0 +1,173 @@
+//! The push stream from the agent's side: one long-lived `GET` of Server-
+//! Sent Events that carries only "check now" hints and heartbeats. The
+//! agent answers a hint with its normal sync, so push changes when the
+//! agent looks, never what it finds.
+
+use std::time::Duration;
+
+use herald_protocol::{PUSH_EVENT_CHECK, PUSH_HEARTBEAT_SECS, PUSH_PATH};
+
+use crate::sync::Endpoint;
+
+/// With no byte for this long (three heartbeats) the stream is dead.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(3 * PUSH_HEARTBEAT_SECS);
+/// Longest line the parser holds; the server's lines are a few bytes.
+const MAX_LINE: usize = 4096;
+
+/// What the stream tells the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushEvent {
+    Connected,
+    Hint,
+    /// The stream ended or could not be opened; the text says why.
+    Lost(String),
+}
+
+/// One thing read off an SSE stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseItem {
+    Event(String),
+    Comment,
+}
+
+/// Incremental SSE parser: bytes in, complete items out.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    line: Vec<u8>,
+    event: Option<String>,
+}
+
+impl SseParser {
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseItem>, String> {
+        let mut out = Vec::new();
+        for &b in bytes {
+            if b != b'\n' {
+                if self.line.len() >= MAX_LINE {
+                    return Err("malformed push stream: line too long".into());
+                }
+                self.line.push(b);
+                continue;
+            }
+            let line = String::from_utf8_lossy(&self.line)
+                .trim_end_matches('\r')
+                .to_owned();
+            self.line.clear();
+            if line.is_empty() {
+                if let Some(name) = self.event.take() {
+                    out.push(SseItem::Event(name));
+                }
+            } else if line.starts_with(':') {
+                out.push(SseItem::Comment);
+            } else if let Some(name) = line.strip_prefix("event:") {
+                self.event = Some(name.trim().to_owned());
+            } else if line.starts_with("data") {
+                // An event with data but no name is a "message" event.
+                self.event.get_or_insert_with(|| "message".to_owned());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Seconds to wait before reconnecting after `failures` failed attempts:
+/// exponential from 1 s, capped at 60 s, the upper half randomised so that
+/// agents cut off together do not all return at once. `jitter` in [0, 1).
+pub fn reconnect_delay(failures: u32, jitter: f64) -> Duration {
+    let base = Duration::from_secs(1u64 << failures.min(6)).min(Duration::from_secs(60));
+    base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+/// Holds one stream open until it fails; reports events through `report`.
+/// Returns why it ended.
+pub async fn hold(
+    http: &reqwest::Client,
+    endpoint: &Endpoint,
+    report: &mut impl FnMut(PushEvent),
+) -> String {
+    let url = format!("{}{PUSH_PATH}", endpoint.server);
+    let resp = match http
+        .get(&url)
+        .query(&[("host", &endpoint.host)])
+        .bearer_auth(&endpoint.token)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return format!("cannot reach the server: {}", crate::sync::chain(&e)),
+    };
+    if !resp.status().is_success() {
+        return format!("the server answered {}", resp.status());
+    }
+    let mut resp = resp;
+    let mut parser = SseParser::default();
+    let mut connected = false;
+    loop {
+        let chunk = match tokio::time::timeout(SILENCE_LIMIT, resp.chunk()).await {
+            Err(_) => return format!("no heartbeat for {} s", SILENCE_LIMIT.as_secs()),
+            Ok(Err(e)) => return format!("stream broken: {}", crate::sync::chain(&e)),
+            Ok(Ok(None)) => return "the server closed the stream".into(),
+            Ok(Ok(Some(c))) => c,
+        };
+        let items = match parser.feed(&chunk) {
+            Ok(i) => i,
+            Err(e) => return e,
+        };
+        for item in items {
+            match item {
+                SseItem::Event(name) if name == "ready" && !connected => {
+                    connected = true;
+                    report(PushEvent::Connected);
+                }
+                SseItem::Event(name) if name == PUSH_EVENT_CHECK => report(PushEvent::Hint),
+                // Heartbeats and unknown events only prove the line is alive.
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The HTTP client for the stream: no overall timeout (the stream is meant
+/// to last), a connect timeout, and TCP keepalive.
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_keepalive(Duration::from_secs(30))
+        .user_agent(concat!("herald-agent/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_events_across_chunks_and_comments() {
+        let mut p = SseParser::default();
+        assert_eq!(p.feed(b"event: ready\r\nda").unwrap(), []);
+        assert_eq!(
+            p.feed(b"ta: \r\n\r\n:heartbeat\n\nevent: check\ndata:\n\n")
+                .unwrap(),
+            [
+                SseItem::Event("ready".into()),
+                SseItem::Comment,
+                SseItem::Event("check".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_runaway_line_is_an_error_not_a_memory_leak() {
+        let mut p = SseParser::default();
+        assert!(p.feed(&vec![b'x'; MAX_LINE + 1]).is_err());
+    }
+
+    #[test]
+    fn reconnect_backs_off_to_a_minute_with_jitter() {
+        assert_eq!(reconnect_delay(0, 0.0), Duration::from_millis(500));
+        assert_eq!(reconnect_delay(0, 1.0), Duration::from_secs(1));
+        assert_eq!(reconnect_delay(3, 1.0), Duration::from_secs(8));
+        assert_eq!(reconnect_delay(30, 1.0), Duration::from_secs(60));
+        assert_eq!(reconnect_delay(30, 0.0), Duration::from_secs(30));
+    }
+}

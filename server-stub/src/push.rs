@@ -1,0 +1,131 @@
+//! Push: the agents holding a stream open, and the hints sent to them. A
+//! hint says only "check now"; the agent then polls as usual, so push adds
+//! no path by which content or state could differ from polling.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+/// Who a change concerns. User names and hosts are compared lowercased.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Targets {
+    pub all: bool,
+    pub users: HashSet<String>,
+    pub hosts: HashSet<String>,
+}
+
+impl Targets {
+    fn reaches(&self, user: &str, host: &str) -> bool {
+        self.all
+            || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
+            || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
+struct Stream {
+    user: String,
+    host: String,
+    hint: mpsc::Sender<()>,
+}
+
+/// The open push streams.
+#[derive(Default, Clone)]
+pub struct Hub {
+    streams: Arc<Mutex<HashMap<u64, Stream>>>,
+    next: Arc<AtomicU64>,
+}
+
+/// A registered stream; dropping it unregisters.
+pub struct Registration {
+    hub: Hub,
+    id: u64,
+    pub hints: mpsc::Receiver<()>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.hub.streams.lock() {
+            s.remove(&self.id);
+        }
+    }
+}
+
+impl Hub {
+    pub fn register(&self, user: &str, host: &str) -> Registration {
+        // One pending hint is enough: a poll covers every change before it.
+        let (hint, hints) = mpsc::channel(1);
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut s) = self.streams.lock() {
+            s.insert(
+                id,
+                Stream {
+                    user: user.to_owned(),
+                    host: host.to_owned(),
+                    hint,
+                },
+            );
+        }
+        Registration {
+            hub: self.clone(),
+            id,
+            hints,
+        }
+    }
+
+    /// Hints every stream the targets reach; returns how many.
+    pub fn notify(&self, targets: &Targets) -> usize {
+        let Ok(s) = self.streams.lock() else {
+            return 0;
+        };
+        let mut n = 0;
+        for st in s.values().filter(|st| targets.reaches(&st.user, &st.host)) {
+            // Full means a hint is already pending: nothing is lost.
+            let _ = st.hint.try_send(());
+            n += 1;
+        }
+        n
+    }
+
+    pub fn connected(&self) -> usize {
+        self.streams.lock().map_or(0, |s| s.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_reach_only_their_targets_and_coalesce() {
+        let hub = Hub::default();
+        let mut ann = hub.register("Ann", "pc-1");
+        let mut bob = hub.register("bob", "kiosk");
+        let t = Targets {
+            users: ["ann".to_owned()].into(),
+            ..Targets::default()
+        };
+        assert_eq!(hub.notify(&t), 1);
+        assert_eq!(hub.notify(&t), 1);
+        assert!(ann.hints.try_recv().is_ok());
+        assert!(
+            ann.hints.try_recv().is_err(),
+            "two hints were not coalesced"
+        );
+        assert!(bob.hints.try_recv().is_err());
+        let by_host = Targets {
+            hosts: ["KIOSK".to_owned()].into(),
+            ..Targets::default()
+        };
+        assert_eq!(hub.notify(&by_host), 1);
+        assert!(bob.hints.try_recv().is_ok());
+        drop(bob);
+        assert_eq!(hub.connected(), 1);
+        let all = Targets {
+            all: true,
+            ..Targets::default()
+        };
+        assert_eq!(hub.notify(&all), 1);
+    }
+}
