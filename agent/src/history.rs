@@ -73,7 +73,8 @@ pub fn rows(store: &Store, server_now: DateTime<Utc>) -> Result<Vec<HistoryRow>,
     Ok(out)
 }
 
-const CSV_HEADER: &str = "id,at,server,ok,receipts_sent,received,stopped,duration_ms,error\r\n";
+const CSV_HEADER: &str =
+    "id,at,kind,server,ok,receipts_sent,received,stopped,duration_ms,error\r\n";
 
 /// The exchange log as CSV (RFC 4180, CRLF). Text that a spreadsheet
 /// would take for a formula is prefixed with an apostrophe.
@@ -143,7 +144,11 @@ mod tests {
             entry(3, Some("=HYPERLINK(\"http://x\")")),
         ]);
         let lines: Vec<&str> = csv.split("\r\n").collect();
-        assert_eq!(lines[0], CSV_HEADER.trim_end());
+        assert_eq!(
+            lines[0],
+            "id,at,kind,server,ok,receipts_sent,received,stopped,duration_ms,error"
+        );
+        assert!(lines[1].contains(",poll,http://s,true,"), "{}", lines[1]);
         assert!(lines[1].ends_with(",true,1,2,0,12,"), "{}", lines[1]);
         assert!(
             csv.contains("\"answered 500: \"\"oops\"\", twice\nreally\""),

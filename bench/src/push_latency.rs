@@ -1,0 +1,258 @@
+//! How long an alert takes from `send` returning to being staged in every
+//! agent's store: N real agent cores (store, sync, push stream), each with
+//! its own SQLite store, against a real `herald-server`. Prints p50, p99 and
+//! max, and the server's RSS with the N agents connected.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use herald_agent::push::{self, PushEvent};
+use herald_agent::store::Store;
+use herald_agent::sync::{self, Endpoint, SyncClient};
+use herald_agent::{config, schedule};
+use rand::Rng;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+
+#[derive(Parser)]
+struct Args {
+    /// Agents.
+    #[arg(long, default_value_t = 1)]
+    agents: usize,
+    /// Alerts sent, one after the other.
+    #[arg(long, default_value_t = 5)]
+    alerts: usize,
+    /// `stream` (push) or `off` (poll only).
+    #[arg(long, default_value = "stream")]
+    push: String,
+    /// The agents' poll interval, in seconds.
+    #[arg(long, default_value_t = 300)]
+    poll_interval: u64,
+    /// The herald-server binary.
+    #[arg(long)]
+    server: PathBuf,
+}
+
+const ADMIN: &str = "bench-admin-token";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(args: &Args, dir: &std::path::Path) -> Result<Server> {
+    use std::io::BufRead;
+    let mut child = Command::new(&args.server)
+        .args(["serve", "--listen", "127.0.0.1:0", "--push", &args.push])
+        .args(["--poll-interval", &args.poll_interval.to_string()])
+        .env("HERALD_SERVER_DATA_DIR", dir)
+        .env("HERALD_ADMIN_TOKEN", ADMIN)
+        .env("HERALD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start herald-server")?;
+    let mut line = String::new();
+    let out = child.stdout.take().context("no stdout")?;
+    std::io::BufReader::new(out).read_line(&mut line)?;
+    let url = line
+        .trim()
+        .strip_prefix("herald-server listening on ")
+        .context("the server did not start")?
+        .to_owned();
+    Ok(Server { child, url })
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+async fn admin(http: &reqwest::Client, url: &str, path: &str, body: Value) -> Result<Value> {
+    let resp = http
+        .post(format!("{url}{path}"))
+        .bearer_auth(ADMIN)
+        .json(&body)
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("{path}: {}", resp.text().await?);
+    }
+    Ok(resp.json().await?)
+}
+
+/// The alert being waited for: its id and when `send` returned.
+type Probe = Option<(String, Instant)>;
+
+/// One agent: syncs on a hint (or on its poll schedule) and reports when
+/// the probe is in its store.
+async fn agent(
+    mut store: Store,
+    client: SyncClient,
+    mut probe: watch::Receiver<Probe>,
+    mut wake: mpsc::Receiver<()>,
+    interval: Duration,
+    delays: Arc<Mutex<Vec<Duration>>>,
+) {
+    let mut seen: Option<String> = None;
+    loop {
+        let jitter: f64 = rand::rng().random();
+        let poll = schedule::poll_delay(interval, 0, jitter);
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            w = wake.recv() => if w.is_none() { return },
+            c = probe.changed() => if c.is_err() { return },
+        }
+        // The probe changing only arms the check; a hint or a poll syncs.
+        if let Err(e) = sync::sync_once(&mut store, &client).await {
+            eprintln!("sync failed: {e}");
+            continue;
+        }
+        let current = probe.borrow().clone();
+        if let Some((id, sent)) = current {
+            if seen.as_deref() != Some(&id) && store.message(&id).is_ok() {
+                delays.lock().map(|mut d| d.push(sent.elapsed())).ok();
+                seen = Some(id);
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let tmp = tempfile::tempdir()?;
+    let server = start_server(&args, &tmp.path().join("server"))?;
+    let http = reqwest::Client::new();
+    let (probe_tx, probe_rx) = watch::channel::<Probe>(None);
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let stream_http = push::client()?;
+    let interval = Duration::from_secs(args.poll_interval);
+    let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+
+    for i in 0..args.agents {
+        let user = format!("user{i}");
+        let created = admin(
+            &http,
+            &server.url,
+            "/api/v1/admin/users",
+            json!({"name": user, "groups": ["everyone"]}),
+        )
+        .await?;
+        let token = created["token"].as_str().context("no token")?.to_owned();
+        let dir = tmp.path().join(format!("agent{i}"));
+        let mut store = Store::open(&config::store_path(&dir))?;
+        let endpoint = Endpoint {
+            server: server.url.clone(),
+            token,
+            host: format!("pc-{i}"),
+        };
+        let client = SyncClient::new(endpoint.clone())?;
+        sync::sync_once(&mut store, &client).await?;
+        let (wake_tx, wake_rx) = mpsc::channel(1);
+        if args.push == "stream" {
+            let http = stream_http.clone();
+            let connected = connected.clone();
+            tokio::spawn(async move {
+                loop {
+                    let tx = wake_tx.clone();
+                    let c = connected.clone();
+                    let why = push::hold(&http, &endpoint, &mut |e| {
+                        if e == PushEvent::Connected {
+                            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        let _ = tx.try_send(());
+                    })
+                    .await;
+                    eprintln!("stream lost: {why}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+        tokio::spawn(agent(
+            store,
+            client,
+            probe_rx.clone(),
+            wake_rx,
+            interval,
+            delays.clone(),
+        ));
+    }
+    if args.push == "stream" {
+        let end = Instant::now() + Duration::from_secs(60);
+        while connected.load(std::sync::atomic::Ordering::Relaxed) < args.agents {
+            if Instant::now() > end {
+                bail!("not every agent connected its push stream");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // Let the hints of the initial connections settle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let server_rss = rss_kb(server.child.id());
+
+    let mut all = Vec::new();
+    for n in 0..args.alerts {
+        delays.lock().map(|mut d| d.clear()).ok();
+        let msg = admin(
+            &http,
+            &server.url,
+            "/api/v1/admin/messages",
+            json!({"to": ["group:everyone"], "severity": "alert", "title": format!("probe {n}"), "body": "b"}),
+        )
+        .await?;
+        let sent = Instant::now();
+        let id = msg["id"].as_str().context("no id")?.to_owned();
+        probe_tx.send(Some((id, sent)))?;
+        let limit = interval * 2 + Duration::from_secs(30);
+        loop {
+            let got = delays.lock().map(|d| d.len()).unwrap_or(0);
+            if got >= args.agents {
+                break;
+            }
+            if sent.elapsed() > limit {
+                bail!("only {got} of {} agents got probe {n}", args.agents);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        all.extend(delays.lock().map(|d| d.clone()).unwrap_or_default());
+    }
+    all.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "push={} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={:.1} MB",
+        args.push,
+        args.agents,
+        args.alerts,
+        all.len(),
+        ms(percentile(&all, 0.50)),
+        ms(percentile(&all, 0.99)),
+        ms(all.last().copied().unwrap_or_default()),
+        server_rss as f64 / 1024.0
+    );
+    Ok(())
+}
