@@ -97,39 +97,45 @@ async fn admin(http: &reqwest::Client, url: &str, path: &str, body: Value) -> Re
     Ok(resp.json().await?)
 }
 
-/// The alert being waited for: its id and when `send` returned.
-type Probe = Option<(String, Instant)>;
+/// The title of the alert being waited for. It is set before the alert is
+/// sent: a hint can reach an agent before `send` has its answer.
+type Probe = Option<String>;
 
-/// One agent: syncs on a hint (or on its poll schedule) and reports when
-/// the probe is in its store.
+/// One agent: syncs on a hint or on its own poll schedule, and notes when
+/// the probe is first in its store.
 async fn agent(
     mut store: Store,
     client: SyncClient,
-    mut probe: watch::Receiver<Probe>,
+    probe: watch::Receiver<Probe>,
     mut wake: mpsc::Receiver<()>,
     interval: Duration,
-    delays: Arc<Mutex<Vec<Duration>>>,
+    found: Arc<Mutex<Vec<Instant>>>,
 ) {
     let mut seen: Option<String> = None;
+    // Agents in the field poll at random phases, not all from one start.
+    let mut next_poll = Instant::now() + interval.mul_f64(rand::rng().random());
+    let mut hints = true;
     loop {
-        let jitter: f64 = rand::rng().random();
-        let poll = schedule::poll_delay(interval, 0, jitter);
         tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
-            w = wake.recv() => if w.is_none() { return },
-            c = probe.changed() => if c.is_err() { return },
+            () = tokio::time::sleep_until(next_poll.into()) => {
+                next_poll = Instant::now() + schedule::poll_delay(interval, 0, rand::rng().random());
+            }
+            w = wake.recv(), if hints => if w.is_none() { hints = false; continue },
         }
-        // The probe changing only arms the check; a hint or a poll syncs.
         if let Err(e) = sync::sync_once(&mut store, &client).await {
             eprintln!("sync failed: {e}");
             continue;
         }
-        let current = probe.borrow().clone();
-        if let Some((id, sent)) = current {
-            if seen.as_deref() != Some(&id) && store.message(&id).is_ok() {
-                delays.lock().map(|mut d| d.push(sent.elapsed())).ok();
-                seen = Some(id);
-            }
+        let Some(title) = probe.borrow().clone() else {
+            continue;
+        };
+        if seen.as_deref() != Some(&title)
+            && store
+                .messages()
+                .is_ok_and(|ms| ms.iter().any(|m| m.title == title))
+        {
+            found.lock().map(|mut f| f.push(Instant::now())).ok();
+            seen = Some(title);
         }
     }
 }
@@ -149,7 +155,7 @@ async fn main() -> Result<()> {
     let server = start_server(&args, &tmp.path().join("server"))?;
     let http = reqwest::Client::new();
     let (probe_tx, probe_rx) = watch::channel::<Probe>(None);
-    let delays = Arc::new(Mutex::new(Vec::new()));
+    let found = Arc::new(Mutex::new(Vec::new()));
     let stream_http = push::client()?;
     let interval = Duration::from_secs(args.poll_interval);
     let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -199,7 +205,7 @@ async fn main() -> Result<()> {
             probe_rx.clone(),
             wake_rx,
             interval,
-            delays.clone(),
+            found.clone(),
         ));
     }
     if args.push == "stream" {
@@ -217,20 +223,20 @@ async fn main() -> Result<()> {
 
     let mut all = Vec::new();
     for n in 0..args.alerts {
-        delays.lock().map(|mut d| d.clear()).ok();
-        let msg = admin(
+        found.lock().map(|mut f| f.clear()).ok();
+        let title = format!("probe {n}");
+        probe_tx.send(Some(title.clone()))?;
+        admin(
             &http,
             &server.url,
             "/api/v1/admin/messages",
-            json!({"to": ["group:everyone"], "severity": "alert", "title": format!("probe {n}"), "body": "b"}),
+            json!({"to": ["group:everyone"], "severity": "alert", "title": title, "body": "b"}),
         )
         .await?;
         let sent = Instant::now();
-        let id = msg["id"].as_str().context("no id")?.to_owned();
-        probe_tx.send(Some((id, sent)))?;
         let limit = interval * 2 + Duration::from_secs(30);
         loop {
-            let got = delays.lock().map(|d| d.len()).unwrap_or(0);
+            let got = found.lock().map(|f| f.len()).unwrap_or(0);
             if got >= args.agents {
                 break;
             }
@@ -239,7 +245,9 @@ async fn main() -> Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        all.extend(delays.lock().map(|d| d.clone()).unwrap_or_default());
+        // Found before `send` had its answer counts as no delay.
+        let times = found.lock().map(|f| f.clone()).unwrap_or_default();
+        all.extend(times.into_iter().map(|t| t.saturating_duration_since(sent)));
     }
     all.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
