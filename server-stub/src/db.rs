@@ -24,10 +24,11 @@ pub fn open(path: &Path) -> Result<Connection, Error> {
 }
 
 fn configure(conn: &Connection) -> Result<(), Error> {
+    // Before anything that locks: switching to WAL does.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
 }
 

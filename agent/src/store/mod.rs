@@ -121,10 +121,11 @@ impl Store {
         }
         create_private_file(path).map_err(io)?;
         let mut conn = Connection::open(path)?;
+        // First of all: the history window or `status` may open the store
+        // while the agent does, and switching to WAL takes a lock too.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // The history window reads while the agent writes.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
         Ok(Store {
             conn,
@@ -205,6 +206,26 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("agent.db")).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn many_openers_of_a_new_store_all_succeed() {
+        // The agent, `status` and the history window may open a new store
+        // at the same moment; none may fail with "database is locked".
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("agent.db");
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || Store::open(&p).map(drop))
+                })
+                .collect();
+            for o in openers {
+                let r = o.join().unwrap();
+                assert!(r.is_ok(), "{:?}", r.err());
+            }
+        }
     }
 
     #[test]
