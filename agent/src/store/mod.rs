@@ -120,13 +120,22 @@ impl Store {
             create_private_dir(dir).map_err(io)?;
         }
         create_private_file(path).map_err(io)?;
-        let mut conn = Connection::open(path)?;
-        // First of all: the history window or `status` may open the store
-        // while the agent does, and switching to WAL takes a lock too.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        migrate(&mut conn)?;
+        // The agent, `status` and the history window may open a new store
+        // at the same moment. Switching a new file to WAL needs it to
+        // themselves, and SQLite answers "busy" at once there, without the
+        // busy handler: so the whole opening is retried for a while.
+        let started = std::time::Instant::now();
+        let conn = loop {
+            match connect(path) {
+                Err(StoreError::Db(rusqlite::Error::SqliteFailure(e, _)))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_PATIENCE =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         Ok(Store {
             conn,
             path: path.to_owned(),
@@ -136,6 +145,21 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// How long opening the store waits for other openers.
+const BUSY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_PATIENCE)?;
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    migrate(&mut conn)?;
+    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
