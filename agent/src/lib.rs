@@ -8,6 +8,7 @@ pub mod control;
 pub mod error;
 pub mod history;
 pub mod i18n;
+pub mod inbound;
 pub mod lock;
 pub mod popup;
 pub mod push;

@@ -31,6 +31,7 @@ pub struct Endpoint {
 pub struct SyncClient {
     http: reqwest::Client,
     endpoint: Endpoint,
+    push_port: Option<u16>,
 }
 
 impl SyncClient {
@@ -48,11 +49,17 @@ impl SyncClient {
         Ok(SyncClient {
             http,
             endpoint: Endpoint { server, ..endpoint },
+            push_port: None,
         })
     }
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// The port to announce for inbound push calls, while listening on it.
+    pub fn set_push_port(&mut self, port: Option<u16>) {
+        self.push_port = port;
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -154,6 +161,7 @@ async fn contact(
         host: ep.host.clone(),
         cursor: state.cursor_for(&ep.server).map(str::to_owned),
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+        push_port: client.push_port,
     };
     let poll_sent = Utc::now();
     let answer: PollResponse = client.post("/api/v1/poll", &request).await?;

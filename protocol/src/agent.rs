@@ -30,6 +30,11 @@ pub struct PollRequest {
     /// The cursor of the last answer the agent applied, if any.
     pub cursor: Option<String>,
     pub agent_version: String,
+    /// The port this agent takes inbound push calls on, while it listens.
+    /// The server calls the address the poll came from, never one the agent
+    /// names, so a token cannot aim the server at another machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_port: Option<u16>,
 }
 
 /// Answer to a poll. When nothing changed since `cursor`, `changed` is false
@@ -70,6 +75,10 @@ pub struct Settings {
     /// Whether the agent should hold a push stream (`GET PUSH_PATH`).
     #[serde(default)]
     pub push: PushMode,
+    /// In inbound mode, once the agent has announced a port: the key that
+    /// signs the server's calls to this agent (user and host), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_secret: Option<String>,
 }
 
 /// How the server tells agents to check at once.
@@ -83,6 +92,10 @@ pub enum PushMode {
     /// `check` events on it (hints, never content) and a comment line as a
     /// heartbeat every `PUSH_HEARTBEAT_SECS`.
     Stream,
+    /// Agents that listen (`push_listen` in their config) announce a port
+    /// in their polls; the server calls them at `INBOUND_PATH`, signed with
+    /// `Settings::push_secret`. Agents that do not listen poll only.
+    Inbound,
 }
 
 impl PushMode {
@@ -90,7 +103,14 @@ impl PushMode {
         match self {
             PushMode::Off => "off",
             PushMode::Stream => "stream",
+            PushMode::Inbound => "inbound",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [PushMode::Off, PushMode::Stream, PushMode::Inbound]
+            .into_iter()
+            .find(|m| m.as_str() == s)
     }
 }
 

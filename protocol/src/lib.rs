@@ -1,15 +1,18 @@
 //! Wire types of the Herald HTTP API, shared by the server and the agent.
 //!
-//! This crate is deliberately serde-only: no async runtime, HTTP client or
-//! SQL, so that anything speaking the protocol can depend on it cheaply.
+//! This crate deliberately holds no async runtime, HTTP client or SQL, so
+//! that anything speaking the protocol can depend on it cheaply; beyond
+//! serde it has only the HMAC that signs inbound push calls.
 
 mod admin;
 mod agent;
 mod enums;
+mod inbound;
 
 pub use admin::*;
 pub use agent::*;
 pub use enums::*;
+pub use inbound::*;
 
 /// Version of the HTTP API. Bumped on any incompatible change to these types.
 pub const API_VERSION: u32 = 1;

@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{delete, get, post};
@@ -22,6 +23,7 @@ use rusqlite::Connection;
 use crate::auth;
 use crate::directory::{self, User};
 use crate::error::Error;
+use crate::inbound::{self, Listener};
 use crate::messages;
 use crate::poll::{self, AgentPolicy};
 use crate::push::{Hub, Targets};
@@ -33,6 +35,9 @@ pub struct AppState {
     admin_token_hash: Arc<str>,
     policy: Arc<AgentPolicy>,
     hub: Hub,
+    /// Makes inbound push calls; `None` if no HTTP client could be built,
+    /// and then agents find their messages by polling.
+    caller: Option<reqwest::Client>,
 }
 
 impl AppState {
@@ -42,6 +47,9 @@ impl AppState {
             admin_token_hash: auth::hash_token(admin_token).into(),
             policy: Arc::new(policy),
             hub: Hub::default(),
+            caller: inbound::client()
+                .map_err(|e| tracing::error!(error = %e, "no client for inbound push calls"))
+                .ok(),
         }
     }
 
@@ -134,13 +142,24 @@ async fn health() -> Json<Health> {
 
 async fn agent_poll(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Body(req): Body<PollRequest>,
 ) -> Result<Json<PollResponse>, Error> {
     let user = st.agent_user(&headers).await?;
     let policy = Arc::clone(&st.policy);
     let answer = st
-        .db(move |c| poll::poll(c, &user, &req, &policy, Utc::now()))
+        .db(move |c| {
+            let now = Utc::now();
+            let mut answer = poll::poll(c, &user, &req, &policy, now)?;
+            if policy.push == PushMode::Inbound {
+                // The address is the poll's own: a token holder cannot make
+                // the server call a machine it does not poll from.
+                answer.settings.push_secret =
+                    inbound_key(c, &user, &req, peer.ip().to_canonical(), &policy, now)?;
+            }
+            Ok(answer)
+        })
         .await?;
     tracing::debug!(
         changed = answer.changed,
@@ -163,6 +182,23 @@ async fn agent_receipts(
     Ok(Json(answer))
 }
 
+/// Registers an announcing agent as a listener and gives it its key; an
+/// agent that did not announce gets the key only if it still listens.
+fn inbound_key(
+    c: &Connection,
+    user: &User,
+    req: &PollRequest,
+    ip: std::net::IpAddr,
+    policy: &AgentPolicy,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<String>, Error> {
+    let host = directory::normalize_host(&req.host)?;
+    match req.push_port.filter(|p| *p != 0) {
+        Some(port) => inbound::register(c, user, &host, ip, port, now).map(Some),
+        None => inbound::live_secret(c, user, &host, now, policy.listener_max_age()),
+    }
+}
+
 /// The push stream: Server-Sent Events carrying only `check` hints, with a
 /// heartbeat comment so that the agent notices a dead connection.
 async fn agent_push(
@@ -170,8 +206,11 @@ async fn agent_push(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
-    if st.policy.push == PushMode::Off {
-        return Err(Error::NotFound("push is off on this server".into()));
+    if st.policy.push != PushMode::Stream {
+        return Err(Error::NotFound(format!(
+            "this server does not offer push streams (push: {})",
+            st.policy.push.as_str()
+        )));
     }
     let user = st.agent_user(&headers).await?;
     let host = directory::normalize_host(
@@ -193,11 +232,45 @@ async fn agent_push(
     ))
 }
 
-/// Tells the agents a change concerns, if it is to be pushed.
-fn hint(st: &AppState, id: &str, targets: Option<Targets>) {
-    if let Some(t) = targets {
-        let streams = st.hub.notify(&t);
-        tracing::info!(%id, streams, "push hint");
+/// Whom to tell at once of a change to message `id`, read in the same
+/// database turn as the change; `None` when the message is not pushed.
+type PushPlan = Option<(Targets, Vec<Listener>)>;
+
+fn push_plan(c: &Connection, id: &str, policy: &AgentPolicy) -> Result<PushPlan, Error> {
+    let Some(targets) = messages::push_targets(c, id)? else {
+        return Ok(None);
+    };
+    let listeners = if policy.push == PushMode::Inbound {
+        inbound::listeners(c, &targets, Utc::now(), policy.listener_max_age())?
+    } else {
+        Vec::new()
+    };
+    Ok(Some((targets, listeners)))
+}
+
+/// Tells the agents a change concerns, by the server's push mode.
+fn hint(st: &AppState, id: &str, plan: PushPlan) {
+    let Some((targets, listeners)) = plan else {
+        return;
+    };
+    match st.policy.push {
+        PushMode::Off => {}
+        PushMode::Stream => {
+            let streams = st.hub.notify(&targets);
+            tracing::info!(%id, streams, "push hint");
+        }
+        PushMode::Inbound => {
+            let Some(http) = st.caller.clone() else {
+                return;
+            };
+            let id = id.to_owned();
+            // The admin's request does not wait for desktops to answer.
+            tokio::spawn(async move {
+                let calls = listeners.len();
+                let accepted = inbound::call_all(&http, listeners).await;
+                tracing::info!(%id, calls, accepted, "inbound push calls");
+            });
+        }
     }
 }
 
@@ -294,14 +367,15 @@ async fn send_message(
     Body(new): Body<NewMessage>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    let (info, targets) = st
+    let policy = Arc::clone(&st.policy);
+    let (info, plan) = st
         .db(move |c| {
             let info = messages::create(c, new, Utc::now())?;
-            let targets = messages::push_targets(c, &info.id)?;
-            Ok((info, targets))
+            let plan = push_plan(c, &info.id, &policy)?;
+            Ok((info, plan))
         })
         .await?;
-    hint(&st, &info.id, targets);
+    hint(&st, &info.id, plan);
     Ok(Json(info))
 }
 
@@ -321,14 +395,15 @@ async fn edit_message(
     Body(edit): Body<MessageEdit>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    let (info, targets) = st
+    let policy = Arc::clone(&st.policy);
+    let (info, plan) = st
         .db(move |c| {
             let info = messages::edit(c, &id, edit, Utc::now())?;
-            let targets = messages::push_targets(c, &info.id)?;
-            Ok((info, targets))
+            let plan = push_plan(c, &info.id, &policy)?;
+            Ok((info, plan))
         })
         .await?;
-    hint(&st, &info.id, targets);
+    hint(&st, &info.id, plan);
     Ok(Json(info))
 }
 
@@ -338,14 +413,15 @@ async fn withdraw_message(
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    let (info, targets) = st
+    let policy = Arc::clone(&st.policy);
+    let (info, plan) = st
         .db(move |c| {
             let info = messages::withdraw(c, &id, Utc::now())?;
-            let targets = messages::push_targets(c, &info.id)?;
-            Ok((info, targets))
+            let plan = push_plan(c, &info.id, &policy)?;
+            Ok((info, plan))
         })
         .await?;
-    hint(&st, &info.id, targets);
+    hint(&st, &info.id, plan);
     Ok(Json(info))
 }
 

@@ -90,7 +90,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub min_agent_version: Option<String>,
     /// Push: `stream` tells agents to hold a push stream so that immediate
-    /// messages reach them at once; `off` leaves them polling.
+    /// messages reach them at once; `inbound` calls the agents that listen
+    /// (for networks that forbid long-lived connections); `off` leaves
+    /// them polling.
     #[arg(long, value_enum, default_value = "stream")]
     pub push: PushArg,
 }
@@ -98,6 +100,7 @@ pub struct ServeArgs {
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum PushArg {
     Stream,
+    Inbound,
     Off,
 }
 
@@ -105,6 +108,7 @@ impl From<PushArg> for herald_protocol::PushMode {
     fn from(p: PushArg) -> Self {
         match p {
             PushArg::Stream => herald_protocol::PushMode::Stream,
+            PushArg::Inbound => herald_protocol::PushMode::Inbound,
             PushArg::Off => herald_protocol::PushMode::Off,
         }
     }

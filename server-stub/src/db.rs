@@ -10,6 +10,7 @@ use crate::error::Error;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_push.sql"),
+    include_str!("../migrations/0003_inbound.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod db;
 pub mod directory;
 pub mod error;
+pub mod inbound;
 pub mod messages;
 pub mod poll;
 pub mod push;
@@ -37,7 +38,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP keepalive");
         }
     });
-    axum::serve(listener, api::router(state))
+    // The peer address is where inbound push calls go back to.
+    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

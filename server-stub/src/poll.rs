@@ -32,6 +32,14 @@ pub struct AgentPolicy {
     pub push: herald_protocol::PushMode,
 }
 
+impl AgentPolicy {
+    /// An inbound listener not heard from for two poll intervals (and a
+    /// minute for jitter) has stopped listening or gone: it is not called.
+    pub fn listener_max_age(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.poll_interval_secs.saturating_mul(2) + 60)
+    }
+}
+
 struct SyncRow {
     generation: i64,
     seq_seen: i64,
@@ -151,6 +159,7 @@ fn settings(policy: &AgentPolicy, agent_version: &str) -> Settings {
         poll_interval_secs: policy.poll_interval_secs,
         version_warning,
         push: policy.push,
+        push_secret: None,
     }
 }
 

@@ -17,12 +17,17 @@ pub struct Targets {
 }
 
 impl Targets {
-    fn reaches(&self, user: &str, host: &str) -> bool {
+    pub fn reaches(&self, user: &str, host: &str) -> bool {
         self.all
             || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
             || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
 }
+
+/// Streams one user may hold from one host. An agent holds one; a few more
+/// cover a reconnection before the server has noticed the old stream die.
+/// Beyond that, the oldest is closed, so one token cannot pile up streams.
+pub const MAX_STREAMS_PER_AGENT: usize = 4;
 
 struct Stream {
     user: String,
@@ -58,6 +63,18 @@ impl Hub {
         let (hint, hints) = mpsc::channel(1);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut s) = self.streams.lock() {
+            let mut same: Vec<u64> = s
+                .iter()
+                .filter(|(_, st)| st.user.eq_ignore_ascii_case(user) && st.host == host)
+                .map(|(id, _)| *id)
+                .collect();
+            if same.len() >= MAX_STREAMS_PER_AGENT {
+                same.sort_unstable();
+                for old in &same[..=same.len() - MAX_STREAMS_PER_AGENT] {
+                    // Dropping its sender ends that stream.
+                    s.remove(old);
+                }
+            }
             s.insert(
                 id,
                 Stream {
@@ -127,5 +144,23 @@ mod tests {
             ..Targets::default()
         };
         assert_eq!(hub.notify(&all), 1);
+    }
+
+    #[test]
+    fn one_agent_cannot_pile_up_streams() {
+        let hub = Hub::default();
+        let mut first = hub.register("ann", "pc-1");
+        let _more: Vec<_> = (0..MAX_STREAMS_PER_AGENT)
+            .map(|_| hub.register("ANN", "pc-1"))
+            .collect();
+        let _other_host = hub.register("ann", "pc-2");
+        assert_eq!(hub.connected(), MAX_STREAMS_PER_AGENT + 1);
+        assert!(
+            matches!(
+                first.hints.try_recv(),
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+            ),
+            "the oldest stream was not closed"
+        );
     }
 }

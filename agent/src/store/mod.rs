@@ -26,6 +26,7 @@ pub use state::{Applied, ContactTimes, SyncState};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_push.sql"),
+    include_str!("../../migrations/0003_inbound.sql"),
 ];
 
 /// Where a message stands for this user.

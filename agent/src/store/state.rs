@@ -31,6 +31,9 @@ pub struct SyncState {
     pub push_mode: PushMode,
     /// What the running agent's push stream is doing, in words.
     pub push_state: Option<String>,
+    /// Signs the server's inbound push calls; never printed.
+    #[serde(skip)]
+    pub push_secret: Option<String>,
 }
 
 impl SyncState {
@@ -135,7 +138,7 @@ impl Store {
         tx.execute(
             "UPDATE sync_state SET server = ?1, cursor = ?2, clock_offset_ms = ?3, last_attempt = ?4,
                     last_success = ?4, last_error = NULL, failures = 0, poll_interval_secs = ?5,
-                    version_warning = ?6, push_mode = ?7
+                    version_warning = ?6, push_mode = ?7, push_secret = ?8
              WHERE id = 1",
             params![
                 server,
@@ -145,6 +148,7 @@ impl Store {
                 i64::try_from(answer.settings.poll_interval_secs).unwrap_or(i64::MAX),
                 answer.settings.version_warning,
                 answer.settings.push.as_str(),
+                answer.settings.push_secret,
             ],
         )?;
         let duration = (times.poll_answered - times.started).num_milliseconds();
@@ -183,7 +187,8 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
     let opt = |v: Option<i64>| v.map(from_ms);
     Ok(conn.query_row(
         "SELECT server, cursor, clock_offset_ms, last_attempt, last_success, last_error, failures,
-                poll_interval_secs, version_warning, next_poll, push_mode, push_state
+                poll_interval_secs, version_warning, next_poll, push_mode, push_state,
+                push_secret
          FROM sync_state WHERE id = 1",
         [],
         |r| {
@@ -200,11 +205,9 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
                     .and_then(|v| u64::try_from(v).ok()),
                 version_warning: r.get(8)?,
                 next_poll: opt(r.get(9)?),
-                push_mode: match r.get::<_, String>(10)?.as_str() {
-                    "stream" => PushMode::Stream,
-                    _ => PushMode::Off,
-                },
+                push_mode: PushMode::parse(&r.get::<_, String>(10)?).unwrap_or_default(),
                 push_state: r.get(11)?,
+                push_secret: r.get(12)?,
             })
         },
     )?)

@@ -48,6 +48,7 @@ fn answer(
             poll_interval_secs: 60,
             version_warning: None,
             push: herald_protocol::PushMode::Off,
+            push_secret: None,
         },
     }
 }
