@@ -20,6 +20,10 @@ pub struct Cli {
     /// Name this computer reports (default: the machine's host name).
     #[arg(long, global = true, env = "HERALD_HOST")]
     pub host: Option<String>,
+    /// Take inbound push calls on this address (IP:PORT), if the server
+    /// asks for inbound push. Off unless set.
+    #[arg(long, global = true, env = "HERALD_PUSH_LISTEN")]
+    pub push_listen: Option<String>,
     /// Where the per-user store lives.
     #[arg(long, global = true, env = "HERALD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,

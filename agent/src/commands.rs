@@ -19,6 +19,7 @@ pub struct Context {
     pub server: Option<String>,
     pub token: Option<String>,
     pub host: String,
+    pub push_listen: Option<String>,
 }
 
 impl Context {
@@ -45,6 +46,7 @@ impl Context {
                 .or_else(|| non_empty(&file.host))
                 .unwrap_or_else(config::machine_host_name)
                 .to_ascii_lowercase(),
+            push_listen: non_empty(&cli.push_listen).or_else(|| non_empty(&file.push_listen)),
         })
     }
 
@@ -226,8 +228,8 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
         "push:             {}",
         match (s.push_mode, &s.push_state) {
             ("off", _) => "off (polling only)".to_owned(),
-            (_, Some(state)) => format!("stream, {state}"),
-            (_, None) => "stream (agent not running)".to_owned(),
+            (mode, Some(state)) => format!("{mode}, {state}"),
+            (mode, None) => format!("{mode} (agent not running)"),
         }
     );
     println!("due messages:     {}", s.due);

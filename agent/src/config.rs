@@ -12,6 +12,9 @@ pub struct FileConfig {
     pub server: Option<String>,
     pub token: Option<String>,
     pub host: Option<String>,
+    /// Where to take inbound push calls (`IP:PORT`), used only when the
+    /// server asks for inbound push. Unset: no port is ever opened.
+    pub push_listen: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,8 @@ pub enum ConfigError {
     },
     #[error("bad config file {path}: {message}")]
     Parse { path: String, message: String },
+    #[error("bad push_listen address '{0}': give IP:PORT, such as 0.0.0.0:8741")]
+    Listen(String),
 }
 
 /// Reads the config file; a missing file is an empty config.
@@ -56,6 +61,13 @@ pub fn store_path(data_dir: &Path) -> PathBuf {
     data_dir.join("agent.db")
 }
 
+/// Reads a `push_listen` address.
+pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    text.trim()
+        .parse()
+        .map_err(|_| ConfigError::Listen(text.to_owned()))
+}
+
 /// This computer's name as messages to `host:NAME` address it.
 pub fn machine_host_name() -> String {
     gethostname::gethostname()
@@ -82,5 +94,16 @@ mod tests {
         assert_eq!(c.host.as_deref(), Some("pc"));
         std::fs::write(&p, "sever = 1\n").unwrap();
         assert!(load(&p).unwrap_err().to_string().contains("a.toml"));
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen(" 0.0.0.0:8741").unwrap(),
+            "0.0.0.0:8741".parse().unwrap()
+        );
+        assert!(parse_listen("[::]:0").is_ok());
+        let e = parse_listen("localhost").unwrap_err().to_string();
+        assert!(e.contains("IP:PORT"), "{e}");
     }
 }

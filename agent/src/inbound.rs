@@ -18,6 +18,20 @@ pub const MAX_HEAD: usize = 4096;
 /// Nonces remembered at most; the server calls an agent a few times a day.
 const MAX_NONCES: usize = 10_000;
 
+/// What the listener needs from the last poll answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys {
+    pub secret: Option<String>,
+    /// Server time minus local time.
+    pub clock_offset_ms: i64,
+}
+
+impl Keys {
+    pub fn server_now(&self, local_now: DateTime<Utc>) -> DateTime<Utc> {
+        local_now + chrono::Duration::milliseconds(self.clock_offset_ms)
+    }
+}
+
 /// Why a call was turned away. The caller is told only "rejected"; the
 /// exchange log gets this.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,8 +213,8 @@ pub struct Limiter {
 }
 
 /// Rejections an address may make in a burst, then one per `IP_EVERY`.
-const IP_BURST: f64 = 5.0;
-const IP_EVERY: Duration = Duration::from_secs(12);
+const IP_BURST: f64 = 10.0;
+const IP_EVERY: Duration = Duration::from_secs(6);
 /// The same for all addresses together, against a spread-out flood.
 const ALL_BURST: f64 = 20.0;
 const ALL_EVERY: Duration = Duration::from_secs(3);

@@ -1,7 +1,8 @@
 //! The push stream from the agent's side: one long-lived `GET` of Server-
 //! Sent Events that carries only "check now" hints and heartbeats. The
 //! agent answers a hint with its normal sync, so push changes when the
-//! agent looks, never what it finds.
+//! agent looks, never what it finds. (Inbound calls, the other way of
+//! pushing, are judged in `inbound`.)
 
 use std::time::Duration;
 
@@ -21,6 +22,17 @@ pub enum PushEvent {
     Hint,
     /// The stream ended or could not be opened; the text says why.
     Lost(String),
+    /// The inbound listener is bound (with the port it really got).
+    Listening(std::net::SocketAddr),
+    /// The inbound listener cannot listen; the text says why.
+    NotListening(String),
+    /// A verified call from the server: check now.
+    Called(std::net::SocketAddr),
+    /// A call that was turned away, and why.
+    Rejected {
+        from: std::net::SocketAddr,
+        reason: String,
+    },
 }
 
 /// One thing read off an SSE stream.

@@ -11,11 +11,13 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use herald_agent::control::Request;
 use herald_agent::i18n::Locale;
+use herald_agent::inbound::Keys;
 use herald_agent::lock::{self, LockError};
 use herald_agent::schedule;
 use herald_agent::store::Store;
 use herald_agent::sync::{self, SyncClient};
 use herald_agent::tray;
+use herald_protocol::PushMode;
 use rand::Rng;
 use tokio::sync::mpsc;
 
@@ -24,6 +26,8 @@ use crate::listen::{self, Action, Command, Reply};
 use crate::screen::{sibling_binary, Popup};
 use crate::tray_ui::Tray;
 
+mod inbound;
+mod push;
 mod push_stream;
 
 /// Until the server says otherwise.
@@ -40,6 +44,11 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
+    let push_listen = ctx
+        .push_listen
+        .as_deref()
+        .map(herald_agent::config::parse_listen)
+        .transpose()?;
     let store = ctx.open_store()?;
     let client = ctx.client()?;
     let headless = headless || !has_display();
@@ -72,6 +81,8 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             commands,
             sender: tx,
             push_task: None,
+            push_listen,
+            keys: tokio::sync::watch::channel(Keys::default()).0,
             tray,
             history: None,
             check_replies: Vec::new(),
@@ -85,10 +96,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             }
         };
         agent.take_down().await;
-        if let Some(t) = agent.push_task.take() {
-            t.abort();
-        }
-        let _ = agent.store.set_push_state(None);
+        agent.stop_push();
         result
     })?;
     let _ = std::fs::remove_file(herald_agent::control::socket_path(&ctx.data_dir));
@@ -125,7 +133,12 @@ pub(crate) struct Agent {
     /// For the push task; also keeps the channel open when neither socket
     /// nor tray holds a sender.
     sender: mpsc::Sender<Command>,
-    push_task: Option<tokio::task::JoinHandle<()>>,
+    /// The task doing push, and the mode it does.
+    push_task: Option<(PushMode, tokio::task::JoinHandle<()>)>,
+    /// Where to take inbound calls, if the user configured it.
+    push_listen: Option<std::net::SocketAddr>,
+    /// The inbound listener's key and clock, updated after every contact.
+    keys: tokio::sync::watch::Sender<Keys>,
     tray: Option<Tray>,
     history: Option<tokio::process::Child>,
     check_replies: Vec<Reply>,

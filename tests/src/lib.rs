@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod dbus;
+pub mod inbound;
 
 /// Variables of the developer's own setup that must not leak into tests.
 const HERALD_VARS: &[&str] = &[
@@ -24,6 +25,7 @@ const HERALD_VARS: &[&str] = &[
     "HERALD_ADMIN_TOKEN",
     "HERALD_SERVER_DATA_DIR",
     "HERALD_POLL_INTERVAL",
+    "HERALD_PUSH_LISTEN",
 ];
 
 /// Path of a workspace binary, built (once per test process) so that the
@@ -321,7 +323,6 @@ impl Agent {
     }
 }
 
-/// Waits until `f` holds, or panics after `timeout`.
 impl Agent {
     /// The exchange log without push events: the contacts with the server.
     pub fn contacts(&self) -> Vec<Value> {
@@ -337,6 +338,7 @@ impl Agent {
     }
 }
 
+/// Waits until `f` holds, or panics after `timeout`.
 pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let end = Instant::now() + timeout;
     while !f() {

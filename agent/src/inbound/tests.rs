@@ -129,7 +129,7 @@ fn rejections_run_an_address_dry_and_it_refills() {
     let mut l = Limiter::new(t0);
     let a: IpAddr = [10, 0, 0, 1].into();
     let b: IpAddr = [10, 0, 0, 2].into();
-    for _ in 0..5 {
+    for _ in 0..IP_BURST as usize {
         assert_eq!(l.admit(a, t0), Admission::Admit);
         l.charge(a, t0);
     }
@@ -165,7 +165,7 @@ fn many_addresses_together_hit_the_global_limit() {
     let t0 = Instant::now();
     let mut l = Limiter::new(t0);
     let mut results = Vec::new();
-    for i in 0..30u8 {
+    for i in 0..40u8 {
         let ip: IpAddr = [10, 1, 0, i].into();
         let r = l.admit(ip, t0);
         if r == Admission::Admit {

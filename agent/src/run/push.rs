@@ -1,0 +1,129 @@
+//! The running agent's push, whichever way the server asks for it: a task
+//! holds the stream or the inbound listener while the server wants it, and
+//! its news reaches the main loop as commands, which logs them and syncs at
+//! once when told to check.
+
+use chrono::{Local, Utc};
+use herald_agent::inbound::Keys;
+use herald_agent::push::PushEvent;
+use herald_protocol::PushMode;
+
+use super::Agent;
+
+impl Agent {
+    /// Starts or stops push tasks to match what the server last said, and
+    /// hands the listener the latest key and clock offset.
+    pub(super) fn align_push(&mut self) {
+        let st = self.store.sync_state().unwrap_or_default();
+        self.keys.send_replace(Keys {
+            secret: st.push_secret.clone(),
+            clock_offset_ms: st.clock_offset_ms,
+        });
+        let wanted = match (st.push_mode, self.push_listen) {
+            (PushMode::Inbound, None) => {
+                let note = "the server asks for inbound push, but no push_listen address is \
+                            configured: polling only";
+                if st.push_state.as_deref() != Some(note) {
+                    tracing::warn!("{note}");
+                    let _ = self.store.set_push_state(Some(note));
+                }
+                PushMode::Off
+            }
+            (mode, _) => mode,
+        };
+        let running = match &self.push_task {
+            Some((mode, task)) if !task.is_finished() => *mode,
+            _ => PushMode::Off,
+        };
+        if running == wanted {
+            return;
+        }
+        if let Some((mode, task)) = self.push_task.take() {
+            tracing::info!(mode = mode.as_str(), "push: stopping");
+            task.abort();
+            self.client.set_push_port(None);
+            if wanted == PushMode::Off && st.push_mode == PushMode::Off {
+                let _ = self.store.set_push_state(None);
+            }
+        }
+        let task = match (wanted, self.push_listen) {
+            (PushMode::Stream, _) => self.spawn_stream(),
+            (PushMode::Inbound, Some(addr)) => self.spawn_listener(addr),
+            _ => return,
+        };
+        tracing::info!(mode = wanted.as_str(), "push: starting");
+        self.push_task = Some((wanted, task));
+    }
+
+    /// Stops push for good (the agent is quitting).
+    pub(super) fn stop_push(&mut self) {
+        if let Some((_, task)) = self.push_task.take() {
+            task.abort();
+        }
+        let _ = self.store.set_push_state(None);
+    }
+
+    /// Logs what push said; a (re)connection, a hint or a verified call
+    /// means "sync now": hints sent while push was down are lost, not the
+    /// news, and a new listener must announce its port to get its key.
+    pub(super) fn push_event(&mut self, event: PushEvent) {
+        let server = self.client.endpoint().server.clone();
+        let now = Utc::now();
+        let since = || now.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
+        let (ok, what, state) = match &event {
+            PushEvent::Connected => (
+                true,
+                "push stream connected".to_owned(),
+                Some(format!("connected since {}", since())),
+            ),
+            PushEvent::Hint => (true, "push hint: check now".to_owned(), None),
+            PushEvent::Lost(why) => (
+                false,
+                format!("push stream lost: {why}"),
+                Some(format!("disconnected: {why}")),
+            ),
+            PushEvent::Listening(addr) => {
+                self.client.set_push_port(Some(addr.port()));
+                (
+                    true,
+                    format!("inbound push: listening on {addr}"),
+                    Some(format!("listening on {addr} since {}", since())),
+                )
+            }
+            PushEvent::NotListening(why) => (
+                false,
+                format!("inbound push: {why}"),
+                Some(format!("not listening: {why}")),
+            ),
+            PushEvent::Called(from) => (
+                true,
+                format!("inbound push call from {from}: check now"),
+                None,
+            ),
+            PushEvent::Rejected { from, reason } => (
+                false,
+                format!("inbound push call from {from} rejected: {reason}"),
+                None,
+            ),
+        };
+        if ok {
+            tracing::info!(%what, "push");
+        } else {
+            tracing::warn!(%what, "push");
+        }
+        if let Err(e) = self.store.log_push(now, &server, ok, &what) {
+            tracing::warn!(error = %e, "cannot log the push event");
+        }
+        if let Some(s) = state {
+            if let Err(e) = self.store.set_push_state(Some(&s)) {
+                tracing::warn!(error = %e, "cannot record the push state");
+            }
+        }
+        if matches!(
+            event,
+            PushEvent::Connected | PushEvent::Hint | PushEvent::Listening(_) | PushEvent::Called(_)
+        ) {
+            self.force_sync = true;
+        }
+    }
+}
