@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_protocol::{Receipt, ReceiptKind, ReceiptPolicy, Severity};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::{from_ms, to_ms, MessageState, Store, StoredMessage};
 use crate::error::StoreError;
@@ -112,7 +112,9 @@ impl Store {
         now: DateTime<Utc>,
         action: Action,
     ) -> Result<StoredMessage, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let msg = get(&tx, id)?;
         check_due(&msg, now)?;
         if msg.state != MessageState::Shown {

@@ -164,6 +164,13 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    // Most openings find the schema current and must not write at all: a
+    // write here would fail the running agent's transaction that read
+    // before it (WAL answers "busy snapshot" to a reader turned writer).
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if usize::try_from(found).is_ok_and(|v| v == MIGRATIONS.len()) {
+        return Ok(());
+    }
     // IMMEDIATE takes the write lock before the version is read, so two
     // processes opening a new store at once (agent and history) cannot both
     // run the same migration.
@@ -251,6 +258,21 @@ pub(crate) mod tests {
                 assert!(r.is_ok(), "{:?}", r.err());
             }
         }
+    }
+
+    #[test]
+    fn opening_a_current_store_writes_nothing() {
+        // The running agent's transactions fail if `status` or the history
+        // window write while they run; opening must only read.
+        let (dir, store) = temp_store();
+        let version = |s: &Store| -> i64 {
+            s.conn
+                .pragma_query_value(None, "data_version", |r| r.get(0))
+                .unwrap()
+        };
+        let before = version(&store);
+        drop(Store::open(&dir.path().join("agent.db")).unwrap());
+        assert_eq!(version(&store), before, "opening the store wrote to it");
     }
 
     #[test]
