@@ -1,7 +1,7 @@
 //! Inbound push, the agent's side of the decision: whether a call that
 //! reached the listener is the server's, fresh and new, and how many bad
 //! calls an address may make before it is no longer heard. Pure: the
-//! listener passes in the bytes, the keys and the time.
+//! listener (`listener`) passes in the bytes, the keys and the time.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -268,6 +268,8 @@ impl Limiter {
         }
     }
 }
+
+pub mod listener;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! How long an alert takes from `send` returning to being staged in every
-//! agent's store: N real agent cores (store, sync, push stream), each with
-//! its own SQLite store, against a real `herald-server`. Prints p50, p99 and
+//! agent's store: N real agent cores (store, sync, and the push stream or
+//! the inbound listener), each with its own SQLite store, against a real
+//! `herald-server`. Prints p50, p99 and
 //! max, and the server's RSS with the N agents connected.
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use herald_agent::inbound::{listener, Keys};
 use herald_agent::push::{self, PushEvent};
 use herald_agent::store::Store;
 use herald_agent::sync::{self, Endpoint, SyncClient};
@@ -26,7 +28,8 @@ struct Args {
     /// Alerts sent, one after the other.
     #[arg(long, default_value_t = 5)]
     alerts: usize,
-    /// `stream` (push) or `off` (poll only).
+    /// `stream` (push stream), `inbound` (the server calls each agent's
+    /// listener) or `off` (poll only).
     #[arg(long, default_value = "stream")]
     push: String,
     /// The agents' poll interval, in seconds.
@@ -38,6 +41,9 @@ struct Args {
 }
 
 const ADMIN: &str = "bench-admin-token";
+
+/// Set once the figures are taken.
+static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Server {
     child: Child,
@@ -177,9 +183,35 @@ async fn main() -> Result<()> {
             token,
             host: format!("pc-{i}"),
         };
-        let client = SyncClient::new(endpoint.clone())?;
-        sync::sync_once(&mut store, &client).await?;
+        let mut client = SyncClient::new(endpoint.clone())?;
         let (wake_tx, wake_rx) = mpsc::channel(1);
+        if args.push == "inbound" {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            client.set_push_port(Some(listener.local_addr()?.port()));
+            // This poll announces the port and brings the key.
+            sync::sync_once(&mut store, &client).await?;
+            let st = store.sync_state()?;
+            let keys = Keys {
+                secret: Some(st.push_secret.context("no key in the poll answer")?),
+                clock_offset_ms: st.clock_offset_ms,
+            };
+            let (_, keys) = watch::channel(keys);
+            let tx = wake_tx.clone();
+            tokio::spawn(listener::serve(
+                listener,
+                endpoint.host.clone(),
+                keys,
+                move |e| {
+                    if matches!(e, PushEvent::Called(_)) {
+                        let _ = tx.try_send(());
+                    } else {
+                        eprintln!("inbound call: {e:?}");
+                    }
+                },
+            ));
+        } else {
+            sync::sync_once(&mut store, &client).await?;
+        }
         if args.push == "stream" {
             let http = stream_http.clone();
             let connected = connected.clone();
@@ -194,7 +226,10 @@ async fn main() -> Result<()> {
                         let _ = tx.try_send(());
                     })
                     .await;
-                    eprintln!("stream lost: {why}");
+                    // Every stream ends when the bench stops the server.
+                    if !DONE.load(std::sync::atomic::Ordering::Relaxed) {
+                        eprintln!("stream lost: {why}");
+                    }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             });
@@ -249,6 +284,7 @@ async fn main() -> Result<()> {
         let times = found.lock().map(|f| f.clone()).unwrap_or_default();
         all.extend(times.into_iter().map(|t| t.saturating_duration_since(sent)));
     }
+    DONE.store(true, std::sync::atomic::Ordering::Relaxed);
     all.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
