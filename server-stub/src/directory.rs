@@ -90,6 +90,11 @@ pub fn rotate_token(conn: &Connection, name: &str) -> Result<String, Error> {
     if n == 0 {
         return Err(Error::NotFound(format!("no user '{name}'")));
     }
+    // Whoever held the old token may hold the inbound push keys it fetched.
+    conn.execute(
+        "DELETE FROM push_listeners WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+        [name],
+    )?;
     Ok(token)
 }
 

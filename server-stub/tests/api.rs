@@ -15,12 +15,16 @@ struct TestServer {
 }
 
 async fn start() -> TestServer {
+    start_with(herald_protocol::PushMode::Stream).await
+}
+
+async fn start_with(push: herald_protocol::PushMode) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let conn = db::open(&dir.path().join("server.db")).unwrap();
     let policy = AgentPolicy {
         poll_interval_secs: 300,
         min_agent_version: Some("99.0.0".into()),
-        push: herald_protocol::PushMode::Stream,
+        push,
     };
     let state = AppState::new(conn, ADMIN, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -101,7 +105,19 @@ impl TestServer {
     }
 
     async fn poll(&self, token: &str, host: &str, cursor: Option<&str>) -> (u16, Value, usize) {
-        let body = json!({"host": host, "cursor": cursor, "agent_version": "0.1.0"}).to_string();
+        self.poll_listening(token, host, cursor, None).await
+    }
+
+    async fn poll_listening(
+        &self,
+        token: &str,
+        host: &str,
+        cursor: Option<&str>,
+        port: Option<u16>,
+    ) -> (u16, Value, usize) {
+        let body =
+            json!({"host": host, "cursor": cursor, "agent_version": "0.1.0", "push_port": port})
+                .to_string();
         let (s, text) = self.raw("POST", "/api/v1/poll", token, Some(body)).await;
         (
             s,
@@ -445,4 +461,78 @@ async fn push_hints_go_to_the_recipients_streams_only_and_carry_no_content() {
         .await;
     assert_eq!(s, 200);
     assert!(until(&mut a, "event: check", Duration::from_secs(2)).await);
+}
+
+#[tokio::test]
+async fn inbound_calls_are_signed_empty_and_keys_die_with_the_token() {
+    use herald_protocol::{verify, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let srv = start_with(herald_protocol::PushMode::Inbound).await;
+    let ann = srv.user("ann", &[]).await;
+    let secret = |v: &Value| v["settings"]["push_secret"].as_str().map(str::to_owned);
+
+    // No key until the agent listens; then one key, kept while it does.
+    let (_, v, _) = srv.poll(&ann, "pc-1", None).await;
+    assert_eq!(v["settings"]["push"], "inbound");
+    assert_eq!(secret(&v), None);
+    let agent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = agent.local_addr().unwrap().port();
+    let (_, v, _) = srv.poll_listening(&ann, "pc-1", None, Some(port)).await;
+    let key = secret(&v).expect("no key for a listening agent");
+    assert_eq!(key.len(), 64);
+    let (_, v, _) = srv.poll(&ann, "pc-1", None).await;
+    assert_eq!(
+        secret(&v).as_deref(),
+        Some(key.as_str()),
+        "a one-shot sync lost the key"
+    );
+    let (s, _) = srv.raw("GET", "/api/v1/push?host=pc-1", &ann, None).await;
+    assert_eq!(s, 404, "streams are not offered in inbound mode");
+
+    // An alert: the server calls back where the poll came from, signed,
+    // with nothing of the message in the call.
+    let (s, _) = srv
+        .send(
+            json!({"to": ["user:ann"], "severity": "alert", "title": "Secret title", "body": "b"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (mut conn, _) = tokio::time::timeout(std::time::Duration::from_secs(3), agent.accept())
+        .await
+        .expect("the server did not call")
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = conn.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    conn.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        head.starts_with("POST /herald/v1/check HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(!head.contains("Secret"), "{head}");
+    assert!(head.ends_with("\r\n\r\n"), "the call has a body: {head}");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+    };
+    let ts: i64 = header(HEADER_TIMESTAMP).parse().unwrap();
+    assert!((chrono::Utc::now().timestamp() - ts).abs() <= 5);
+    let nonce = header(HEADER_NONCE);
+    assert!(verify(&key, ts, &nonce, "pc-1", &header(HEADER_SIGNATURE)));
+
+    // A new token means a new key: the old token's holder had the old one.
+    let (s, v) = srv
+        .call("POST", "/api/v1/admin/users/ann/token", ADMIN, Value::Null)
+        .await;
+    assert_eq!(s, 200);
+    let ann = v["token"].as_str().unwrap().to_owned();
+    let (_, v, _) = srv.poll_listening(&ann, "pc-1", None, Some(port)).await;
+    let new_key = secret(&v).unwrap();
+    assert_ne!(new_key, key);
 }
