@@ -1,7 +1,7 @@
 //! The exchange log: one line per contact with the server, errors included.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::state::Applied;
@@ -112,9 +112,7 @@ impl Store {
 
     /// Deletes the given log lines; returns how many there were.
     pub fn delete_exchange_entries(&mut self, ids: &[i64]) -> Result<usize, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let mut n = 0;
         for id in ids {
             n += tx.execute("DELETE FROM exchange_log WHERE id = ?1", [id])?;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_protocol::{Receipt, ReceiptKind, ReceiptPolicy, Severity};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{from_ms, to_ms, MessageState, Store, StoredMessage};
 use crate::error::StoreError;
@@ -112,9 +112,7 @@ impl Store {
         now: DateTime<Utc>,
         action: Action,
     ) -> Result<StoredMessage, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let msg = get(&tx, id)?;
         check_due(&msg, now)?;
         if msg.state != MessageState::Shown {

@@ -146,6 +146,15 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// A write transaction that takes the lock up front. A deferred one that
+    /// reads first fails at once ("busy snapshot") if another process wrote
+    /// in between; this one waits on the busy timeout instead.
+    fn write(&mut self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
 }
 
 /// How long opening the store waits for other openers.

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use herald_protocol::{Message, PollResponse, PushMode, StopReason};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::exchange::log_entry;
@@ -100,9 +100,7 @@ impl Store {
         sent_receipts: &[i64],
         times: ContactTimes,
     ) -> Result<Applied, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let old = read_state(&tx)?;
         let now = answer.server_time;
         let mid = times.poll_sent + (times.poll_answered - times.poll_sent) / 2;
@@ -167,9 +165,7 @@ impl Store {
         started: DateTime<Utc>,
         duration_ms: i64,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         tx.execute(
             "UPDATE sync_state SET last_attempt = ?1, last_error = ?2, failures = failures + 1 WHERE id = 1",
             params![to_ms(started), error],
