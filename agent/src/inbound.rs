@@ -165,7 +165,8 @@ impl Guard {
         if self.seen.len() >= MAX_NONCES {
             return Err(Rejection::Flooded);
         }
-        self.seen.insert(nonce.to_ascii_lowercase(), ts);
+        // As sent: the signature covers the exact text, so a replay repeats it.
+        self.seen.insert(nonce.to_owned(), ts);
         Ok(())
     }
 }

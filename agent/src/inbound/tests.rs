@@ -30,6 +30,13 @@ fn a_good_call_passes_once() {
         g.check(&signed(1007, &nonce(2), KEY), Some(KEY), at(1007)),
         Ok(())
     );
+    // Nonces are compared as sent, whatever their case.
+    let upper = signed(1007, &nonce(0xabc).to_uppercase(), KEY);
+    assert_eq!(g.check(&upper, Some(KEY), at(1007)), Ok(()));
+    assert_eq!(
+        g.check(&upper, Some(KEY), at(1008)),
+        Err(Rejection::Replayed)
+    );
 }
 
 #[test]
