@@ -248,6 +248,23 @@ fn push_plan(c: &Connection, id: &str, policy: &AgentPolicy) -> Result<PushPlan,
     Ok(Some((targets, listeners)))
 }
 
+/// Makes a change to a message, then tells the agents it concerns.
+async fn change<F>(st: &AppState, f: F) -> Result<Json<MessageInfo>, Error>
+where
+    F: FnOnce(&mut Connection) -> Result<MessageInfo, Error> + Send + 'static,
+{
+    let policy = Arc::clone(&st.policy);
+    let (info, plan) = st
+        .db(move |c| {
+            let info = f(c)?;
+            let plan = push_plan(c, &info.id, &policy)?;
+            Ok((info, plan))
+        })
+        .await?;
+    hint(st, &info.id, plan);
+    Ok(Json(info))
+}
+
 /// Tells the agents a change concerns, by the server's push mode.
 fn hint(st: &AppState, id: &str, plan: PushPlan) {
     let Some((targets, listeners)) = plan else {
@@ -367,16 +384,7 @@ async fn send_message(
     Body(new): Body<NewMessage>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    let policy = Arc::clone(&st.policy);
-    let (info, plan) = st
-        .db(move |c| {
-            let info = messages::create(c, new, Utc::now())?;
-            let plan = push_plan(c, &info.id, &policy)?;
-            Ok((info, plan))
-        })
-        .await?;
-    hint(&st, &info.id, plan);
-    Ok(Json(info))
+    change(&st, move |c| messages::create(c, new, Utc::now())).await
 }
 
 async fn get_message(
@@ -395,16 +403,7 @@ async fn edit_message(
     Body(edit): Body<MessageEdit>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    let policy = Arc::clone(&st.policy);
-    let (info, plan) = st
-        .db(move |c| {
-            let info = messages::edit(c, &id, edit, Utc::now())?;
-            let plan = push_plan(c, &info.id, &policy)?;
-            Ok((info, plan))
-        })
-        .await?;
-    hint(&st, &info.id, plan);
-    Ok(Json(info))
+    change(&st, move |c| messages::edit(c, &id, edit, Utc::now())).await
 }
 
 async fn withdraw_message(
@@ -413,16 +412,7 @@ async fn withdraw_message(
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.check_admin(&headers)?;
-    let policy = Arc::clone(&st.policy);
-    let (info, plan) = st
-        .db(move |c| {
-            let info = messages::withdraw(c, &id, Utc::now())?;
-            let plan = push_plan(c, &info.id, &policy)?;
-            Ok((info, plan))
-        })
-        .await?;
-    hint(&st, &info.id, plan);
-    Ok(Json(info))
+    change(&st, move |c| messages::withdraw(c, &id, Utc::now())).await
 }
 
 async fn message_receipts(
