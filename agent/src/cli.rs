@@ -75,6 +75,12 @@ pub enum Command {
         #[arg(value_enum)]
         action: AutostartAction,
     },
+    /// The machine-wide config (what the installer's SERVER= and
+    /// PUSH_LISTEN= become); its settings win over each user's.
+    MachineConfig {
+        #[command(subcommand)]
+        action: MachineConfigAction,
+    },
     /// The exchange log: every contact with the server, newest first.
     Log {
         #[arg(long)]
@@ -89,4 +95,19 @@ pub enum AutostartAction {
     Enable,
     Disable,
     Status,
+}
+
+#[derive(Subcommand)]
+pub enum MachineConfigAction {
+    /// Writes the machine config (replacing it); empty values are left out.
+    Write {
+        #[arg(long = "set-server")]
+        server: Option<String>,
+        #[arg(long = "set-push-listen")]
+        push_listen: Option<String>,
+    },
+    /// Removes the machine config.
+    Remove,
+    /// Prints the machine config.
+    Show,
 }

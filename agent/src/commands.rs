@@ -20,6 +20,8 @@ pub struct Context {
     pub token: Option<String>,
     pub host: String,
     pub push_listen: Option<String>,
+    /// The settings the machine config imposed.
+    pub imposed: Vec<&'static str>,
 }
 
 impl Context {
@@ -28,6 +30,7 @@ impl Context {
             Some(path) => config::load(&path)?,
             None => FileConfig::default(),
         };
+        let machine = config::load(&config::machine_config_file())?;
         let data_dir = cli
             .data_dir
             .clone()
@@ -38,15 +41,29 @@ impl Context {
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
         };
+        let mut imposed = Vec::new();
+        if non_empty(&machine.server).is_some() {
+            imposed.push("server");
+        }
+        if non_empty(&machine.push_listen).is_some() {
+            imposed.push("push_listen");
+        }
+        // The machine config is a policy: what it holds wins over the user's
+        // flags, environment and file alike.
         Ok(Context {
             data_dir,
-            server: non_empty(&cli.server).or_else(|| non_empty(&file.server)),
+            server: non_empty(&machine.server)
+                .or_else(|| non_empty(&cli.server))
+                .or_else(|| non_empty(&file.server)),
             token: non_empty(&cli.token).or_else(|| non_empty(&file.token)),
             host: non_empty(&cli.host)
                 .or_else(|| non_empty(&file.host))
                 .unwrap_or_else(config::machine_host_name)
                 .to_ascii_lowercase(),
-            push_listen: non_empty(&cli.push_listen).or_else(|| non_empty(&file.push_listen)),
+            push_listen: non_empty(&machine.push_listen)
+                .or_else(|| non_empty(&cli.push_listen))
+                .or_else(|| non_empty(&file.push_listen)),
+            imposed,
         })
     }
 
@@ -183,6 +200,8 @@ struct Status {
     version_warning: Option<String>,
     push_mode: &'static str,
     push_state: Option<String>,
+    /// Settings imposed by the machine config.
+    machine_config: Vec<&'static str>,
 }
 
 pub fn status(ctx: &Context, json: bool) -> Result<()> {
@@ -205,6 +224,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
         version_warning: st.version_warning.clone(),
         push_mode: st.push_mode.as_str(),
         push_state: st.push_state.clone(),
+        machine_config: ctx.imposed.clone(),
     };
     if json {
         return print_json(&s);
@@ -215,6 +235,13 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
         "server:           {}",
         s.server.as_deref().unwrap_or("(not configured)")
     );
+    if !s.machine_config.is_empty() {
+        println!(
+            "machine config:   {} ({})",
+            s.machine_config.join(", "),
+            config::machine_config_file().display()
+        );
+    }
     println!("host:             {}", s.host);
     println!("store:            {}", s.store.display());
     println!("last success:     {}", or_never(s.last_success));
@@ -257,7 +284,7 @@ pub fn log(ctx: &Context, json: bool, oldest_first: bool) -> Result<()> {
     }
     for e in entries {
         let outcome = match &e.error {
-            Some(text) if e.kind == "push" => text.clone(),
+            Some(text) if e.kind != "poll" => text.clone(),
             None => format!(
                 "ok: {} received, {} stopped, {} receipts sent",
                 e.received, e.stopped, e.receipts_sent
@@ -332,4 +359,56 @@ pub fn history(ctx: &Context) -> Result<()> {
         }
         Err(e) => Err(e).context("history failed"),
     }
+}
+
+/// What the installer runs: writes or removes the machine-wide config.
+pub fn machine_config(action: crate::cli::MachineConfigAction) -> Result<()> {
+    use crate::cli::MachineConfigAction;
+    let path = config::machine_config_file();
+    match action {
+        MachineConfigAction::Write {
+            server,
+            push_listen,
+        } => {
+            let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+            let (server, push_listen) = (given(server), given(push_listen));
+            if let Some(l) = &push_listen {
+                config::parse_listen(l)?;
+            }
+            // A value not given keeps the one already there, so that a
+            // repair or an upgrade without SERVER= does not wipe it.
+            let old = config::load(&path)?;
+            let text = config::machine_config_text(
+                server.or(old.server).as_deref(),
+                push_listen.or(old.push_listen).as_deref(),
+            );
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("machine config written: {}", path.display());
+        }
+        MachineConfigAction::Remove => match std::fs::remove_file(&path) {
+            Ok(()) => println!("machine config removed: {}", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!("no machine config at {}", path.display());
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        },
+        MachineConfigAction::Show => {
+            let c = config::load(&path)?;
+            println!("file:        {}", path.display());
+            println!(
+                "server:      {}",
+                c.server.as_deref().unwrap_or("(not set)")
+            );
+            println!(
+                "push_listen: {}",
+                c.push_listen.as_deref().unwrap_or("(not set)")
+            );
+        }
+    }
+    Ok(())
 }

@@ -49,8 +49,44 @@ pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
 }
 
 /// The per-user data directory (`HERALD_DATA_DIR` is handled by the CLI).
+/// The store belongs to one user on one computer: on Windows it lives in
+/// `%LOCALAPPDATA%`, never in the roaming profile, which would copy one
+/// computer's store to the others.
 pub fn default_data_dir() -> Option<PathBuf> {
-    dirs::data_dir().map(|d| d.join("herald"))
+    dirs::data_local_dir().map(|d| d.join("herald"))
+}
+
+/// The machine-wide config an administrator (or the MSI) writes; the
+/// settings it holds win over the user's, as a policy would.
+/// `HERALD_MACHINE_CONFIG` names another file (for tests and packaging).
+pub fn machine_config_file() -> PathBuf {
+    if let Some(p) = std::env::var_os("HERALD_MACHINE_CONFIG") {
+        return PathBuf::from(p);
+    }
+    if cfg!(windows) {
+        let base = std::env::var_os("ProgramData")
+            .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+        base.join("Herald").join("agent.toml")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/Herald/agent.toml")
+    } else {
+        PathBuf::from("/etc/herald/agent.toml")
+    }
+}
+
+/// The machine config's text for the settings given, as the installer
+/// writes it. Values are TOML strings, so any text is safe in them.
+pub fn machine_config_text(server: Option<&str>, push_listen: Option<&str>) -> String {
+    let mut out = String::from(
+        "# Written by the Herald installer. These settings win over each user's own.\n",
+    );
+    let quoted = |v: &str| toml::Value::String(v.to_owned()).to_string();
+    for (key, value) in [("server", server), ("push_listen", push_listen)] {
+        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            out.push_str(&format!("{key} = {}\n", quoted(v)));
+        }
+    }
+    out
 }
 
 pub fn default_config_file() -> Option<PathBuf> {
@@ -94,6 +130,21 @@ mod tests {
         assert_eq!(c.host.as_deref(), Some("pc"));
         std::fs::write(&p, "sever = 1\n").unwrap();
         assert!(load(&p).unwrap_err().to_string().contains("a.toml"));
+    }
+
+    #[test]
+    fn machine_config_round_trips_and_skips_empty_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.toml");
+        std::fs::write(
+            &p,
+            machine_config_text(Some("http://srv:8740/\"x\""), Some("  ")),
+        )
+        .unwrap();
+        let c = load(&p).unwrap();
+        assert_eq!(c.server.as_deref(), Some("http://srv:8740/\"x\""));
+        assert_eq!(c.push_listen, None);
+        assert_eq!(c.token, None);
     }
 
     #[test]

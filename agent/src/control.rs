@@ -6,6 +6,9 @@
 //! directory only the user reaches) or, on Windows, a named pipe whose name
 //! derives from that directory, so two users never share one.
 
+#[cfg(windows)]
+pub mod pipe_security;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -118,6 +121,13 @@ pub fn pipe_name(data_dir: &Path) -> String {
     format!(r"\\.\pipe\herald-agent-{h:016x}")
 }
 
+/// The control pipe's security descriptor, in SDDL: a protected DACL
+/// (`P`: nothing inherited) with one entry granting the user all access.
+/// No other entry means no access for anyone else, administrators included.
+pub fn owner_only_sddl(user_sid: &str) -> String {
+    format!("D:P(A;;GA;;;{user_sid})")
+}
+
 /// Sends one request to the running agent and waits for its answer.
 pub fn request(data_dir: &Path, req: &Request) -> Result<String, ControlError> {
     let (mut stream, where_) = connect(data_dir)?;
@@ -214,6 +224,14 @@ mod tests {
         assert!(matches!(parse_answer(&line), Err(ControlError::Refused(t)) if t == "two lines"));
         assert_eq!(parse_answer("ok synced\n").unwrap(), "synced");
         assert!(parse_answer("HTTP/1.1 200 OK").is_err());
+    }
+
+    #[test]
+    fn the_pipe_admits_one_user() {
+        assert_eq!(
+            owner_only_sddl("S-1-5-21-1-2-3-1001"),
+            "D:P(A;;GA;;;S-1-5-21-1-2-3-1001)"
+        );
     }
 
     #[test]

@@ -3,16 +3,17 @@
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use herald_agent::focus;
 use herald_agent::popup::Outcome;
 use herald_agent::schedule::{self, ScreenChange};
 use herald_agent::{MessageState, StoredMessage};
 
 use crate::notice;
 use crate::run::Agent;
-use crate::screen::Popup;
+use crate::screen::{Ending, Popup};
 
-/// A message whose popup died is not shown again before this.
-const CRASH_PAUSE: chrono::Duration = chrono::Duration::seconds(10);
+/// How often to ask again while the desktop holds messages back.
+const FOCUS_RECHECK: chrono::Duration = chrono::Duration::seconds(30);
 
 impl Agent {
     /// Brings the screen in line with the queue; returns when (local time)
@@ -22,7 +23,6 @@ impl Agent {
         let local_now = Utc::now();
         let now = st.server_now(local_now);
         let open = self.store.open_messages()?;
-        self.paused.retain(|_, until| *until > local_now);
         self.dnd_until = self.dnd_until.filter(|d| *d > local_now);
         let due = schedule::queue(&open, now);
         let mut arrived = Vec::new();
@@ -32,19 +32,38 @@ impl Agent {
                 arrived.push(m.id.clone());
             }
         }
+        let attention = focus::probe();
+        if attention != self.attention {
+            tracing::info!(
+                attention = attention.as_str(),
+                "the desktop's attention changed"
+            );
+            self.attention = attention;
+        }
         let queue: Vec<&StoredMessage> = due
             .iter()
             .copied()
-            .filter(|m| !self.paused.contains_key(&m.id))
             .filter(|m| schedule::allowed_now(m, self.dnd_until, local_now))
+            .filter(|m| focus::lets_through(attention, m.severity))
             .collect();
         let offset = chrono::Duration::milliseconds(st.clock_offset_ms);
         let mut wake = schedule::next_change(&open, now).map(|t| t - offset);
-        if let Some(t) = self.paused.values().min() {
-            wake = Some(wake.map_or(*t, |w| w.min(*t)));
+        // The desktop does not say when it is free again: look again soon.
+        if due
+            .iter()
+            .any(|m| !focus::lets_through(attention, m.severity))
+        {
+            let t = local_now + FOCUS_RECHECK;
+            wake = Some(wake.map_or(t, |w| w.min(t)));
         }
         let had_popup = self.popup.is_some();
-        if !self.headless {
+        // After a popup failed to come up, nothing new goes on screen
+        // before the retry time.
+        let retry = self.trouble.retry_at(local_now);
+        if let Some(t) = retry {
+            wake = Some(wake.map_or(t, |w| w.min(t)));
+        }
+        if !self.headless && (retry.is_none() || self.popup.is_some()) {
             if let Some(w) = self.change_screen(&queue, now).await {
                 wake = Some(w);
             }
@@ -141,39 +160,76 @@ impl Agent {
                 tracing::info!(id = %m.id, title = %m.title, review, "popup shown");
                 self.popup = Some(p);
             }
-            Err(e) => {
-                tracing::error!(id = %m.id, error = %format!("{e:#}"), "cannot show the popup");
-                if !review {
-                    self.paused.insert(m.id.clone(), Utc::now() + CRASH_PAUSE);
-                }
-            }
+            Err(e) => self.popup_failed(&format!("{e:#}")),
         }
     }
 
-    pub(crate) fn popup_closed(&mut self, outcome: Option<Outcome>) {
+    pub(crate) fn popup_closed(&mut self, ending: Ending) {
         let Some(popup) = self.popup.take() else {
             return;
         };
         let id = popup.shown.id;
+        let outcome = match ending {
+            Ending::Answered(o) => {
+                self.popup_recovered();
+                o
+            }
+            Ending::Failed(reason) => {
+                if !popup.review {
+                    let now = self.server_now();
+                    if let Err(e) = self.store.release(&id, now) {
+                        tracing::error!(%id, error = %e, "cannot put the message back in the queue");
+                    }
+                }
+                self.popup_failed(&reason);
+                return;
+            }
+        };
         if popup.review {
             tracing::info!(%id, "shown again: closed");
             return;
         }
         let now = self.server_now();
         let result = match outcome {
-            Some(Outcome::Read) => self.store.acknowledge(&id, now).map(drop),
-            Some(Outcome::Cancelled) => self.store.cancel(&id, now).map(drop),
-            None => {
-                tracing::warn!(%id, "the popup died without an answer; the message stays due");
-                self.paused.insert(id.clone(), Utc::now() + CRASH_PAUSE);
-                self.store.release(&id, now)
-            }
+            Outcome::Read => self.store.acknowledge(&id, now).map(drop),
+            Outcome::Cancelled => self.store.cancel(&id, now).map(drop),
         };
         match result {
-            Ok(()) => {
-                tracing::info!(%id, outcome = outcome.map_or("crashed", Outcome::as_str), "popup closed")
-            }
+            Ok(()) => tracing::info!(%id, outcome = outcome.as_str(), "popup closed"),
             Err(e) => tracing::error!(%id, error = %e, "cannot record what the user did"),
+        }
+    }
+
+    /// A popup could not be put on screen, or died without an answer: the
+    /// message stays waiting, and the next try waits longer. The user (by a
+    /// notification) and the exchange log hear of it once per streak.
+    fn popup_failed(&mut self, reason: &str) {
+        let local_now = Utc::now();
+        if !self.trouble.failed(reason, local_now) {
+            tracing::debug!(%reason, "popup failed again");
+            return;
+        }
+        tracing::error!(%reason, "cannot show the popup; retrying with backoff");
+        let what = format!("cannot show messages: {reason}; retrying with backoff");
+        if let Err(e) = self
+            .store
+            .log_popup(local_now, &self.server_name(), false, &what)
+        {
+            tracing::warn!(error = %e, "cannot log the popup failure");
+        }
+        notice::cannot_show(reason, self.locale.texts());
+    }
+
+    fn popup_recovered(&mut self) {
+        if let Some(failures) = self.trouble.recovered() {
+            tracing::info!(failures, "popups work again");
+            let what = format!("messages shown again after {failures} failed tries");
+            if let Err(e) = self
+                .store
+                .log_popup(Utc::now(), &self.server_name(), true, &what)
+            {
+                tracing::warn!(error = %e, "cannot log the popup recovery");
+            }
         }
     }
 

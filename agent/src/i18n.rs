@@ -32,6 +32,8 @@ pub struct Texts {
     pub waiting_one: &'static str,
     pub dnd_until: &'static str,
     pub notice_body: &'static str,
+    /// The tray and the notification when no popup can be put on screen.
+    pub cannot_show: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -55,6 +57,7 @@ const EN: Texts = Texts {
     waiting_one: "1 message waiting",
     dnd_until: "Do not disturb until",
     notice_body: "They come up when you close the message on screen.",
+    cannot_show: "Messages cannot be shown",
 };
 
 const FR: Texts = Texts {
@@ -78,6 +81,7 @@ const FR: Texts = Texts {
     waiting_one: "1 message en attente",
     dnd_until: "Ne pas déranger jusqu'à",
     notice_body: "Ils s'afficheront quand vous fermerez le message à l'écran.",
+    cannot_show: "Les messages ne peuvent pas s'afficher",
 };
 
 const DE: Texts = Texts {
@@ -101,6 +105,7 @@ const DE: Texts = Texts {
     waiting_one: "1 Nachricht wartet",
     dnd_until: "Nicht stören bis",
     notice_body: "Sie erscheinen, wenn Sie die angezeigte Nachricht schließen.",
+    cannot_show: "Nachrichten können nicht angezeigt werden",
 };
 
 impl Locale {

@@ -6,6 +6,7 @@ pub mod autostart;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod focus;
 pub mod history;
 pub mod i18n;
 pub mod inbound;

@@ -61,16 +61,29 @@ pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
 }
 
 /// Starts listening on the named pipe; one instance waits for a client at
-/// any time, and a new one is made as soon as a client connects.
+/// any time, and a new one is made as soon as a client connects. Every
+/// instance admits only this user (an explicit DACL), refuses clients from
+/// other computers, and the first one fails if anyone already holds the
+/// name, so nobody can sit on the pipe before the agent.
 #[cfg(windows)]
+#[allow(unsafe_code)]
 pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
-    use tokio::net::windows::named_pipe::ServerOptions;
+    use herald_agent::control::pipe_security::OwnerOnly;
+    use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
     let name = herald_agent::control::pipe_name(data_dir);
-    let mut server = ServerOptions::new()
-        .first_pipe_instance(true)
-        .reject_remote_clients(true)
-        .create(&name)
-        .with_context(|| format!("cannot listen on {name}"))?;
+    let security = OwnerOnly::new().context("cannot build the control pipe's security")?;
+    let create = move |first: bool| -> std::io::Result<NamedPipeServer> {
+        // The attributes live in `security`, which the closure owns, for
+        // the whole call.
+        unsafe {
+            ServerOptions::new()
+                .first_pipe_instance(first)
+                .reject_remote_clients(true)
+                .create_with_security_attributes_raw(&name, security.as_ptr())
+        }
+    };
+    let shown = herald_agent::control::pipe_name(data_dir);
+    let mut server = create(true).with_context(|| format!("cannot listen on {shown}"))?;
     tokio::spawn(async move {
         loop {
             if let Err(e) = server.connect().await {
@@ -78,10 +91,7 @@ pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-            let next = match ServerOptions::new()
-                .reject_remote_clients(true)
-                .create(&name)
-            {
+            let next = match create(false) {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!(error = %e, "control pipe: cannot make a new instance");

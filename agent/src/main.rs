@@ -30,6 +30,10 @@ fn main() {
 }
 
 fn dispatch(cli: cli::Cli) -> Result<()> {
+    // The installer runs this before any user config or store exists.
+    if let cli::Command::MachineConfig { action } = cli.command {
+        return commands::machine_config(action);
+    }
     let ctx = commands::Context::new(&cli)?;
     match cli.command {
         cli::Command::Sync { json } => commands::sync(&ctx, json),
@@ -43,5 +47,6 @@ fn dispatch(cli: cli::Cli) -> Result<()> {
         cli::Command::CheckNow => commands::control(&ctx, &Request::CheckNow),
         cli::Command::History => commands::history(&ctx),
         cli::Command::ShowWaiting => commands::control(&ctx, &Request::ShowWaiting),
+        cli::Command::MachineConfig { .. } => Ok(()),
     }
 }

@@ -7,7 +7,7 @@ use herald_protocol::Severity;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Locale;
-use crate::render::{body_html, escape};
+use crate::render::{body_html, body_text, escape};
 use crate::store::StoredMessage;
 
 /// Written as JSON on the popup's standard input.
@@ -72,12 +72,104 @@ impl Outcome {
     }
 }
 
+/// Consecutive failures to put a popup on screen: a popup that cannot
+/// start, or dies without an answer. While they last, the agent retries
+/// with backoff instead of every few seconds, and tells the user and the
+/// exchange log once per streak, not at every try.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PopupTrouble {
+    failures: u32,
+    reason: Option<String>,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+/// The first retry after a failure; each further failure doubles it.
+pub const RETRY_FIRST: chrono::Duration = chrono::Duration::seconds(10);
+/// The longest wait between two tries.
+pub const RETRY_MAX: chrono::Duration = chrono::Duration::seconds(300);
+
+impl PopupTrouble {
+    /// Records a failure at `now`; true when it starts a streak, which is
+    /// when the user and the log are told.
+    pub fn failed(&mut self, reason: &str, now: DateTime<Utc>) -> bool {
+        self.failures = self.failures.saturating_add(1);
+        let doublings = self.failures.saturating_sub(1).min(10);
+        let delay = (RETRY_FIRST * 2_i32.pow(doublings)).min(RETRY_MAX);
+        self.retry_at = Some(now + delay);
+        let first = self.reason.is_none();
+        self.reason = Some(reason.to_owned());
+        first
+    }
+
+    /// A popup came up; returns how many tries had failed before, if any.
+    pub fn recovered(&mut self) -> Option<u32> {
+        let failures = std::mem::take(self).failures;
+        (failures > 0).then_some(failures)
+    }
+
+    /// When the next try may happen, if that is still to come.
+    pub fn retry_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.retry_at.filter(|t| *t > now)
+    }
+
+    /// Why the last try failed, while the streak lasts.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+}
+
 /// The popup's IPC messages from the page: the only two things it can say.
 pub fn outcome_from_ipc(body: &str) -> Option<Outcome> {
     match body {
         "read" => Some(Outcome::Read),
         "cancel" => Some(Outcome::Cancelled),
         _ => None,
+    }
+}
+
+/// What the native dialog shows when no web engine can: the same facts as
+/// the page, as plain text, with the same two outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeView {
+    pub window_title: String,
+    /// The severity word, upper case, as the page's banner shows it.
+    pub banner: String,
+    pub title: String,
+    /// Plain text with CRLF line ends.
+    pub body: String,
+    pub from_line: String,
+    pub valid_line: String,
+    /// The acknowledging control; none when the message is only shown again.
+    pub read_label: Option<String>,
+    pub close_label: String,
+}
+
+impl NativeView {
+    pub fn new(req: &PopupRequest) -> Self {
+        let t = req.locale.texts();
+        let when = |d: DateTime<Utc>| d.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string();
+        // The dialog puts `&` before an access key; the sender's text has none.
+        let plain = |s: &str| s.replace('&', "&&");
+        NativeView {
+            window_title: format!("{} - {}", t.severity(req.severity), req.title),
+            banner: t.severity(req.severity).to_uppercase(),
+            title: plain(&req.title),
+            body: body_text(&req.body_markdown),
+            from_line: plain(&format!(
+                "{} {} \u{b7} {}",
+                t.from,
+                req.sender,
+                when(req.revised_at)
+            )),
+            valid_line: format!(
+                "{} {} \u{2013} {}",
+                t.valid,
+                when(req.valid_from),
+                when(req.valid_until)
+            ),
+            read_label: (!req.review).then(|| format!("&{}", t.read_button)),
+            close_label: t.close_button.to_owned(),
+        }
     }
 }
 
@@ -183,6 +275,45 @@ mod tests {
     fn the_page_speaks_the_users_language() {
         assert!(page(&req(Locale::Fr), "n").contains("J&#39;ai lu le message"));
         assert!(page(&req(Locale::De), "n").contains("Ich habe die Nachricht gelesen"));
+    }
+
+    #[test]
+    fn the_native_view_is_plain_text_with_the_same_choices() {
+        let mut r = req(Locale::En);
+        r.title = "Salt & pepper".into();
+        let v = NativeView::new(&r);
+        assert_eq!(v.banner, "WARNING");
+        assert_eq!(v.window_title, "Warning - Salt & pepper");
+        assert_eq!(v.title, "Salt && pepper");
+        assert!(v.body.contains("<script>alert(1)</script>"), "{}", v.body);
+        assert!(v.from_line.starts_with("From IT "), "{}", v.from_line);
+        assert_eq!(v.read_label.as_deref(), Some("&I have read the message"));
+        assert_eq!(v.close_label, "Close");
+        r.review = true;
+        assert_eq!(NativeView::new(&r).read_label, None);
+    }
+
+    #[test]
+    fn popup_failures_back_off_and_are_told_once_per_streak() {
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut t = PopupTrouble::default();
+        assert_eq!(t.retry_at(t0), None);
+        assert!(t.failed("no display", t0));
+        assert_eq!(t.retry_at(t0), Some(t0 + RETRY_FIRST));
+        assert_eq!(t.reason(), Some("no display"));
+        let mut at = t0;
+        let mut delays = Vec::new();
+        for _ in 0..8 {
+            at = t.retry_at(at).unwrap();
+            assert!(!t.failed("still no display", at), "told twice");
+            delays.push((t.retry_at(at).unwrap() - at).num_seconds());
+        }
+        assert_eq!(delays, [20, 40, 80, 160, 300, 300, 300, 300]);
+        assert_eq!(t.retry_at(at + RETRY_MAX), None);
+        assert_eq!(t.recovered(), Some(9));
+        assert_eq!(t.reason(), None);
+        assert_eq!(t.recovered(), None);
+        assert!(t.failed("again", at), "a new streak is told again");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! answers the tray and the control socket. It wakes only for a poll, a
 //! message becoming due or expiring, a popup closing or a user's request.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use herald_agent::control::Request;
 use herald_agent::i18n::Locale;
 use herald_agent::inbound::Keys;
 use herald_agent::lock::{self, LockError};
+use herald_agent::popup::PopupTrouble;
 use herald_agent::schedule;
 use herald_agent::store::Store;
 use herald_agent::sync::{self, SyncClient};
@@ -74,7 +75,8 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             locale,
             popup: None,
             announced: HashSet::new(),
-            paused: HashMap::new(),
+            trouble: PopupTrouble::default(),
+            attention: herald_agent::focus::Attention::Available,
             reviews: VecDeque::new(),
             waiting: 0,
             dnd_until: None,
@@ -121,8 +123,10 @@ pub(crate) struct Agent {
     pub(crate) locale: Locale,
     pub(crate) popup: Option<Popup>,
     pub(crate) announced: HashSet<(String, u32)>,
-    /// Messages not to show again before a time (local), after their popup died.
-    pub(crate) paused: HashMap<String, DateTime<Utc>>,
+    /// Popups that failed to come up, and when to try again.
+    pub(crate) trouble: PopupTrouble,
+    /// What the desktop last said of the user's attention (Focus Assist).
+    pub(crate) attention: herald_agent::focus::Attention,
     /// Messages to show again from the history once the screen is free.
     pub(crate) reviews: VecDeque<String>,
     /// Valid unread messages not on screen, for the tray.
@@ -318,6 +322,11 @@ impl Agent {
         Ok("shown again when the screen is free".into())
     }
 
+    /// The server as the exchange log names it.
+    pub(crate) fn server_name(&self) -> String {
+        self.client.endpoint().server.clone()
+    }
+
     pub(crate) fn server_now(&self) -> DateTime<Utc> {
         self.store
             .sync_state()
@@ -332,7 +341,14 @@ impl Agent {
             return;
         };
         let now = Utc::now();
-        let view = tray::view(&st, self.waiting, self.dnd_until, now, self.locale.texts());
+        let view = tray::view(
+            &st,
+            self.waiting,
+            self.dnd_until,
+            self.trouble.reason(),
+            now,
+            self.locale.texts(),
+        );
         t.show(&view, self.dnd_until.is_some_and(|d| d > now));
     }
 }

@@ -29,6 +29,7 @@ pub fn view(
     sync: &SyncState,
     waiting: usize,
     dnd_until: Option<DateTime<Utc>>,
+    popup_trouble: Option<&str>,
     now: DateTime<Utc>,
     t: &Texts,
 ) -> TrayView {
@@ -52,6 +53,9 @@ pub fn view(
     }
     if waiting > 0 {
         lines.push(t.waiting_count(waiting));
+    }
+    if let Some(reason) = popup_trouble {
+        lines.push(format!("{}: {reason}", t.cannot_show));
     }
     if let Some(until) = dnd_until.filter(|u| *u > now) {
         lines.push(format!("{} {}", t.dnd_until, local(until)));
@@ -120,25 +124,41 @@ mod tests {
     fn states_follow_contact_and_waiting() {
         let t = Locale::En.texts();
         let mut sync = SyncState::default();
-        let v = view(&sync, 0, None, at(0), t);
+        let v = view(&sync, 0, None, None, at(0), t);
         assert_eq!(v.state, TrayState::Normal);
         assert!(v.tooltip.contains("No contact"), "{}", v.tooltip);
 
         sync.last_success = Some(at(-60));
-        let v = view(&sync, 2, None, at(0), t);
+        let v = view(&sync, 2, None, None, at(0), t);
         assert_eq!(v.state, TrayState::Waiting);
         assert!(v.tooltip.contains("Last contact with the server: "));
         assert!(v.tooltip.contains("2 messages waiting"));
 
         sync.failures = 3;
-        let v = view(&sync, 2, Some(at(3600)), at(0), t);
+        let v = view(&sync, 2, Some(at(3600)), None, at(0), t);
         assert_eq!(v.state, TrayState::Unreachable);
         assert!(v.tooltip.contains("Cannot reach the server since"));
         assert!(v.tooltip.contains("Do not disturb until"));
         // An ended do-not-disturb is not mentioned.
-        assert!(!view(&sync, 0, Some(at(-1)), at(0), t)
+        assert!(!view(&sync, 0, Some(at(-1)), None, at(0), t)
             .tooltip
             .contains("disturb"));
+    }
+
+    #[test]
+    fn a_popup_that_cannot_start_is_in_the_tooltip() {
+        let t = Locale::En.texts();
+        let sync = SyncState {
+            last_success: Some(at(-60)),
+            ..SyncState::default()
+        };
+        let v = view(&sync, 1, None, Some("no display"), at(0), t);
+        assert_eq!(v.state, TrayState::Waiting);
+        assert!(
+            v.tooltip.contains("Messages cannot be shown: no display"),
+            "{}",
+            v.tooltip
+        );
     }
 
     #[test]

@@ -1,36 +1,31 @@
 //! `herald-popup`: reads one message (JSON) on standard input, shows it in a
 //! window, prints `read` or `cancelled` and exits. The agent starts one per
 //! message shown, so the web engine lives only while a popup is on screen.
+//! On Windows without the WebView2 runtime it shows a native dialog
+//! instead, so that the message still reaches the user.
 
 use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
-use herald_agent::popup::{outcome_from_ipc, page, Outcome, PopupRequest};
-use herald_protocol::Severity;
-use rand::Rng;
-use tao::dpi::{LogicalSize, PhysicalPosition};
-use tao::event::{Event, WindowEvent};
-use tao::event_loop::{ControlFlow, EventLoopBuilder};
-use tao::window::{Window, WindowBuilder};
-use wry::WebViewBuilder;
+use herald_agent::popup::{Outcome, PopupRequest};
 
+#[cfg(windows)]
+mod native;
+mod web;
 mod webview;
-
-enum PopupEvent {
-    Loaded,
-    Done(Outcome),
-}
-
-const WIDTH: f64 = 460.0;
-const HEIGHT: f64 = 340.0;
-/// Distance from the screen's edges for popups placed in a corner.
-const MARGIN: i32 = 24;
 
 fn main() {
     if let Err(e) = run() {
         eprintln!("herald-popup: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// The answer the agent reads: one word on standard output.
+pub fn answer(o: Outcome) {
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{}", o.as_str());
+    let _ = out.flush();
 }
 
 fn run() -> Result<()> {
@@ -40,116 +35,34 @@ fn run() -> Result<()> {
         .context("cannot read the message on standard input")?;
     let req: PopupRequest =
         serde_json::from_str(&input).context("the message on standard input is malformed")?;
-    let nonce = hex::encode(rand::rng().random::<[u8; 16]>());
-    let html = page(&req, &nonce);
-
-    let event_loop = EventLoopBuilder::<PopupEvent>::with_user_event().build();
-    let window = WindowBuilder::new()
-        .with_title(&req.title)
-        .with_inner_size(LogicalSize::new(WIDTH, HEIGHT))
-        .with_always_on_top(true)
-        .with_visible(false)
-        .build(&event_loop)
-        .context("cannot open a window (is there a display?)")?;
-    place(&window, req.severity);
-
-    let proxy = event_loop.create_proxy();
-    let loaded = event_loop.create_proxy();
-    let builder = WebViewBuilder::new()
-        .with_html(html)
-        .with_ipc_handler(move |msg| {
-            if let Some(outcome) = outcome_from_ipc(msg.body()) {
-                let _ = proxy.send_event(PopupEvent::Done(outcome));
-            }
-        })
-        .with_on_page_load_handler(move |event, _| {
-            if matches!(event, wry::PageLoadEvent::Finished) {
-                let _ = loaded.send_event(PopupEvent::Loaded);
-            }
-        })
-        .with_navigation_handler(allow_navigation)
-        .with_new_window_req_handler(|url, _| {
-            open_outside(&url);
-            wry::NewWindowResponse::Deny
-        });
-    let webview = webview::build(builder, &window)?;
-
-    event_loop.run(move |event, _, control_flow| {
-        *control_flow = ControlFlow::Wait;
-        let outcome = match event {
-            Event::WindowEvent {
-                event: WindowEvent::CloseRequested,
-                ..
-            } => Some(Outcome::Cancelled),
-            Event::UserEvent(PopupEvent::Done(o)) => Some(o),
-            // Shown only once the page is there, so that the first key the
-            // user presses already reaches it.
-            Event::UserEvent(PopupEvent::Loaded) => {
-                if !window.is_visible() {
-                    window.set_visible(true);
-                    window.set_focus();
-                    let _ = webview.focus();
-                }
-                None
-            }
-            _ => None,
-        };
-        if let Some(o) = outcome {
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "{}", o.as_str());
-            let _ = out.flush();
-            *control_flow = ControlFlow::Exit;
-        }
-    })
+    show(&req)
 }
 
-/// The page itself is the only thing the popup may load. A link the user
-/// follows opens in the default browser instead; anything else is refused.
-fn allow_navigation(url: String) -> bool {
-    if url == "about:blank" || url.starts_with("data:text/html") {
-        return true;
-    }
-    open_outside(&url);
-    false
+#[cfg(not(windows))]
+fn show(req: &PopupRequest) -> Result<()> {
+    web::show(req)
 }
 
-fn open_outside(url: &str) {
-    let lower = url.to_ascii_lowercase();
-    if ["http://", "https://", "mailto:"]
-        .iter()
-        .any(|s| lower.starts_with(s))
-    {
-        if let Err(e) = open::that_detached(url) {
-            eprintln!("herald-popup: cannot open {url}: {e}");
-        }
-    }
-}
-
-/// Alerts in the middle of the screen, where they cannot be missed; others
-/// in the bottom-right corner, where notifications usually appear.
-fn place(window: &Window, severity: Severity) {
-    let Some(monitor) = window
-        .current_monitor()
-        .or_else(|| window.primary_monitor())
-    else {
-        return;
-    };
-    let (mpos, msize) = (monitor.position(), monitor.size());
-    // The window is not mapped yet, so its own size may still read as zero.
-    let scale = monitor.scale_factor();
-    let (w, h) = (
-        (WIDTH * scale).round() as i32,
-        (HEIGHT * scale).round() as i32,
-    );
-    let (mw, mh) = (
-        i32::try_from(msize.width).unwrap_or(0),
-        i32::try_from(msize.height).unwrap_or(0),
-    );
-    let (x, y) = if severity == Severity::Alert {
-        (mpos.x + (mw - w) / 2, mpos.y + (mh - h) / 2)
+/// The web view when the WebView2 runtime is there and works; the native
+/// dialog otherwise (or when `HERALD_POPUP_NATIVE=1`).
+#[cfg(windows)]
+fn show(req: &PopupRequest) -> Result<()> {
+    let forced = std::env::var_os("HERALD_POPUP_NATIVE").is_some_and(|v| v == "1");
+    if forced {
+        eprintln!("herald-popup: native dialog (HERALD_POPUP_NATIVE=1)");
     } else {
-        let margin = (f64::from(MARGIN) * scale).round() as i32;
-        (mpos.x + mw - w - margin, mpos.y + mh - h - margin)
-    };
-    window.set_outer_position(PhysicalPosition::new(x.max(mpos.x), y.max(mpos.y)));
+        match wry::webview_version() {
+            Ok(_) => match web::show(req) {
+                Ok(()) => return Ok(()),
+                Err(e) => eprintln!("herald-popup: {e:#}; showing the native dialog"),
+            },
+            Err(e) => {
+                eprintln!("herald-popup: no WebView2 runtime ({e}); showing the native dialog")
+            }
+        }
+    }
+    let view = herald_agent::popup::NativeView::new(req);
+    let outcome = native::show(&view, req.severity).context("the native dialog failed")?;
+    answer(outcome);
+    Ok(())
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 pub mod dbus;
 pub mod inbound;
+pub mod wine;
 
 /// Variables of the developer's own setup that must not leak into tests.
 const HERALD_VARS: &[&str] = &[
@@ -26,6 +27,9 @@ const HERALD_VARS: &[&str] = &[
     "HERALD_SERVER_DATA_DIR",
     "HERALD_POLL_INTERVAL",
     "HERALD_PUSH_LISTEN",
+    "HERALD_MACHINE_CONFIG",
+    "HERALD_POPUP",
+    "HERALD_POPUP_NATIVE",
 ];
 
 /// Path of a workspace binary, built (once per test process) so that the
@@ -195,6 +199,10 @@ pub struct Agent {
     pub server: String,
     pub token: String,
     pub host: String,
+    /// The Windows agent under wine: the prefix and the program.
+    wine: Option<(PathBuf, String)>,
+    /// Use the platform's default data directory instead of a private one.
+    pub default_data_dir: bool,
 }
 
 impl Agent {
@@ -204,6 +212,16 @@ impl Agent {
             server: server.into(),
             token: token.into(),
             host: host.into(),
+            wine: None,
+            default_data_dir: false,
+        }
+    }
+
+    /// The Windows agent `exe` (a Windows path) in a wine prefix.
+    pub fn under_wine(server: &str, token: &str, host: &str, prefix: &Path, exe: &str) -> Self {
+        Agent {
+            wine: Some((prefix.to_owned(), exe.to_owned())),
+            ..Agent::new(server, token, host)
         }
     }
 
@@ -212,17 +230,42 @@ impl Agent {
     }
 
     pub fn command(&self) -> Command {
-        let mut c = command("herald-agent");
+        let path = |p: &Path| match self.wine {
+            Some(_) => wine::win_path(p),
+            None => p.display().to_string(),
+        };
+        let mut c = match &self.wine {
+            None => command("herald-agent"),
+            Some((prefix, exe)) => {
+                let mut c = Command::new("wine");
+                c.arg(exe)
+                    .env("WINEPREFIX", prefix)
+                    .env("WINEDEBUG", "-all")
+                    .env("WINEDLLOVERRIDES", "mscoree,mshtml=");
+                for v in HERALD_VARS {
+                    c.env_remove(v);
+                }
+                c.env("HERALD_LOG", "warn");
+                c
+            }
+        };
         c.env("HERALD_SERVER", &self.server)
             .env("HERALD_TOKEN", &self.token)
             .env("HERALD_HOST", &self.host)
-            .env("HERALD_DATA_DIR", self.dir.path())
-            .env("HERALD_CONFIG", self.dir.path().join("no-config.toml"));
+            .env("HERALD_CONFIG", path(&self.dir.path().join("no-config.toml")));
+        if !self.default_data_dir {
+            c.env("HERALD_DATA_DIR", path(self.dir.path()));
+        }
         c
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
+        let mut c = self.command();
+        c.args(args);
+        if self.wine.is_some() {
+            return wine::output(&mut c);
+        }
+        c.output().unwrap()
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
@@ -380,9 +423,20 @@ pub fn http_answer(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
 /// it takes its popup down with it.
 pub struct Running {
     child: Child,
+    /// Under wine: the prefix whose processes (popups included) end with it.
+    wine_prefix: Option<PathBuf>,
 }
 
 impl Running {
+    /// Takes charge of an agent started by hand; `wine_prefix` when it runs
+    /// under wine.
+    pub fn adopt(child: Child, wine_prefix: Option<&Path>) -> Running {
+        Running {
+            child,
+            wine_prefix: wine_prefix.map(Path::to_owned),
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -406,6 +460,16 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        if let Some(prefix) = &self.wine_prefix {
+            // Windows programs get no SIGTERM: end everything in the prefix.
+            let _ = Command::new("wineserver")
+                .arg("-k")
+                .env("WINEPREFIX", prefix)
+                .status();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -425,7 +489,10 @@ impl Agent {
     /// Starts `herald-agent run` with extra arguments.
     pub fn start(&self, extra: &[&str]) -> Running {
         let child = self.command().arg("run").args(extra).spawn().unwrap();
-        Running { child }
+        Running {
+            child,
+            wine_prefix: self.wine.as_ref().map(|(p, _)| p.clone()),
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use crate::error::StoreError;
 pub struct ExchangeEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// `poll` for a contact; `push` for an event of the push stream.
+    /// `poll` for a contact; `push` for an event of the push stream;
+    /// `popup` for a popup that could not be shown.
     pub kind: String,
     pub server: String,
     pub ok: bool,
@@ -102,10 +103,33 @@ impl Store {
         ok: bool,
         what: &str,
     ) -> Result<(), StoreError> {
+        self.log_event("push", at, server, ok, what)
+    }
+
+    /// Logs an event of the screen (`kind` = `popup`): a popup that cannot
+    /// be shown, and its recovery.
+    pub fn log_popup(
+        &self,
+        at: DateTime<Utc>,
+        server: &str,
+        ok: bool,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        self.log_event("popup", at, server, ok, what)
+    }
+
+    fn log_event(
+        &self,
+        kind: &str,
+        at: DateTime<Utc>,
+        server: &str,
+        ok: bool,
+        what: &str,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO exchange_log(at, server, ok, receipts, received, stopped, duration_ms, error, kind)
-             VALUES (?1, ?2, ?3, 0, 0, 0, 0, ?4, 'push')",
-            params![to_ms(at), server, ok, what],
+             VALUES (?1, ?2, ?3, 0, 0, 0, 0, ?4, ?5)",
+            params![to_ms(at), server, ok, what, kind],
         )?;
         trim(&self.conn)
     }

@@ -115,7 +115,7 @@ var herald = (function () {
       tr.appendChild(td);
       cell(tr, when(e.at));
       cell(tr, e.ok ? 'ok' : 'failed', e.ok ? '' : 'bad');
-      cell(tr, e.kind === 'push' ? 'push stream'
+      cell(tr, e.kind === 'push' ? 'push stream' : e.kind === 'popup' ? 'popup'
         : e.received + ' in, ' + e.stopped + ' stopped, ' + e.receipts_sent + ' receipts');
       cell(tr, e.duration_ms + ' ms', 'muted');
       cell(tr, e.error || '', 'title');

@@ -1,0 +1,138 @@
+//! The popup as a web page in a tao window with wry: the usual way, with
+//! the rendered Markdown body.
+
+use anyhow::{Context, Result};
+use herald_agent::popup::{outcome_from_ipc, page, Outcome, PopupRequest};
+use herald_protocol::Severity;
+use rand::Rng;
+use tao::dpi::{LogicalSize, PhysicalPosition};
+use tao::event::{Event, WindowEvent};
+use tao::event_loop::{ControlFlow, EventLoopBuilder};
+use tao::window::{Window, WindowBuilder};
+use wry::WebViewBuilder;
+
+enum PopupEvent {
+    Loaded,
+    Done(Outcome),
+}
+
+const WIDTH: f64 = 460.0;
+const HEIGHT: f64 = 340.0;
+/// Distance from the screen's edges for popups placed in a corner.
+const MARGIN: i32 = 24;
+
+/// Shows the message in a web view. Returns only on failure: once the
+/// window is up, the event loop prints the outcome and ends the process.
+pub fn show(req: &PopupRequest) -> Result<()> {
+    let nonce = hex::encode(rand::rng().random::<[u8; 16]>());
+    let html = page(&req, &nonce);
+
+    let event_loop = EventLoopBuilder::<PopupEvent>::with_user_event().build();
+    let window = WindowBuilder::new()
+        .with_title(&req.title)
+        .with_inner_size(LogicalSize::new(WIDTH, HEIGHT))
+        .with_always_on_top(true)
+        .with_visible(false)
+        .build(&event_loop)
+        .context("cannot open a window (is there a display?)")?;
+    let severity = req.severity;
+    place(&window, severity);
+
+    let proxy = event_loop.create_proxy();
+    let loaded = event_loop.create_proxy();
+    let builder = WebViewBuilder::new()
+        .with_html(html)
+        .with_ipc_handler(move |msg| {
+            if let Some(outcome) = outcome_from_ipc(msg.body()) {
+                let _ = proxy.send_event(PopupEvent::Done(outcome));
+            }
+        })
+        .with_on_page_load_handler(move |event, _| {
+            if matches!(event, wry::PageLoadEvent::Finished) {
+                let _ = loaded.send_event(PopupEvent::Loaded);
+            }
+        })
+        .with_navigation_handler(allow_navigation)
+        .with_new_window_req_handler(|url, _| {
+            open_outside(&url);
+            wry::NewWindowResponse::Deny
+        });
+    let webview = crate::webview::build(builder, &window)?;
+
+    event_loop.run(move |event, _, control_flow| {
+        *control_flow = ControlFlow::Wait;
+        let outcome = match event {
+            Event::WindowEvent {
+                event: WindowEvent::CloseRequested,
+                ..
+            } => Some(Outcome::Cancelled),
+            Event::UserEvent(PopupEvent::Done(o)) => Some(o),
+            // Shown only once the page is there, so that the first key the
+            // user presses already reaches it.
+            Event::UserEvent(PopupEvent::Loaded) => {
+                if !window.is_visible() {
+                    window.set_visible(true);
+                    window.set_focus();
+                    let _ = webview.focus();
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(o) = outcome {
+            crate::answer(o);
+            *control_flow = ControlFlow::Exit;
+        }
+    })
+}
+
+/// The page itself is the only thing the popup may load. A link the user
+/// follows opens in the default browser instead; anything else is refused.
+fn allow_navigation(url: String) -> bool {
+    if url == "about:blank" || url.starts_with("data:text/html") {
+        return true;
+    }
+    open_outside(&url);
+    false
+}
+
+fn open_outside(url: &str) {
+    let lower = url.to_ascii_lowercase();
+    if ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+    {
+        if let Err(e) = open::that_detached(url) {
+            eprintln!("herald-popup: cannot open {url}: {e}");
+        }
+    }
+}
+
+/// Alerts in the middle of the screen, where they cannot be missed; others
+/// in the bottom-right corner, where notifications usually appear.
+fn place(window: &Window, severity: Severity) {
+    let Some(monitor) = window
+        .current_monitor()
+        .or_else(|| window.primary_monitor())
+    else {
+        return;
+    };
+    let (mpos, msize) = (monitor.position(), monitor.size());
+    // The window is not mapped yet, so its own size may still read as zero.
+    let scale = monitor.scale_factor();
+    let (w, h) = (
+        (WIDTH * scale).round() as i32,
+        (HEIGHT * scale).round() as i32,
+    );
+    let (mw, mh) = (
+        i32::try_from(msize.width).unwrap_or(0),
+        i32::try_from(msize.height).unwrap_or(0),
+    );
+    let (x, y) = if severity == Severity::Alert {
+        (mpos.x + (mw - w) / 2, mpos.y + (mh - h) / 2)
+    } else {
+        let margin = (f64::from(MARGIN) * scale).round() as i32;
+        (mpos.x + mw - w - margin, mpos.y + mh - h - margin)
+    };
+    window.set_outer_position(PhysicalPosition::new(x.max(mpos.x), y.max(mpos.y)));
+}
