@@ -10,7 +10,7 @@
 // for the duration of each call.
 #![allow(unsafe_code)]
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicU8, Ordering};
 
 use anyhow::{bail, Result};
 use herald_agent::popup::{NativeView, Outcome};
@@ -38,10 +38,11 @@ const HEIGHT: i32 = 380;
 const MARGIN: i32 = 24;
 const BANNER_ID: i32 = 100;
 
-thread_local! {
-    static OUTCOME: Cell<Option<Outcome>> = const { Cell::new(None) };
-    static BANNER: Cell<(HWND, u32)> = const { Cell::new((std::ptr::null_mut(), 0)) };
-}
+// The window procedure has no context of its own; the dialog is the only
+// window of the process, so these are its state. 0: no answer yet.
+static OUTCOME: AtomicU8 = AtomicU8::new(0);
+static BANNER: AtomicIsize = AtomicIsize::new(0);
+static BANNER_COLOUR: AtomicU32 = AtomicU32::new(0);
 
 fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain(std::iter::once(0)).collect()
@@ -124,7 +125,8 @@ pub fn show(view: &NativeView, severity: Severity) -> Result<Outcome> {
             (16, 12, w, 20),
             BANNER_ID,
         );
-        BANNER.with(|b| b.set((banner, banner_colour(severity))));
+        BANNER.store(banner as isize, Ordering::Relaxed);
+        BANNER_COLOUR.store(banner_colour(severity), Ordering::Relaxed);
         let heading = child(hwnd, "STATIC", &view.title, statik, (16, 36, w, 44), 101);
         let body = child(
             hwnd,
@@ -205,7 +207,10 @@ pub fn show(view: &NativeView, severity: Severity) -> Result<Outcome> {
             }
         }
     }
-    Ok(OUTCOME.with(Cell::get).unwrap_or(Outcome::Cancelled))
+    Ok(match OUTCOME.load(Ordering::Relaxed) {
+        1 => Outcome::Read,
+        _ => Outcome::Cancelled,
+    })
 }
 
 /// Alerts in the middle of the work area; others in its bottom-right
@@ -257,11 +262,12 @@ unsafe fn child(
 }
 
 fn finish(hwnd: HWND, outcome: Outcome) {
-    OUTCOME.with(|o| {
-        if o.get().is_none() {
-            o.set(Some(outcome));
-        }
-    });
+    let code = match outcome {
+        Outcome::Read => 1,
+        Outcome::Cancelled => 2,
+    };
+    // The first answer stands: closing the window after a read is no cancel.
+    let _ = OUTCOME.compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
     unsafe {
         DestroyWindow(hwnd);
     }
@@ -284,10 +290,9 @@ unsafe extern "system" fn window_proc(
             0
         }
         WM_CTLCOLORSTATIC => {
-            let (banner, colour) = BANNER.with(Cell::get);
-            if lparam as HWND == banner {
+            if lparam == BANNER.load(Ordering::Relaxed) {
                 let hdc = wparam as HDC;
-                SetTextColor(hdc, colour);
+                SetTextColor(hdc, BANNER_COLOUR.load(Ordering::Relaxed));
                 SetBkMode(hdc, TRANSPARENT as i32);
                 return GetSysColorBrush(COLOR_BTNFACE) as LRESULT;
             }

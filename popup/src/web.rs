@@ -25,7 +25,7 @@ const MARGIN: i32 = 24;
 /// window is up, the event loop prints the outcome and ends the process.
 pub fn show(req: &PopupRequest) -> Result<()> {
     let nonce = hex::encode(rand::rng().random::<[u8; 16]>());
-    let html = page(&req, &nonce);
+    let html = page(req, &nonce);
 
     let event_loop = EventLoopBuilder::<PopupEvent>::with_user_event().build();
     let window = WindowBuilder::new()

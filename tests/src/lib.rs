@@ -252,7 +252,10 @@ impl Agent {
         c.env("HERALD_SERVER", &self.server)
             .env("HERALD_TOKEN", &self.token)
             .env("HERALD_HOST", &self.host)
-            .env("HERALD_CONFIG", path(&self.dir.path().join("no-config.toml")));
+            .env(
+                "HERALD_CONFIG",
+                path(&self.dir.path().join("no-config.toml")),
+            );
         if !self.default_data_dir {
             c.env("HERALD_DATA_DIR", path(self.dir.path()));
         }

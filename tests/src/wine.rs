@@ -81,7 +81,7 @@ pub fn win_path(p: &Path) -> String {
 
 impl Prefix {
     /// A new prefix, booted, with the shim. About 20 s.
-    pub fn new() -> Prefix {
+    pub fn boot() -> Prefix {
         let dir = tempfile::Builder::new()
             .prefix("herald-wine-")
             .tempdir()
@@ -101,7 +101,7 @@ impl Prefix {
     /// One prefix shared by the tests of a process (booting one is slow).
     pub fn shared() -> &'static Prefix {
         static SHARED: OnceLock<Prefix> = OnceLock::new();
-        SHARED.get_or_init(Prefix::new)
+        SHARED.get_or_init(Prefix::boot)
     }
 
     pub fn path(&self) -> &Path {

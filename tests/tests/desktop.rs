@@ -126,3 +126,69 @@ fn a_message_arriving_behind_a_popup_is_announced_by_a_notification() {
     press(&w, &["Escape"]);
     wait_no_window("Behind");
 }
+
+#[test]
+fn a_popup_that_cannot_start_is_retried_with_backoff_and_told_once() {
+    let Some(_screen) = gui() else { return };
+    let notices = Notifications::start();
+    let server = Server::start_with(&["--poll-interval", "300"]);
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+    // A popup that cannot open a window: it counts its starts and fails as
+    // herald-popup does, with a one-line reason.
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("starts");
+    let popup = dir.path().join("broken-popup");
+    std::fs::write(
+        &popup,
+        format!(
+            "#!/bin/sh\necho start >> '{}'\necho 'herald-popup: cannot open a window (no display here)' >&2\nexit 1\n",
+            count.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&popup, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let id = server.send("user:alice", "alert", "Cannot be shown", &[]);
+    let mut cmd = agent.command();
+    cmd.arg("run").env("HERALD_POPUP", &popup);
+    let run = herald_e2e::Running::adopt(cmd.spawn().unwrap(), None);
+    let starts = || {
+        std::fs::read_to_string(&count)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let mut found = None;
+    wait_for("the tray", SECS, || {
+        found = dbus::tray_of(run.pid());
+        found.is_some()
+    });
+    let tray = found.unwrap();
+    wait_for("the tray to say why", SECS, || {
+        dbus::tooltip(&tray)
+            .contains("Messages cannot be shown: cannot open a window (no display here)")
+    });
+    // Tried at once, again 10 s later, then not before 20 s more: never
+    // in a tight loop.
+    wait_for("the second try", SECS, || starts() >= 2);
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(starts(), 2, "retried too soon");
+    assert!(dbus::tooltip(&tray).contains("1 message waiting"));
+    // Told once: one notification and one line in the exchange log.
+    let got = notices.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].1, "Messages cannot be shown");
+    let lines: Vec<_> = agent
+        .log()
+        .into_iter()
+        .filter(|e| e["kind"] == "popup")
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let what = lines[0]["error"].as_str().unwrap();
+    assert!(
+        what.contains("cannot open a window (no display here); retrying with backoff"),
+        "{what}"
+    );
+    // The message waits, unread and not cancelled.
+    assert_eq!(agent.state_of(&id), "staged");
+    assert_eq!(agent.queue(), ["Cannot be shown"]);
+}

@@ -22,7 +22,10 @@ fn turn() -> Option<MutexGuard<'static, ()>> {
     if !wine::available() {
         return None;
     }
-    Some(LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    Some(
+        LOCK.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
 }
 
 /// The cross-built agent, run from the release folder (its popup beside it).
@@ -180,7 +183,10 @@ fn without_webview2_the_native_popup_is_read_and_closed_with_keys() {
         "user:wanda",
         "alert",
         "Fire drill",
-        &["--body", "Leave by the **nearest exit**.\n\n<script>alert(1)</script>"],
+        &[
+            "--body",
+            "Leave by the **nearest exit**.\n\n<script>alert(1)</script>",
+        ],
     );
     let _run = agent.start(&[]);
 
@@ -216,7 +222,9 @@ fn without_webview2_the_native_popup_is_read_and_closed_with_keys() {
     xdotool(&["key", "--clearmodifiers", "alt+i"]);
     herald_e2e::wait_no_window("Information - Coffee");
     wait_for("read", SECS, || agent.state_of(&info) == "read");
-    wait_for("the normal icon", SECS, || tray_has(BLUE) && !tray_has(ORANGE));
+    wait_for("the normal icon", SECS, || {
+        tray_has(BLUE) && !tray_has(ORANGE)
+    });
 }
 
 #[test]
@@ -246,7 +254,10 @@ fn a_popup_that_cannot_start_keeps_the_message_and_is_logged_once() {
     let lines = popup_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let what = lines[0]["error"].as_str().unwrap();
-    assert!(what.starts_with("cannot show messages: cannot start"), "{what}");
+    assert!(
+        what.starts_with("cannot show messages: cannot start"),
+        "{what}"
+    );
     assert_eq!(lines[0]["ok"], false);
     // The message stays waiting, neither read nor cancelled.
     assert_eq!(agent.queue(), ["Nowhere to show"]);
@@ -259,7 +270,7 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
     let Some(_turn) = turn() else { return };
     // A prefix of its own: the machine config it writes is a policy that
     // would override the other tests' agents.
-    let prefix = Prefix::new();
+    let prefix = Prefix::boot();
     let server = Server::start_with(&["--poll-interval", "300"]);
     let token = server.add_user("willy", &[]);
     let msi = wine::win_path(&wine::windows_target_dir().join("herald-agent.msi"));
@@ -282,18 +293,27 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
     // The test shim is never part of what ships.
     assert!(!dir.join("bcryptprimitives.dll").exists());
     let run = prefix
-        .reg_value(r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run", "Herald")
+        .reg_value(
+            r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run",
+            "Herald",
+        )
         .expect("no HKLM Run entry");
     assert_eq!(run, r#""C:\Program Files\Herald\herald-agent.exe" run"#);
     assert_eq!(
         prefix
-            .reg_value(r"HKLM\Software\Classes\AppUserModelId\Herald.Agent", "DisplayName")
+            .reg_value(
+                r"HKLM\Software\Classes\AppUserModelId\Herald.Agent",
+                "DisplayName"
+            )
             .as_deref(),
         Some("Herald")
     );
     let config = prefix.drive_c().join("ProgramData/Herald/agent.toml");
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(text.contains(&format!("server = \"{}\"", server.url)), "{text}");
+    assert!(
+        text.contains(&format!("server = \"{}\"", server.url)),
+        "{text}"
+    );
     assert!(text.contains("push_listen = \"127.0.0.1:0\""), "{text}");
 
     // The installed agent takes the server from the machine config, even
@@ -307,16 +327,25 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
         r"C:\Program Files\Herald\herald-agent.exe",
     );
     let out = installed.ok(&["sync"]);
-    assert!(out.contains(&server.url) && out.contains("1 received"), "{out}");
+    assert!(
+        out.contains(&server.url) && out.contains("1 received"),
+        "{out}"
+    );
     let status = installed.ok(&["status"]);
-    assert!(status.contains("machine config:   server, push_listen"), "{status}");
+    assert!(
+        status.contains("machine config:   server, push_listen"),
+        "{status}"
+    );
 
     let out = prefix.wine("msiexec", &["/x", &msi, "/qn"]);
     assert!(out.status.success(), "msiexec /x failed: {out:?}");
     assert!(!dir.join("herald-agent.exe").exists(), "files left behind");
     assert!(!config.exists(), "machine config left behind");
     assert_eq!(
-        prefix.reg_value(r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run", "Herald"),
+        prefix.reg_value(
+            r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run",
+            "Herald"
+        ),
         None
     );
 }
