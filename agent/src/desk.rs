@@ -15,6 +15,10 @@ use crate::screen::{Ending, Popup};
 /// How often to ask again while the desktop holds messages back.
 const FOCUS_RECHECK: chrono::Duration = chrono::Duration::seconds(30);
 
+fn earliest(wake: Option<DateTime<Utc>>, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Some(wake.map_or(t, |w| w.min(t)))
+}
+
 impl Agent {
     /// Brings the screen in line with the queue; returns when (local time)
     /// the queue will next change by itself.
@@ -53,15 +57,14 @@ impl Agent {
             .iter()
             .any(|m| !focus::lets_through(attention, m.severity))
         {
-            let t = local_now + FOCUS_RECHECK;
-            wake = Some(wake.map_or(t, |w| w.min(t)));
+            wake = earliest(wake, local_now + FOCUS_RECHECK);
         }
         let had_popup = self.popup.is_some();
         // After a popup failed to come up, nothing new goes on screen
         // before the retry time.
         let retry = self.trouble.retry_at(local_now);
         if let Some(t) = retry {
-            wake = Some(wake.map_or(t, |w| w.min(t)));
+            wake = earliest(wake, t);
         }
         if !self.headless && (retry.is_none() || self.popup.is_some()) {
             if let Some(w) = self.change_screen(&queue, now).await {
@@ -176,10 +179,7 @@ impl Agent {
             }
             Ending::Failed(reason) => {
                 if !popup.review {
-                    let now = self.server_now();
-                    if let Err(e) = self.store.release(&id, now) {
-                        tracing::error!(%id, error = %e, "cannot put the message back in the queue");
-                    }
+                    self.release(&id);
                 }
                 self.popup_failed(&reason);
                 return;

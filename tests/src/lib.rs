@@ -328,6 +328,21 @@ impl Agent {
         m["state"].as_str().unwrap().to_owned()
     }
 
+    /// Waits until the message is in `state`: the popup's window goes
+    /// before the agent has recorded the answer.
+    pub fn wait_state(&self, id: &str, state: &str) {
+        let mut last = String::new();
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            last = self.state_of(id);
+            if last == state {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{id} is {last}, not {state}");
+    }
+
     pub fn id_of(&self, title: &str) -> String {
         let all = self.all();
         let m = all

@@ -56,7 +56,7 @@ fn the_window_lists_searches_shows_again_and_deletes_log_entries() {
     let popup = wait_window("Fire drill done");
     press(&popup, &["Tab", "Return"]);
     wait_no_window("Fire drill done");
-    assert_eq!(agent.state_of(&drill), "read");
+    agent.wait_state(&drill, "read");
     agent.ok(&["check-now"]);
     assert_eq!(server.receipts(&drill).len(), receipts_before);
 

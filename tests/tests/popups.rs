@@ -31,7 +31,7 @@ fn three_messages_come_one_at_a_time_most_urgent_first_and_escape_moves_on() {
         wait_no_window(title);
     }
     for t in titles {
-        assert_eq!(agent.state_of(&agent.id_of(t)), "cancelled");
+        agent.wait_state(&agent.id_of(t), "cancelled");
     }
 }
 
@@ -108,5 +108,5 @@ fn scripts_and_javascript_links_in_a_body_run_nothing() {
     assert!(!windows_titled("Hostile body").is_empty());
     press(&w, &["Escape"]);
     wait_no_window("Hostile body");
-    assert_eq!(agent.state_of(&id), "cancelled");
+    agent.wait_state(&id, "cancelled");
 }

@@ -197,9 +197,7 @@ fn without_webview2_the_native_popup_is_read_and_closed_with_keys() {
     xdotool(&["windowfocus", "--sync", &w]);
     xdotool(&["key", "--clearmodifiers", "Return"]);
     herald_e2e::wait_no_window("Alert - Fire drill");
-    wait_for("the read receipt", SECS, || {
-        agent.state_of(&alert) == "read"
-    });
+    agent.wait_state(&alert, "read");
     wait_for("the read at the server", SECS, || {
         agent.ok(&["check-now"]);
         server.receipts(&alert).iter().any(|r| r["kind"] == "read")
@@ -212,7 +210,7 @@ fn without_webview2_the_native_popup_is_read_and_closed_with_keys() {
     xdotool(&["windowfocus", "--sync", &w]);
     xdotool(&["key", "--clearmodifiers", "Escape"]);
     herald_e2e::wait_no_window("Information - Coffee");
-    wait_for("cancelled", SECS, || agent.state_of(&info) == "cancelled");
+    agent.wait_state(&info, "cancelled");
     wait_for("the waiting icon", SECS, || tray_has(ORANGE));
 
     // Alt+I reads too, from a message brought back.
@@ -221,7 +219,7 @@ fn without_webview2_the_native_popup_is_read_and_closed_with_keys() {
     xdotool(&["windowfocus", "--sync", &w]);
     xdotool(&["key", "--clearmodifiers", "alt+i"]);
     herald_e2e::wait_no_window("Information - Coffee");
-    wait_for("read", SECS, || agent.state_of(&info) == "read");
+    agent.wait_state(&info, "read");
     wait_for("the normal icon", SECS, || {
         tray_has(BLUE) && !tray_has(ORANGE)
     });
