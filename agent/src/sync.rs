@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use herald_protocol::{
-    ErrorBody, PollRequest, PollResponse, ReceiptAnswer, ReceiptBatch, API_VERSION,
+    time_in_range, ErrorBody, PollRequest, PollResponse, ReceiptAnswer, ReceiptBatch, API_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -176,7 +176,15 @@ async fn contact(
 }
 
 /// What serde cannot check: the answer must make sense before it is applied.
-fn validate(a: &PollResponse) -> Result<(), SyncError> {
+/// Times outside the API's range are refused here, so that the clock offset
+/// and the schedule never compute with a time near chrono's edge.
+pub fn validate(a: &PollResponse) -> Result<(), SyncError> {
+    if !time_in_range(a.server_time) {
+        return Err(SyncError::Malformed(format!(
+            "the server's time {} is out of range",
+            a.server_time
+        )));
+    }
     if a.api_version != API_VERSION {
         return Err(SyncError::Malformed(format!(
             "the server speaks API version {}, this agent {API_VERSION}",
@@ -190,6 +198,15 @@ fn validate(a: &PollResponse) -> Result<(), SyncError> {
         if m.id.is_empty() || m.revision == 0 || m.valid_until <= m.valid_from {
             return Err(SyncError::Malformed(format!(
                 "message '{}' is inconsistent",
+                m.id
+            )));
+        }
+        if ![m.valid_from, m.valid_until, m.revised_at]
+            .into_iter()
+            .all(time_in_range)
+        {
+            return Err(SyncError::Malformed(format!(
+                "message '{}' has a time out of range",
                 m.id
             )));
         }

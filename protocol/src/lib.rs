@@ -8,11 +8,13 @@ mod admin;
 mod agent;
 mod enums;
 mod inbound;
+mod time;
 
 pub use admin::*;
 pub use agent::*;
 pub use enums::*;
 pub use inbound::*;
+pub use time::{in_range as time_in_range, EARLIEST_MS, LATEST_MS};
 
 /// Version of the HTTP API. Bumped on any incompatible change to these types.
 pub const API_VERSION: u32 = 1;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_push.sql"),
     include_str!("../migrations/0003_inbound.sql"),
+    include_str!("../migrations/0004_change_tracking.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.
@@ -21,6 +22,16 @@ pub fn open(path: &Path) -> Result<Connection, Error> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// A connection for reads only, to a database `open` has brought up to date.
+pub fn open_reader(path: &Path) -> Result<Connection, Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
 

@@ -5,7 +5,8 @@ use herald_protocol::{HostInfo, UserInfo};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth;
-use crate::db::{self, from_ms, to_ms};
+use crate::changes::{self, Scope};
+use crate::db::{from_ms, to_ms};
 use crate::error::Error;
 
 /// The user an agent token belongs to.
@@ -75,7 +76,7 @@ pub fn add_user(
     for g in groups {
         add_member_tx(&tx, g, name)?;
     }
-    db::bump_change_seq(&tx)?;
+    // A new user has no agent yet: no one's answer changes.
     tx.commit()?;
     Ok(token)
 }
@@ -103,19 +104,20 @@ pub fn remove_user(conn: &Connection, name: &str) -> Result<(), Error> {
     if n == 0 {
         return Err(Error::NotFound(format!("no user '{name}'")));
     }
-    db::bump_change_seq(conn)
+    // The user's agents lose their token with the account: nothing to tell.
+    Ok(())
 }
 
 pub fn add_member(conn: &mut Connection, group: &str, user: &str) -> Result<(), Error> {
     check_name("group", group)?;
     let tx = conn.transaction()?;
-    add_member_tx(&tx, group, user)?;
-    db::bump_change_seq(&tx)?;
+    let uid = add_member_tx(&tx, group, user)?;
+    changes::record(&tx, &[Scope::User(uid)])?;
     tx.commit()?;
     Ok(())
 }
 
-fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<(), Error> {
+fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<i64, Error> {
     let uid = user_id(tx, user)?;
     tx.execute("INSERT OR IGNORE INTO groups(name) VALUES (?1)", [group])?;
     tx.execute(
@@ -123,7 +125,7 @@ fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<(), Error> 
          SELECT id, ?2 FROM groups WHERE name = ?1",
         params![group, uid],
     )?;
-    Ok(())
+    Ok(uid)
 }
 
 pub fn remove_member(conn: &Connection, group: &str, user: &str) -> Result<(), Error> {
@@ -138,7 +140,8 @@ pub fn remove_member(conn: &Connection, group: &str, user: &str) -> Result<(), E
             "user '{user}' is not in group '{group}'"
         )));
     }
-    db::bump_change_seq(conn)
+    changes::record(conn, &[Scope::User(uid)])?;
+    Ok(())
 }
 
 fn user_id(conn: &Connection, name: &str) -> Result<i64, Error> {
@@ -149,17 +152,18 @@ fn user_id(conn: &Connection, name: &str) -> Result<i64, Error> {
 
 /// The user whose agent token this is, if any.
 pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>, Error> {
+    user_by_token_hash(conn, &auth::hash_token(token))
+}
+
+pub fn user_by_token_hash(conn: &Connection, hash: &str) -> Result<Option<User>, Error> {
     Ok(conn
-        .query_row(
-            "SELECT id, name FROM users WHERE token_hash = ?1",
-            [auth::hash_token(token)],
-            |r| {
-                Ok(User {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT id, name FROM users WHERE token_hash = ?1")?
+        .query_row([hash], |r| {
+            Ok(User {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })
         .optional()?)
 }
 

@@ -59,6 +59,24 @@ pub fn register(
     Ok(secret)
 }
 
+/// The key of the listener `user` at `host` registered at `ip:port`, if it
+/// is registered there: a read-only answer to a poll that announces an
+/// address the server already knows.
+pub fn held_at(
+    conn: &Connection,
+    user: &User,
+    host: &str,
+    ip: IpAddr,
+    port: u16,
+) -> Result<Option<String>, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT secret FROM push_listeners WHERE user_id = ?1 AND host = ?2 AND ip = ?3 AND port = ?4",
+        )?
+        .query_row(params![user.id, host, ip.to_string(), port], |r| r.get(0))
+        .optional()?)
+}
+
 /// The key of a listener heard from within `max_age`, for a poll that did
 /// not announce a port (a one-shot `herald-agent sync` beside the running
 /// agent): its answer must not take the key from the running agent.
@@ -119,7 +137,7 @@ pub fn listeners(
 }
 
 fn since(now: DateTime<Utc>, max_age: Duration) -> i64 {
-    to_ms(now) - i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX / 2)
+    to_ms(now).saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The HTTP client for calls: no proxy (the desktops are on the server's

@@ -2,14 +2,18 @@
 //! bound, until the caller's shutdown future completes. The binary and the
 //! tests both go through it.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod changes;
 pub mod db;
 pub mod directory;
 pub mod error;
 pub mod inbound;
+pub mod lastseen;
 pub mod messages;
 pub mod poll;
+pub mod pool;
 pub mod push;
 pub mod timespec;
 
@@ -38,9 +42,28 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP keepalive");
         }
     });
+    let flusher = tokio::spawn(flush_last_seen(state.clone()));
     // The peer address is where inbound push calls go back to.
-    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    let app =
+        api::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    flusher.abort();
+    if let Err(e) = state.flush_last_seen().await {
+        tracing::error!(error = %e, "cannot write the last-seen times at shutdown");
+    }
+    served
+}
+
+/// Writes the batch of last-seen times every few seconds.
+async fn flush_last_seen(state: AppState) {
+    let mut tick = tokio::time::interval(lastseen::FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.flush_last_seen().await {
+            tracing::warn!(error = %e, "cannot write last-seen times; will retry");
+        }
+    }
 }

@@ -110,14 +110,14 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Result<()> {
     let token = admin_token(token, data_dir)?;
     let db_path = args.db.unwrap_or_else(|| data_dir.join("server.db"));
-    let conn = herald_server::db::open(&db_path)
+    let db = herald_server::pool::Db::open(&db_path)
         .with_context(|| format!("cannot open {}", db_path.display()))?;
     let policy = herald_server::AgentPolicy {
         poll_interval_secs: args.poll_interval.max(1),
         min_agent_version: args.min_agent_version,
         push: args.push.into(),
     };
-    let state = herald_server::AppState::new(conn, &token, policy);
+    let state = herald_server::AppState::new(db, &token, policy);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

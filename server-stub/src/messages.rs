@@ -8,7 +8,8 @@ use herald_protocol::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::auth;
-use crate::db::{self, from_ms, to_ms};
+use crate::changes;
+use crate::db::{from_ms, to_ms};
 use crate::directory;
 use crate::error::Error;
 use crate::timespec;
@@ -29,7 +30,9 @@ pub fn create(
     };
     let until = match &new.valid_until {
         Some(s) => timespec::parse(s, now)?,
-        None => from + DEFAULT_VALIDITY,
+        None => from
+            .checked_add_signed(DEFAULT_VALIDITY)
+            .ok_or_else(|| Error::bad("valid-from is too late to add a day of validity"))?,
     };
     check_window(from, until, now)?;
     let recipients = parse_recipients(&new.to)?;
@@ -72,7 +75,7 @@ pub fn create(
             params![id, kind, name],
         )?;
     }
-    db::bump_change_seq(&tx)?;
+    changes::record(&tx, &changes::message_scopes(&tx, &id)?)?;
     let info = get_tx(&tx, &id)?;
     tx.commit()?;
     Ok(info)
@@ -123,7 +126,7 @@ pub fn edit(
             to_ms(now)
         ],
     )?;
-    db::bump_change_seq(&tx)?;
+    changes::record(&tx, &changes::message_scopes(&tx, id)?)?;
     let info = get_tx(&tx, id)?;
     tx.commit()?;
     Ok(info)
@@ -138,7 +141,7 @@ pub fn withdraw(conn: &mut Connection, id: &str, now: DateTime<Utc>) -> Result<M
             "UPDATE messages SET withdrawn_at = ?2, valid_until = MIN(valid_until, ?2) WHERE id = ?1",
             params![id, to_ms(now)],
         )?;
-        db::bump_change_seq(&tx)?;
+        changes::record(&tx, &changes::message_scopes(&tx, id)?)?;
     }
     let info = get_tx(&tx, id)?;
     tx.commit()?;
@@ -264,6 +267,11 @@ fn check_window(
     until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    if !herald_protocol::time_in_range(until) {
+        return Err(Error::bad(
+            "valid-until is out of range: give a time before the year 10000",
+        ));
+    }
     if until <= from {
         return Err(Error::bad("valid-until must be after valid-from"));
     }

@@ -10,6 +10,7 @@ use herald_protocol::{
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::changes::{self, Scope};
 use crate::db::{self, to_ms};
 use crate::directory::{self, User};
 use crate::error::Error;
@@ -46,61 +47,142 @@ struct SyncRow {
     next_change: i64,
 }
 
+impl SyncRow {
+    /// Nothing that concerns the agent changed since its last full answer
+    /// (`latest` is its latest change stamp), no message it holds has
+    /// expired since, and it holds that answer (its cursor is current).
+    fn unchanged(&self, latest: i64, now: DateTime<Utc>, cursor_ok: bool) -> bool {
+        cursor_ok && latest <= self.seq_seen && to_ms(now) < self.next_change
+    }
+}
+
+fn sync_row(conn: &Connection, user_id: i64, host: &str) -> Result<Option<SyncRow>, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT generation, seq_seen, next_change FROM agent_sync WHERE user_id = ?1 AND host = ?2",
+        )?
+        .query_row(params![user_id, host], |r| {
+            Ok(SyncRow {
+                generation: r.get(0)?,
+                seq_seen: r.get(1)?,
+                next_change: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// What the read-only first look at a poll found.
+pub enum Quick {
+    /// No user has this token.
+    Unknown,
+    /// Nothing new: the answer is the agent's current cursor.
+    Unchanged { user: User, cursor: String },
+    /// Something may have changed: the writer computes the answer.
+    Full(User),
+    /// The caller completed the unchanged answer on the same connection.
+    Answered(Box<PollResponse>),
+}
+
+/// The hot path of every poll, on a read-only connection: three indexed
+/// lookups decide whether anything concerns this agent since its last answer.
+pub fn quick(
+    conn: &Connection,
+    token_hash: &str,
+    host: &str,
+    given_cursor: Option<&str>,
+    server_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Quick, Error> {
+    // Simple point lookups, each a cached statement: SQLite re-prepares a
+    // statement on every run when its plan may depend on the bound values,
+    // and on this path that would cost more than the lookups themselves.
+    // One read transaction: a consistent snapshot, and one round of file
+    // locking instead of one per lookup.
+    let tx = conn.unchecked_transaction()?;
+    let Some(user) = directory::user_by_token_hash(&tx, token_hash)? else {
+        return Ok(Quick::Unknown);
+    };
+    let row = sync_row(&tx, user.id, host)?;
+    let latest = changes::latest_for(&tx, user.id, host)?;
+    tx.finish()?;
+    let found = Some((user, row, latest));
+    let Some((user, row, latest)) = found else {
+        return Ok(Quick::Unknown);
+    };
+    match row {
+        Some(row) => {
+            let current = cursor(server_id, row.generation);
+            if row.unchanged(latest, now, given_cursor == Some(current.as_str())) {
+                Ok(Quick::Unchanged {
+                    user,
+                    cursor: current,
+                })
+            } else {
+                Ok(Quick::Full(user))
+            }
+        }
+        None => Ok(Quick::Full(user)),
+    }
+}
+
+/// The answer to a poll that finds nothing new.
+pub fn unchanged(
+    policy: &AgentPolicy,
+    agent_version: &str,
+    cursor: String,
+    now: DateTime<Utc>,
+) -> PollResponse {
+    PollResponse {
+        api_version: API_VERSION,
+        server_time: now,
+        cursor,
+        changed: false,
+        full: false,
+        messages: Vec::new(),
+        stopped: Vec::new(),
+        settings: settings(policy, agent_version),
+    }
+}
+
+/// The full poll, on the writer: what applies, the difference from what
+/// the agent was last told, and the record of what it is told now.
 pub fn poll(
     conn: &mut Connection,
     user: &User,
     req: &PollRequest,
     policy: &AgentPolicy,
+    server_id: &str,
     now: DateTime<Utc>,
 ) -> Result<PollResponse, Error> {
     let host = directory::normalize_host(&req.host)?;
     let tx = conn.transaction()?;
     directory::touch_host(&tx, &host, &user.name, now)?;
-    let server_id = db::meta(&tx, "server_id")?.unwrap_or_default();
     let seq = db::change_seq(&tx)?;
-    let row = tx
-        .query_row(
-            "SELECT generation, seq_seen, next_change FROM agent_sync WHERE user_id = ?1 AND host = ?2",
-            params![user.id, host],
-            |r| Ok(SyncRow { generation: r.get(0)?, seq_seen: r.get(1)?, next_change: r.get(2)? }),
-        )
-        .optional()?;
+    let latest = changes::latest_for(&tx, user.id, &host)?;
+    let row = sync_row(&tx, user.id, &host)?;
     let in_step = row.as_ref().is_some_and(|row| {
-        req.cursor.as_deref() == Some(cursor(&server_id, row.generation).as_str())
+        req.cursor.as_deref() == Some(cursor(server_id, row.generation).as_str())
     });
-    let settings = settings(policy, &req.agent_version);
-    let mut answer = PollResponse {
-        api_version: API_VERSION,
-        server_time: now,
-        cursor: String::new(),
-        changed: false,
-        full: false,
-        messages: Vec::new(),
-        stopped: Vec::new(),
-        settings,
-    };
+    let mut answer = unchanged(policy, &req.agent_version, String::new(), now);
 
-    // The cheap path: nothing that decides what applies has changed, and no
-    // message this agent holds has expired since.
     if let (true, Some(row)) = (in_step, &row) {
-        if row.seq_seen == seq && to_ms(now) < row.next_change {
-            answer.cursor = cursor(&server_id, row.generation);
+        if row.unchanged(latest, now, true) {
+            answer.cursor = cursor(server_id, row.generation);
             tx.commit()?;
             return Ok(answer);
         }
     }
-
     let applicable = applicable(&tx, user, &host, now)?;
     let next_change = applicable
         .values()
         .map(|m| to_ms(m.valid_until))
         .min()
         .unwrap_or(i64::MAX);
-    let delivered = if in_step {
-        delivered(&tx, user.id, &host)?
-    } else {
-        HashMap::new()
-    };
+    // What the agent holds by the server's record; an agent out of step
+    // (a new store, another server) is taken to hold nothing.
+    let stored = delivered(&tx, user.id, &host)?;
+    let empty = HashMap::new();
+    let delivered = if in_step { &stored } else { &empty };
 
     for (id, m) in &applicable {
         if delivered.get(id) != Some(&m.revision) {
@@ -122,24 +204,31 @@ pub fn poll(
         (None, _) => 1,
     };
     if answer.changed {
-        tx.execute(
-            "DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2",
-            params![user.id, host],
+        // Only the difference is written: after a change to everyone, every
+        // agent's full poll moves one row, not all it holds.
+        let mut del = tx.prepare_cached(
+            "DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2 AND message_id = ?3",
         )?;
-        let mut ins = tx.prepare(
-            "INSERT INTO deliveries(user_id, host, message_id, revision) VALUES (?1, ?2, ?3, ?4)",
+        for id in stored.keys().filter(|id| !applicable.contains_key(*id)) {
+            del.execute(params![user.id, host, id])?;
+        }
+        let mut put = tx.prepare_cached(
+            "INSERT INTO deliveries(user_id, host, message_id, revision) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(user_id, host, message_id) DO UPDATE SET revision = excluded.revision",
         )?;
         for m in applicable.values() {
-            ins.execute(params![user.id, host, m.id, m.revision])?;
+            if stored.get(&m.id) != Some(&m.revision) {
+                put.execute(params![user.id, host, m.id, m.revision])?;
+            }
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO agent_sync(user_id, host, generation, seq_seen, next_change) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(user_id, host) DO UPDATE SET
             generation = excluded.generation, seq_seen = excluded.seq_seen, next_change = excluded.next_change",
-        params![user.id, host, generation, seq, next_change],
-    )?;
-    answer.cursor = cursor(&server_id, generation);
+    )?
+    .execute(params![user.id, host, generation, seq, next_change])?;
+    answer.cursor = cursor(server_id, generation);
     tx.commit()?;
     answer.stopped.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(answer)
@@ -180,13 +269,25 @@ fn applicable(
     host: &str,
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Message>, Error> {
+    // From the recipients that name this user or host, by index: a poll's
+    // cost follows what applies to the agent, not how many messages exist.
     let sql = format!(
         "SELECT {COLUMNS} FROM messages m
-         WHERE m.withdrawn_at IS NULL AND m.valid_until > ?4 AND {ADDRESSED}
+         WHERE m.id IN (
+                SELECT message_id FROM recipients WHERE kind = 'all'
+                UNION ALL
+                SELECT message_id FROM recipients WHERE kind = 'user' AND name = ?1 COLLATE NOCASE
+                UNION ALL
+                SELECT message_id FROM recipients WHERE kind = 'host' AND name = ?3 COLLATE NOCASE
+                UNION ALL
+                SELECT r.message_id FROM memberships gm JOIN groups g ON g.id = gm.group_id
+                  JOIN recipients r ON r.kind = 'group' AND r.name = g.name COLLATE NOCASE
+                 WHERE gm.user_id = ?2)
+           AND m.withdrawn_at IS NULL AND m.valid_until > ?4
            AND NOT EXISTS (SELECT 1 FROM receipts rc WHERE rc.message_id = m.id AND rc.user_name = ?1
-                           AND rc.revision = m.revision AND rc.kind = 'read')"
+                           AND rc.kind = 'read' AND rc.revision = m.revision)"
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![user.name, user.id, host, to_ms(now)], row_to_info)?;
     let mut out = BTreeMap::new();
     for info in rows {
@@ -301,7 +402,7 @@ pub fn record_receipts(
     }
     if acknowledged {
         // The user's other agents must drop what was just read.
-        db::bump_change_seq(&tx)?;
+        changes::record(&tx, &[Scope::User(user.id)])?;
     }
     tx.commit()?;
     Ok(answer)

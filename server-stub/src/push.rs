@@ -4,7 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio::sync::mpsc;
 
@@ -29,6 +31,11 @@ impl Targets {
 /// Beyond that, the oldest is closed, so one token cannot pile up streams.
 pub const MAX_STREAMS_PER_AGENT: usize = 4;
 
+/// Streams one user may hold over all hosts, whatever host names are
+/// claimed: a person is at a few computers at once, not hundreds, and a
+/// leaked token must not hold the server's memory and sockets.
+pub const MAX_STREAMS_PER_USER: usize = 32;
+
 struct Stream {
     user: String,
     host: String,
@@ -51,9 +58,7 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Ok(mut s) = self.hub.streams.lock() {
-            s.remove(&self.id);
-        }
+        self.hub.streams.lock().remove(&self.id);
     }
 }
 
@@ -62,28 +67,45 @@ impl Hub {
         // One pending hint is enough: a poll covers every change before it.
         let (hint, hints) = mpsc::channel(1);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut s) = self.streams.lock() {
-            let mut same: Vec<u64> = s
-                .iter()
-                .filter(|(_, st)| st.user.eq_ignore_ascii_case(user) && st.host == host)
-                .map(|(id, _)| *id)
-                .collect();
-            if same.len() >= MAX_STREAMS_PER_AGENT {
-                same.sort_unstable();
-                for old in &same[..=same.len() - MAX_STREAMS_PER_AGENT] {
-                    // Dropping its sender ends that stream.
-                    s.remove(old);
-                }
-            }
-            s.insert(
-                id,
-                Stream {
-                    user: user.to_owned(),
-                    host: host.to_owned(),
-                    hint,
-                },
-            );
+        let mut s = self.streams.lock();
+        let mut same_user: Vec<(u64, bool)> = s
+            .iter()
+            .filter(|(_, st)| st.user.eq_ignore_ascii_case(user))
+            .map(|(id, st)| (*id, st.host == host))
+            .collect();
+        same_user.sort_unstable();
+        let same_host: Vec<u64> = same_user
+            .iter()
+            .filter(|(_, h)| *h)
+            .map(|(id, _)| *id)
+            .collect();
+        // Dropping a stream's sender ends it; the oldest go first.
+        for old in same_host
+            .iter()
+            .take((same_host.len() + 1).saturating_sub(MAX_STREAMS_PER_AGENT))
+        {
+            s.remove(old);
         }
+        let left: Vec<u64> = same_user
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| s.contains_key(id))
+            .collect();
+        for old in left
+            .iter()
+            .take((left.len() + 1).saturating_sub(MAX_STREAMS_PER_USER))
+        {
+            s.remove(old);
+        }
+        s.insert(
+            id,
+            Stream {
+                user: user.to_owned(),
+                host: host.to_owned(),
+                hint,
+            },
+        );
+        drop(s);
         Registration {
             hub: self.clone(),
             id,
@@ -93,9 +115,7 @@ impl Hub {
 
     /// Hints every stream the targets reach; returns how many.
     pub fn notify(&self, targets: &Targets) -> usize {
-        let Ok(s) = self.streams.lock() else {
-            return 0;
-        };
+        let s = self.streams.lock();
         let mut n = 0;
         for st in s.values().filter(|st| targets.reaches(&st.user, &st.host)) {
             // Full means a hint is already pending: nothing is lost.
@@ -106,7 +126,7 @@ impl Hub {
     }
 
     pub fn connected(&self) -> usize {
-        self.streams.lock().map_or(0, |s| s.len())
+        self.streams.lock().len()
     }
 }
 
@@ -162,5 +182,20 @@ mod tests {
             ),
             "the oldest stream was not closed"
         );
+    }
+
+    #[test]
+    fn one_token_cannot_pile_up_streams_under_many_host_names() {
+        let hub = Hub::default();
+        let mut first = hub.register("ann", "host-0");
+        let _more: Vec<_> = (1..=MAX_STREAMS_PER_USER + 10)
+            .map(|i| hub.register("Ann", &format!("host-{i}")))
+            .collect();
+        let _bob = hub.register("bob", "host-0");
+        assert_eq!(hub.connected(), MAX_STREAMS_PER_USER + 1);
+        assert!(matches!(
+            first.hints.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        ));
     }
 }

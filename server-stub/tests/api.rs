@@ -2,13 +2,15 @@
 //! file: validation, authorization, the cheap unchanged poll, receipts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use herald_server::{db, serve, AgentPolicy, AppState};
+use herald_server::pool::Db;
+use herald_server::{serve, AgentPolicy, AppState};
 use serde_json::{json, Value};
 
 const ADMIN: &str = "admin-secret";
 
 struct TestServer {
     url: String,
+    db_path: std::path::PathBuf,
     http: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
@@ -20,13 +22,13 @@ async fn start() -> TestServer {
 
 async fn start_with(push: herald_protocol::PushMode) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let conn = db::open(&dir.path().join("server.db")).unwrap();
+    let db = Db::open(&dir.path().join("server.db")).unwrap();
     let policy = AgentPolicy {
         poll_interval_secs: 300,
         min_agent_version: Some("99.0.0".into()),
         push,
     };
-    let state = AppState::new(conn, ADMIN, policy);
+    let state = AppState::new(db, ADMIN, policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -35,6 +37,7 @@ async fn start_with(push: herald_protocol::PushMode) -> TestServer {
     }));
     TestServer {
         url,
+        db_path: dir.path().join("server.db"),
         http: reqwest::Client::new(),
         _stop: stop,
         _dir: dir,
@@ -124,6 +127,21 @@ impl TestServer {
             serde_json::from_str(&text).unwrap_or(Value::Null),
             text.len(),
         )
+    }
+}
+
+impl TestServer {
+    /// What the server last recorded for an agent, read from its own file:
+    /// the change sequence its last full answer was computed at.
+    fn seq_seen(&self, user: &str, host: &str) -> i64 {
+        let c = rusqlite::Connection::open(&self.db_path).unwrap();
+        c.query_row(
+            "SELECT s.seq_seen FROM agent_sync s JOIN users u ON u.id = s.user_id
+             WHERE u.name = ?1 AND s.host = ?2",
+            [user, host],
+            |r| r.get(0),
+        )
+        .unwrap()
     }
 }
 
@@ -535,4 +553,199 @@ async fn inbound_calls_are_signed_empty_and_keys_die_with_the_token() {
     let (_, v, _) = srv.poll_listening(&ann, "pc-1", None, Some(port)).await;
     let new_key = secret(&v).unwrap();
     assert_ne!(new_key, key);
+}
+
+#[tokio::test]
+async fn an_admin_typo_is_a_400_and_the_server_keeps_serving() {
+    let s = start().await;
+    let bob = s.user("bob", &[]).await;
+    let (_, first, _) = s.poll(&bob, "pc", None).await;
+    let cursor = first["cursor"].as_str().unwrap().to_owned();
+    for until in [
+        "+100000000d",
+        "+9223372036854775807s",
+        "+99999999999999999999d",
+        "+3000000d",
+        "10000-01-01T00:00:00Z",
+    ] {
+        let (status, v) = s
+            .send(json!({"to": ["user:bob"], "severity": "info", "title": "x", "body": "", "valid_until": until}))
+            .await;
+        assert_eq!(status, 400, "{until}: {v}");
+        assert!(!one_line_error(&v).is_empty());
+    }
+    let (status, v) = s
+        .send(json!({"to": ["user:bob"], "severity": "info", "title": "x", "body": "", "valid_from": "9999-12-31T12:00:00Z"}))
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(s.message_count().await, 0);
+    let (_, m) = s
+        .send(json!({"to": ["user:bob"], "severity": "info", "title": "ok", "body": ""}))
+        .await;
+    let path = format!("/api/v1/admin/messages/{}", m["id"].as_str().unwrap());
+    let (status, v) = s
+        .call("PATCH", &path, ADMIN, json!({"valid_until": "+100000000d"}))
+        .await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v, _) = s.poll(&bob, "pc", Some(&cursor)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["messages"][0]["title"], "ok");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_and_others_carry_on() {
+    let app = herald_server::api::contain_panics(
+        axum::Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if true {
+                        panic!("a bug in one handler");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route("/fine", axum::routing::get(|| async { "fine" })),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let boom = http.get(format!("{url}/boom")).send().await.unwrap();
+    assert_eq!(boom.status().as_u16(), 500);
+    let v: Value = boom.json().await.unwrap();
+    assert!(one_line_error(&v).contains("unexpectedly"), "{v}");
+    let fine = http.get(format!("{url}/fine")).send().await.unwrap();
+    assert_eq!(fine.text().await.unwrap(), "fine");
+}
+
+#[tokio::test]
+async fn others_changes_leave_a_poll_on_the_cheap_path() {
+    let s = start().await;
+    let ann = s.user("ann", &["ops"]).await;
+    let bob = s.user("bob", &["sales"]).await;
+    s.user("carl", &[]).await;
+    let (_, m) = s
+        .send(json!({"to": ["group:ops", "group:sales"], "severity": "info", "title": "both", "body": ""}))
+        .await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    let (_, first, _) = s.poll(&ann, "pc-ann", None).await;
+    let mut cursor = first["cursor"].as_str().unwrap().to_owned();
+    let (_, _, _) = s.poll(&bob, "pc-bob", None).await;
+    let seen = s.seq_seen("ann", "pc-ann");
+
+    // None of these concern ann at pc-ann.
+    s.send(json!({"to": ["user:bob"], "severity": "info", "title": "bob only", "body": ""}))
+        .await;
+    s.send(json!({"to": ["group:sales"], "severity": "info", "title": "sales", "body": ""}))
+        .await;
+    s.send(json!({"to": ["host:pc-bob"], "severity": "info", "title": "bob's pc", "body": ""}))
+        .await;
+    let read = json!({"host": "pc-bob", "receipts": [{"message_id": id, "revision": 1, "kind": "read", "at": "2026-01-01T00:00:00Z"}]});
+    let (status, v) = s.call("POST", "/api/v1/receipts", &bob, read).await;
+    assert_eq!((status, &v["recorded"]), (200, &json!(1)), "{v}");
+    let (status, _) = s
+        .call(
+            "POST",
+            "/api/v1/admin/groups/sales/members",
+            ADMIN,
+            json!({"user": "carl"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (_, again, _) = s.poll(&ann, "pc-ann", Some(&cursor)).await;
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(
+        s.seq_seen("ann", "pc-ann"),
+        seen,
+        "an unrelated change sent ann's poll down the full path"
+    );
+
+    // Each of these does concern her, and her next poll sees it.
+    let (status, _) = s
+        .call(
+            "POST",
+            "/api/v1/admin/groups/sales/members",
+            ADMIN,
+            json!({"user": "ann"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, v, _) = s.poll(&ann, "pc-ann", Some(&cursor)).await;
+    assert_eq!(v["messages"][0]["title"], "sales", "{v}");
+    cursor = v["cursor"].as_str().unwrap().to_owned();
+    s.send(json!({"to": ["host:pc-ann"], "severity": "info", "title": "her pc", "body": ""}))
+        .await;
+    let (_, v, _) = s.poll(&ann, "pc-ann", Some(&cursor)).await;
+    assert_eq!(v["messages"][0]["title"], "her pc", "{v}");
+    cursor = v["cursor"].as_str().unwrap().to_owned();
+    // Read on another of her computers: this one drops it.
+    let read = json!({"host": "laptop", "receipts": [{"message_id": id, "revision": 1, "kind": "read", "at": "2026-01-01T00:00:00Z"}]});
+    s.call("POST", "/api/v1/receipts", &ann, read).await;
+    let (_, v, _) = s.poll(&ann, "pc-ann", Some(&cursor)).await;
+    assert_eq!(v["stopped"][0]["reason"], "read_elsewhere", "{v}");
+}
+
+#[tokio::test]
+async fn an_unchanged_poll_writes_nothing_until_the_batch_is_flushed() {
+    let s = start().await;
+    let ann = s.user("ann", &[]).await;
+    let (_, first, _) = s.poll(&ann, "pc-ann", None).await;
+    let cursor = first["cursor"].as_str().unwrap().to_owned();
+    let hosts = |s: &TestServer| -> i64 {
+        let c = rusqlite::Connection::open(&s.db_path).unwrap();
+        c.query_row(
+            "SELECT last_seen FROM hosts WHERE name = 'pc-ann'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let before = hosts(&s);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (_, v, _) = s.poll(&ann, "pc-ann", Some(&cursor)).await;
+    assert_eq!(v["changed"], false);
+    assert_eq!(
+        hosts(&s),
+        before,
+        "the unchanged poll wrote last-seen at once"
+    );
+    // The admin's host list writes the batch first.
+    let (_, list) = s
+        .call("GET", "/api/v1/admin/hosts", ADMIN, Value::Null)
+        .await;
+    assert_ne!(list[0]["last_seen"], first["server_time"], "{list}");
+    assert!(hosts(&s) > before, "the batch was not flushed");
+}
+
+#[tokio::test]
+async fn every_admin_route_refuses_a_missing_or_agent_token_before_reading_the_body() {
+    let s = start().await;
+    let agent = s.user("ann", &[]).await;
+    let routes = [
+        ("GET", "/api/v1/admin/users"),
+        ("POST", "/api/v1/admin/users"),
+        ("DELETE", "/api/v1/admin/users/ann"),
+        ("POST", "/api/v1/admin/users/ann/token"),
+        ("POST", "/api/v1/admin/groups/ops/members"),
+        ("DELETE", "/api/v1/admin/groups/ops/members/ann"),
+        ("GET", "/api/v1/admin/hosts"),
+        ("GET", "/api/v1/admin/messages"),
+        ("POST", "/api/v1/admin/messages"),
+        ("GET", "/api/v1/admin/messages/x"),
+        ("PATCH", "/api/v1/admin/messages/x"),
+        ("POST", "/api/v1/admin/messages/x/withdraw"),
+        ("GET", "/api/v1/admin/messages/x/receipts"),
+    ];
+    for (method, path) in routes {
+        for token in ["", agent.as_str()] {
+            let (status, text) = s.raw(method, path, token, Some("{not json".into())).await;
+            assert_eq!(status, 401, "{method} {path} with {token:?}: {text}");
+        }
+    }
+    let (_, users) = s
+        .call("GET", "/api/v1/admin/users", ADMIN, Value::Null)
+        .await;
+    assert_eq!(users.as_array().unwrap().len(), 1);
 }

@@ -111,3 +111,39 @@ fn a_malformed_poll_answer_after_receipts_went_through_changes_nothing() {
     agent.sync();
     assert_eq!(server.receipts(&read).len(), 2);
 }
+
+#[test]
+fn server_times_out_of_range_are_refused_and_change_nothing() {
+    let server = Server::start();
+    let mut agent = agent_with_state(&server);
+    let before = agent.snapshot();
+    // One body that parses as the receipt answer and as the poll answer.
+    let answer = |server_time: &str, until: &str| {
+        format!(
+            r#"{{"recorded": 1, "duplicates": 1, "rejected": [],
+               "api_version": 1, "server_time": "{server_time}", "cursor": "x.1",
+               "changed": true, "full": true, "stopped": [],
+               "settings": {{"poll_interval_secs": 60, "push": "off"}},
+               "messages": [{{"id": "far", "revision": 1, "severity": "alert",
+                  "title": "far", "body": "", "sender": "x", "receipt": "read",
+                  "valid_from": "2026-01-01T00:00:00Z", "valid_until": "{until}",
+                  "revised_at": "2026-01-01T00:00:00Z"}}]}}"#
+        )
+    };
+    for (server_time, until) in [
+        ("+200000-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
+        ("2026-01-01T00:00:00Z", "+262000-01-01T00:00:00Z"),
+        ("2026-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"),
+    ] {
+        let body = answer(server_time, until);
+        agent.server = fake_server(http_answer("200 OK", "application/json", body.as_bytes()));
+        let err = agent.sync_fails();
+        assert!(
+            err.contains("out of range"),
+            "{server_time} / {until}: {err}"
+        );
+        assert_eq!(agent.snapshot(), before, "the store changed after: {err}");
+    }
+    agent.server = server.url.clone();
+    agent.sync();
+}

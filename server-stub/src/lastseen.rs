@@ -1,0 +1,125 @@
+//! When each host and inbound listener was last heard from, kept in memory
+//! and written in batches: an unchanged poll then writes nothing. A crash
+//! loses at most one flush interval of these times, which only say when a
+//! desktop was last seen; messages and receipts are written at once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::{params, Connection};
+
+use crate::error::Error;
+
+/// How often the batch is written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+pub struct LastSeen {
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Host → (last user, Unix ms).
+    hosts: HashMap<String, (String, i64)>,
+    /// (user id, host) → Unix ms.
+    listeners: HashMap<(i64, String), i64>,
+}
+
+impl LastSeen {
+    pub fn host(&self, host: &str, user: &str, at_ms: i64) {
+        self.pending
+            .lock()
+            .hosts
+            .insert(host.to_owned(), (user.to_owned(), at_ms));
+    }
+
+    pub fn listener(&self, user_id: i64, host: &str, at_ms: i64) {
+        self.pending
+            .lock()
+            .listeners
+            .insert((user_id, host.to_owned()), at_ms);
+    }
+
+    /// Writes what is pending in one transaction; returns how many rows.
+    /// On failure (a full disk) the times go back into the batch, unless a
+    /// newer one arrived meanwhile, and the next flush tries again.
+    pub fn flush(&self, conn: &mut Connection) -> Result<usize, Error> {
+        let batch = std::mem::take(&mut *self.pending.lock());
+        if batch.hosts.is_empty() && batch.listeners.is_empty() {
+            return Ok(0);
+        }
+        match write(conn, &batch) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                let mut p = self.pending.lock();
+                for (host, seen) in batch.hosts {
+                    p.hosts.entry(host).or_insert(seen);
+                }
+                for (key, at) in batch.listeners {
+                    p.listeners.entry(key).or_insert(at);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+fn write(conn: &mut Connection, batch: &Pending) -> Result<usize, Error> {
+    let tx = conn.transaction()?;
+    let mut n = 0;
+    {
+        // Only later times move a row: a full poll may have written a newer
+        // one directly since this batch was taken.
+        let mut host = tx.prepare_cached(
+            "UPDATE hosts SET last_seen = ?2, last_user = ?3 WHERE name = ?1 AND last_seen < ?2",
+        )?;
+        for (name, (user, at)) in &batch.hosts {
+            n += host.execute(params![name, at, user])?;
+        }
+        let mut listener = tx.prepare_cached(
+            "UPDATE push_listeners SET seen_at = ?3 WHERE user_id = ?1 AND host = ?2 AND seen_at < ?3",
+        )?;
+        for ((user_id, name), at) in &batch.listeners {
+            n += listener.execute(params![user_id, name, at])?;
+        }
+    }
+    tx.commit()?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_keep_the_latest_and_never_move_a_time_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::db::open(&dir.path().join("s.db")).unwrap();
+        conn.execute(
+            "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES ('pc-1', 1, 500, 'ann')",
+            [],
+        )
+        .unwrap();
+        let seen = LastSeen::default();
+        seen.host("pc-1", "ann", 100);
+        assert_eq!(
+            seen.flush(&mut conn).unwrap(),
+            0,
+            "an older time moved the row"
+        );
+        seen.host("pc-1", "ann", 600);
+        seen.host("pc-1", "bob", 700);
+        assert_eq!(seen.flush(&mut conn).unwrap(), 1);
+        let (at, user): (i64, String) = conn
+            .query_row(
+                "SELECT last_seen, last_user FROM hosts WHERE name = 'pc-1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((at, user.as_str()), (700, "bob"));
+        assert_eq!(seen.flush(&mut conn).unwrap(), 0);
+    }
+}
