@@ -7,6 +7,7 @@ use crate::{ReceiptKind, ReceiptPolicy, Severity};
 
 /// `POST /api/v1/admin/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUser {
     pub name: String,
     #[serde(default)]
@@ -15,18 +16,21 @@ pub struct NewUser {
 
 /// The user's agent token is only ever shown here, once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserCreated {
     pub name: String,
     pub token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub name: String,
     pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostInfo {
     pub name: String,
     pub last_seen: DateTime<Utc>,
@@ -35,6 +39,7 @@ pub struct HostInfo {
 
 /// `POST /api/v1/admin/groups/{group}/members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Membership {
     pub user: String,
 }
@@ -42,6 +47,7 @@ pub struct Membership {
 /// `POST /api/v1/admin/messages`. Times are RFC 3339 or relative to the
 /// server's clock (`+30s`, `+5m`, `+2h`, `+1d`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewMessage {
     pub to: Vec<String>,
     pub severity: Severity,
@@ -63,6 +69,7 @@ pub struct NewMessage {
 
 /// `PATCH /api/v1/admin/messages/{id}`: every field given makes a new revision.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageEdit {
     #[serde(default)]
     pub title: Option<String>,
@@ -76,6 +83,7 @@ pub struct MessageEdit {
 
 /// A message as the administrator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageInfo {
     pub id: String,
     pub revision: u32,
@@ -97,6 +105,7 @@ pub struct MessageInfo {
 
 /// One receipt as recorded by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptRecord {
     pub user: String,
     pub host: String,

@@ -7,6 +7,7 @@ use crate::{ReceiptKind, ReceiptPolicy, Severity, StopReason};
 
 /// A message revision as the agent receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: String,
     pub revision: u32,
@@ -24,6 +25,7 @@ pub struct Message {
 
 /// `POST /api/v1/poll`, authenticated with the user's agent token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PollRequest {
     /// The computer the agent runs on; messages to `host:NAME` use it.
     pub host: String,
@@ -40,6 +42,7 @@ pub struct PollRequest {
 /// Answer to a poll. When nothing changed since `cursor`, `changed` is false
 /// and `messages` and `stopped` are empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PollResponse {
     pub api_version: u32,
     pub server_time: DateTime<Utc>,
@@ -60,6 +63,7 @@ pub struct PollResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stopped {
     pub id: String,
     pub reason: StopReason,
@@ -67,6 +71,7 @@ pub struct Stopped {
 
 /// Settings the server hands to every agent at each poll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     pub poll_interval_secs: u64,
     /// Set when the agent is older than the version the server asks for.
@@ -83,6 +88,7 @@ pub struct Settings {
 
 /// How the server tells agents to check at once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PushMode {
     /// Polling only.
@@ -123,6 +129,7 @@ pub const PUSH_EVENT_CHECK: &str = "check";
 
 /// One receipt in a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     pub message_id: String,
     pub revision: u32,
@@ -133,6 +140,7 @@ pub struct Receipt {
 
 /// `POST /api/v1/receipts`. The user is the token's; it is never in the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptBatch {
     pub host: String,
     pub receipts: Vec<Receipt>,
@@ -141,6 +149,7 @@ pub struct ReceiptBatch {
 /// Answer to a receipt batch. Every receipt is accounted for once: recorded
 /// now, already recorded before, or rejected for good.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptAnswer {
     pub recorded: u32,
     pub duplicates: u32,
@@ -148,6 +157,7 @@ pub struct ReceiptAnswer {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectedReceipt {
     pub index: usize,
     pub reason: String,

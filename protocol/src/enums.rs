@@ -16,7 +16,11 @@ macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // Every wire word is its variant in snake_case (a test checks it):
+        // stated once for the enum, the API description sees it too.
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
 
         impl $name {
             /// Every value, in declaration order.
@@ -157,6 +161,19 @@ impl fmt::Display for Recipient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wire_words_are_the_texts() {
+        fn check<T: Serialize + fmt::Display + Copy>(all: &[T]) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), v.to_string());
+            }
+        }
+        check(Severity::ALL);
+        check(ReceiptPolicy::ALL);
+        check(ReceiptKind::ALL);
+        check(StopReason::ALL);
+    }
 
     #[test]
     fn severity_orders_by_urgency() {

@@ -27,12 +27,14 @@ pub const MAX_TITLE_CHARS: usize = 200;
 
 /// Every error answer of the API has this shape, with a one-line reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
 }
 
 /// Answer of the unauthenticated `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub server_version: String,
     pub api_version: u32,

@@ -3,19 +3,19 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use herald_protocol::{
-    HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser, PushMode, ReceiptRecord,
-    UserCreated, UserInfo,
+    ErrorBody, HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser, PushMode,
+    ReceiptRecord, UserCreated, UserInfo,
 };
 use rusqlite::Connection;
 
-use crate::api::{AppState, Body};
+use crate::api::{AppState, Body, Path};
 use crate::auth;
 use crate::directory;
 use crate::error::Error;
@@ -113,11 +113,17 @@ fn hint(st: &AppState, id: &str, plan: PushPlan) {
     }
 }
 
-async fn list_users(State(st): State<AppState>) -> Result<Json<Vec<UserInfo>>, Error> {
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every user", body = Vec<UserInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn list_users(State(st): State<AppState>) -> Result<Json<Vec<UserInfo>>, Error> {
     st.read(directory::list_users).await.map(Json)
 }
 
-async fn add_user(
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = NewUser,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The user and its agent token", body = UserCreated), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn add_user(
     State(st): State<AppState>,
     Body(new): Body<NewUser>,
 ) -> Result<Json<UserCreated>, Error> {
@@ -132,11 +138,22 @@ async fn add_user(
     .map(Json)
 }
 
-async fn remove_user(State(st): State<AppState>, Path(name): Path<String>) -> Result<(), Error> {
+#[utoipa::path(delete, path = "/api/v1/admin/users/{name}", tag = "admin",
+    params(("name" = String, Path, description = "User name")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn remove_user(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<(), Error> {
     st.write(move |c| directory::remove_user(c, &name)).await
 }
 
-async fn rotate_token(
+#[utoipa::path(post, path = "/api/v1/admin/users/{name}/token", tag = "admin",
+    params(("name" = String, Path, description = "User name")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The new token; the old one no longer works", body = UserCreated), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn rotate_token(
     State(st): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<UserCreated>, Error> {
@@ -150,7 +167,11 @@ async fn rotate_token(
     .map(Json)
 }
 
-async fn add_member(
+#[utoipa::path(post, path = "/api/v1/admin/groups/{group}/members", tag = "admin", request_body = Membership,
+    params(("group" = String, Path, description = "Group name")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Added"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn add_member(
     State(st): State<AppState>,
     Path(group): Path<String>,
     Body(m): Body<Membership>,
@@ -159,7 +180,11 @@ async fn add_member(
         .await
 }
 
-async fn remove_member(
+#[utoipa::path(delete, path = "/api/v1/admin/groups/{group}/members/{user}", tag = "admin",
+    params(("group" = String, Path, description = "Group name"), ("user" = String, Path, description = "User name")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn remove_member(
     State(st): State<AppState>,
     Path((group, user)): Path<(String, String)>,
 ) -> Result<(), Error> {
@@ -167,7 +192,10 @@ async fn remove_member(
         .await
 }
 
-async fn list_hosts(State(st): State<AppState>) -> Result<Json<Vec<HostInfo>>, Error> {
+#[utoipa::path(get, path = "/api/v1/admin/hosts", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every host an agent has polled from", body = Vec<HostInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn list_hosts(State(st): State<AppState>) -> Result<Json<Vec<HostInfo>>, Error> {
     // What the admin sees includes the polls of the last few seconds.
     if let Err(e) = st.flush_last_seen().await {
         tracing::warn!(error = %e, "cannot write last-seen times; listing the stored ones");
@@ -175,25 +203,41 @@ async fn list_hosts(State(st): State<AppState>) -> Result<Json<Vec<HostInfo>>, E
     st.read(directory::list_hosts).await.map(Json)
 }
 
-async fn list_messages(State(st): State<AppState>) -> Result<Json<Vec<MessageInfo>>, Error> {
+#[utoipa::path(get, path = "/api/v1/admin/messages", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every message", body = Vec<MessageInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn list_messages(
+    State(st): State<AppState>,
+) -> Result<Json<Vec<MessageInfo>>, Error> {
     st.read(messages::list).await.map(Json)
 }
 
-async fn send_message(
+#[utoipa::path(post, path = "/api/v1/admin/messages", tag = "admin", request_body = NewMessage,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The message sent", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn send_message(
     State(st): State<AppState>,
     Body(new): Body<NewMessage>,
 ) -> Result<Json<MessageInfo>, Error> {
     change(&st, move |c| messages::create(c, new, Utc::now())).await
 }
 
-async fn get_message(
+#[utoipa::path(get, path = "/api/v1/admin/messages/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Message id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The message", body = MessageInfo), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn get_message(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
     st.read(move |c| messages::get(c, &id)).await.map(Json)
 }
 
-async fn edit_message(
+#[utoipa::path(patch, path = "/api/v1/admin/messages/{id}", tag = "admin", request_body = MessageEdit,
+    params(("id" = String, Path, description = "Message id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The new revision", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn edit_message(
     State(st): State<AppState>,
     Path(id): Path<String>,
     Body(edit): Body<MessageEdit>,
@@ -201,14 +245,22 @@ async fn edit_message(
     change(&st, move |c| messages::edit(c, &id, edit, Utc::now())).await
 }
 
-async fn withdraw_message(
+#[utoipa::path(post, path = "/api/v1/admin/messages/{id}/withdraw", tag = "admin",
+    params(("id" = String, Path, description = "Message id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The message, withdrawn", body = MessageInfo), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn withdraw_message(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
     change(&st, move |c| messages::withdraw(c, &id, Utc::now())).await
 }
 
-async fn message_receipts(
+#[utoipa::path(get, path = "/api/v1/admin/messages/{id}/receipts", tag = "admin",
+    params(("id" = String, Path, description = "Message id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every receipt of the message", body = Vec<ReceiptRecord>), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn message_receipts(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ReceiptRecord>>, Error> {

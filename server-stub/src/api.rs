@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
@@ -16,8 +16,8 @@ use axum::{Json, Router};
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use herald_protocol::{
-    Health, PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch, API_VERSION,
-    PUSH_EVENT_CHECK, PUSH_HEARTBEAT_SECS, PUSH_PATH,
+    ErrorBody, Health, PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch,
+    API_VERSION, PUSH_EVENT_CHECK, PUSH_HEARTBEAT_SECS, PUSH_PATH,
 };
 use rusqlite::Connection;
 
@@ -110,6 +110,17 @@ fn joined(e: tokio::task::JoinError) -> Error {
 #[from_request(via(axum::Json), rejection(Error))]
 pub(crate) struct Body<T>(pub T);
 
+/// Path parameters whose rejection (bad percent-encoding) is a 400 in the
+/// API's error shape, not axum's plain text.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub(crate) struct Path<T>(pub T);
+
+/// Query parameters, likewise.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub(crate) struct Query<T>(pub T);
+
 /// Requests larger than this are refused before they are parsed; a message
 /// body is limited separately, and more tightly.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -117,6 +128,15 @@ const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/api/v1/health", get(health))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    crate::openapi::json(),
+                )
+            }),
+        )
         .route("/api/v1/poll", post(agent_poll))
         .route("/api/v1/receipts", post(agent_receipts))
         .route(PUSH_PATH, get(agent_push))
@@ -138,7 +158,9 @@ pub fn contain_panics(app: Router) -> Router {
     ))
 }
 
-async fn health() -> Json<Health> {
+#[utoipa::path(get, path = "/api/v1/health", tag = "health",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
     Json(Health {
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
         api_version: API_VERSION,
@@ -146,7 +168,10 @@ async fn health() -> Json<Health> {
     })
 }
 
-async fn agent_poll(
+#[utoipa::path(post, path = "/api/v1/poll", tag = "agent", request_body = PollRequest,
+    security(("agent_token" = [])),
+    responses((status = 200, description = "What changed for this agent", body = PollResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong agent token", body = ErrorBody)))]
+pub(crate) async fn agent_poll(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -238,7 +263,10 @@ fn quick_inbound_key(
     }
 }
 
-async fn agent_receipts(
+#[utoipa::path(post, path = "/api/v1/receipts", tag = "agent", request_body = ReceiptBatch,
+    security(("agent_token" = [])),
+    responses((status = 200, description = "How each receipt was taken", body = ReceiptAnswer), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong agent token", body = ErrorBody)))]
+pub(crate) async fn agent_receipts(
     State(st): State<AppState>,
     headers: HeaderMap,
     Body(batch): Body<ReceiptBatch>,
@@ -269,7 +297,14 @@ fn inbound_key(
 
 /// The push stream: Server-Sent Events carrying only `check` hints, with a
 /// heartbeat comment so that the agent notices a dead connection.
-async fn agent_push(
+#[utoipa::path(get, path = "/api/v1/push", tag = "agent",
+    params(("host" = String, Query, description = "The agent's computer")),
+    security(("agent_token" = [])),
+    responses(
+        (status = 200, description = "Server-Sent Events: `ready`, then `check` hints and heartbeats", content_type = "text/event-stream", body = String),
+        (status = 404, description = "This server does not offer push streams", body = ErrorBody),
+        (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong agent token", body = ErrorBody)))]
+pub(crate) async fn agent_push(
     State(st): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,

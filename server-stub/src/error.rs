@@ -59,3 +59,15 @@ impl From<axum::extract::rejection::JsonRejection> for Error {
         Error::BadRequest(format!("malformed request: {}", rejection.body_text()))
     }
 }
+
+impl From<axum::extract::rejection::PathRejection> for Error {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        Error::BadRequest(format!("bad path: {}", rejection.body_text()))
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for Error {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Error::BadRequest(format!("bad query: {}", rejection.body_text()))
+    }
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod inbound;
 pub mod lastseen;
 pub mod messages;
+pub mod openapi;
 pub mod poll;
 pub mod pool;
 pub mod push;

@@ -388,6 +388,10 @@ pub fn record_receipts(
             answer.rejected.push(reject("no such revision"));
             continue;
         }
+        if !herald_protocol::time_in_range(rc.at) {
+            answer.rejected.push(reject("time out of range"));
+            continue;
+        }
         let n = tx.execute(
             "INSERT OR IGNORE INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

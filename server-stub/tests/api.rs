@@ -590,6 +590,14 @@ async fn an_admin_typo_is_a_400_and_the_server_keeps_serving() {
     let (status, v, _) = s.poll(&bob, "pc", Some(&cursor)).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["messages"][0]["title"], "ok");
+    // A receipt dated outside the API's range is refused, not stored.
+    let read = json!({"host": "pc", "receipts": [{"message_id": m["id"], "revision": 1, "kind": "read", "at": "+200000-01-01T00:00:00Z"}]});
+    let (status, v) = s.call("POST", "/api/v1/receipts", &bob, read).await;
+    assert_eq!(
+        (status, &v["rejected"][0]["reason"]),
+        (200, &json!("time out of range")),
+        "{v}"
+    );
 }
 
 #[tokio::test]
