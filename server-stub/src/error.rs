@@ -42,14 +42,28 @@ impl Error {
     }
 }
 
+/// The error as the client sees it: one line, whatever the cause, with any
+/// control character from the input escaped. Clients print it as it is, and
+/// an echoed name must not move a terminal's cursor or colour its text.
+pub fn public_text(e: &Error) -> String {
+    let mut out = String::new();
+    for c in e.to_string().chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        // One line, whatever the cause: clients print it as it is.
-        let error = self.to_string().replace(['\n', '\r'], " ");
+        let error = public_text(&self);
         (status, axum::Json(ErrorBody { error })).into_response()
     }
 }
@@ -69,5 +83,20 @@ impl From<axum::extract::rejection::PathRejection> for Error {
 impl From<axum::extract::rejection::QueryRejection> for Error {
     fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
         Error::BadRequest(format!("bad query: {}", rejection.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_text_is_one_line_without_control_characters() {
+        // Found by the server_poll fuzz target: a host name with a newline
+        // and an escape sequence, echoed in the 400's reason.
+        let e = crate::directory::normalize_host("pc\n\u{1b}[31mred\u{7}").unwrap_err();
+        let text = public_text(&e);
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.contains("\\u{1b}[31mred"), "{text}");
     }
 }

@@ -590,6 +590,13 @@ async fn an_admin_typo_is_a_400_and_the_server_keeps_serving() {
     let (status, v, _) = s.poll(&bob, "pc", Some(&cursor)).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["messages"][0]["title"], "ok");
+    // Found by fuzzing: a name echoed in a 400 carries no control
+    // characters to the admin's terminal.
+    let body = json!({"host": "pc\n\u{1b}[31mred", "cursor": null, "agent_version": "0.1.0"});
+    let (status, v) = s.call("POST", "/api/v1/poll", &bob, body).await;
+    assert_eq!(status, 400, "{v}");
+    let reason = one_line_error(&v);
+    assert!(!reason.chars().any(char::is_control), "{reason:?}");
     // A receipt dated outside the API's range is refused, not stored.
     let read = json!({"host": "pc", "receipts": [{"message_id": m["id"], "revision": 1, "kind": "read", "at": "+200000-01-01T00:00:00Z"}]});
     let (status, v) = s.call("POST", "/api/v1/receipts", &bob, read).await;
