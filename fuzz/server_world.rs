@@ -19,9 +19,9 @@ pub fn get() -> MutexGuard<'static, World> {
     static WORLD: OnceLock<Mutex<World>> = OnceLock::new();
     let world = WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut conn = herald_server::db::open(&dir.path().join("s.db")).expect("database");
+        let conn = herald_server::db::open(&dir.path().join("s.db")).expect("database");
         let now = chrono::Utc::now();
-        let token = directory::add_user(&mut conn, "ann", &["ops".to_owned()], now).expect("user");
+        let token = directory::add_user(&conn, "ann", &["ops".to_owned()], now).expect("user");
         let mut message_ids = Vec::new();
         for (to, title) in [
             ("group:ops", "to ops"),
@@ -32,7 +32,7 @@ pub fn get() -> MutexGuard<'static, World> {
                 "to": [to], "severity": "warning", "title": title, "body": "**b**"
             }))
             .expect("message");
-            message_ids.push(messages::create(&mut conn, new, now).expect("send").id);
+            message_ids.push(messages::create(&conn, new, now).expect("send").id);
         }
         let user = directory::user_by_token(&conn, &token)
             .expect("lookup")

@@ -73,7 +73,7 @@ fn push_plan(c: &Connection, id: &str, policy: &AgentPolicy) -> Result<PushPlan,
 /// Makes a change to a message, then tells the agents it concerns.
 async fn change<F>(st: &AppState, f: F) -> Result<Json<MessageInfo>, Error>
 where
-    F: FnOnce(&mut Connection) -> Result<MessageInfo, Error> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<MessageInfo, Error> + Send + 'static,
 {
     let policy = Arc::clone(&st.policy);
     let (info, plan) = st

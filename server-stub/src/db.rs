@@ -113,6 +113,49 @@ pub fn bump_change_seq(conn: &Connection) -> Result<(), Error> {
     Ok(())
 }
 
+/// A unit of work that applies whole or not at all, inside or outside a
+/// transaction: a savepoint. The writer runs several requests' work in one
+/// transaction (group commit), each in its own `Atomic`, so one request's
+/// error undoes only its own changes. Dropped without `commit`, it rolls
+/// back, on an error return and on a panic alike.
+pub struct Atomic<'c> {
+    conn: &'c Connection,
+    done: bool,
+}
+
+impl<'c> Atomic<'c> {
+    pub fn begin(conn: &'c Connection) -> Result<Self, Error> {
+        conn.prepare_cached("SAVEPOINT atomic")?.execute([])?;
+        Ok(Atomic { conn, done: false })
+    }
+
+    pub fn commit(mut self) -> Result<(), Error> {
+        self.conn.prepare_cached("RELEASE atomic")?.execute([])?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Atomic<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Atomic<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = self
+                .conn
+                .execute_batch("ROLLBACK TO atomic; RELEASE atomic")
+            {
+                tracing::error!(error = %e, "cannot roll back a failed change");
+            }
+        }
+    }
+}
+
 /// Unix milliseconds, the form times take in the database.
 pub fn to_ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp_millis()

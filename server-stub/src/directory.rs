@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth;
 use crate::changes::{self, Scope};
-use crate::db::{from_ms, to_ms};
+use crate::db::{self, from_ms, to_ms};
 use crate::error::Error;
 
 /// The user an agent token belongs to.
@@ -50,7 +50,7 @@ pub fn normalize_host(name: &str) -> Result<String, Error> {
 /// Creates a user (and any group named that does not exist yet) and returns
 /// the user's new agent token.
 pub fn add_user(
-    conn: &mut Connection,
+    conn: &Connection,
     name: &str,
     groups: &[String],
     now: DateTime<Utc>,
@@ -59,7 +59,7 @@ pub fn add_user(
     for g in groups {
         check_name("group", g)?;
     }
-    let tx = conn.transaction()?;
+    let tx = db::Atomic::begin(conn)?;
     let exists: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
         [name],
@@ -108,9 +108,9 @@ pub fn remove_user(conn: &Connection, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn add_member(conn: &mut Connection, group: &str, user: &str) -> Result<(), Error> {
+pub fn add_member(conn: &Connection, group: &str, user: &str) -> Result<(), Error> {
     check_name("group", group)?;
-    let tx = conn.transaction()?;
+    let tx = db::Atomic::begin(conn)?;
     let uid = add_member_tx(&tx, group, user)?;
     changes::record(&tx, &[Scope::User(uid)])?;
     tx.commit()?;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 
+use crate::db;
 use crate::error::Error;
 
 /// How often the batch is written.
@@ -45,7 +46,7 @@ impl LastSeen {
     /// Writes what is pending in one transaction; returns how many rows.
     /// On failure (a full disk) the times go back into the batch, unless a
     /// newer one arrived meanwhile, and the next flush tries again.
-    pub fn flush(&self, conn: &mut Connection) -> Result<usize, Error> {
+    pub fn flush(&self, conn: &Connection) -> Result<usize, Error> {
         let batch = std::mem::take(&mut *self.pending.lock());
         if batch.hosts.is_empty() && batch.listeners.is_empty() {
             return Ok(0);
@@ -66,8 +67,8 @@ impl LastSeen {
     }
 }
 
-fn write(conn: &mut Connection, batch: &Pending) -> Result<usize, Error> {
-    let tx = conn.transaction()?;
+fn write(conn: &Connection, batch: &Pending) -> Result<usize, Error> {
+    let tx = db::Atomic::begin(conn)?;
     let mut n = 0;
     {
         // Only later times move a row: a full poll may have written a newer
@@ -96,7 +97,7 @@ mod tests {
     #[test]
     fn batches_keep_the_latest_and_never_move_a_time_back() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::db::open(&dir.path().join("s.db")).unwrap();
+        let conn = crate::db::open(&dir.path().join("s.db")).unwrap();
         conn.execute(
             "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES ('pc-1', 1, 500, 'ann')",
             [],
@@ -104,14 +105,10 @@ mod tests {
         .unwrap();
         let seen = LastSeen::default();
         seen.host("pc-1", "ann", 100);
-        assert_eq!(
-            seen.flush(&mut conn).unwrap(),
-            0,
-            "an older time moved the row"
-        );
+        assert_eq!(seen.flush(&conn).unwrap(), 0, "an older time moved the row");
         seen.host("pc-1", "ann", 600);
         seen.host("pc-1", "bob", 700);
-        assert_eq!(seen.flush(&mut conn).unwrap(), 1);
+        assert_eq!(seen.flush(&conn).unwrap(), 1);
         let (at, user): (i64, String) = conn
             .query_row(
                 "SELECT last_seen, last_user FROM hosts WHERE name = 'pc-1'",
@@ -120,6 +117,6 @@ mod tests {
             )
             .unwrap();
         assert_eq!((at, user.as_str()), (700, "bob"));
-        assert_eq!(seen.flush(&mut conn).unwrap(), 0);
+        assert_eq!(seen.flush(&conn).unwrap(), 0);
     }
 }

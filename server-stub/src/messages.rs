@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::auth;
 use crate::changes;
-use crate::db::{from_ms, to_ms};
+use crate::db::{self, from_ms, to_ms};
 use crate::directory;
 use crate::error::Error;
 use crate::timespec;
@@ -18,7 +18,7 @@ use crate::timespec;
 pub const DEFAULT_VALIDITY: Duration = Duration::hours(24);
 
 pub fn create(
-    conn: &mut Connection,
+    conn: &Connection,
     new: NewMessage,
     now: DateTime<Utc>,
 ) -> Result<MessageInfo, Error> {
@@ -43,7 +43,7 @@ pub fn create(
         .filter(|s| !s.is_empty())
         .unwrap_or("Administrator");
 
-    let tx = conn.transaction()?;
+    let tx = db::Atomic::begin(conn)?;
     for r in &recipients {
         let (kind, name) = split(r);
         if !directory::recipient_exists(&tx, kind, name)? {
@@ -84,7 +84,7 @@ pub fn create(
 /// Any change makes a new revision, which agents show again even to users who
 /// read the previous one.
 pub fn edit(
-    conn: &mut Connection,
+    conn: &Connection,
     id: &str,
     edit: MessageEdit,
     now: DateTime<Utc>,
@@ -94,7 +94,7 @@ pub fn edit(
             "nothing to change: give a title, body, severity or valid-until",
         ));
     }
-    let tx = conn.transaction()?;
+    let tx = db::Atomic::begin(conn)?;
     let mut msg = get_tx(&tx, id)?;
     if msg.withdrawn_at.is_some() {
         return Err(Error::Conflict(format!("message {id} is withdrawn")));
@@ -133,8 +133,8 @@ pub fn edit(
 }
 
 /// Ends the message's validity now. Withdrawing twice is harmless.
-pub fn withdraw(conn: &mut Connection, id: &str, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
-    let tx = conn.transaction()?;
+pub fn withdraw(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
+    let tx = db::Atomic::begin(conn)?;
     let msg = get_tx(&tx, id)?;
     if msg.withdrawn_at.is_none() {
         tx.execute(

@@ -147,7 +147,7 @@ pub fn unchanged(
 /// The full poll, on the writer: what applies, the difference from what
 /// the agent was last told, and the record of what it is told now.
 pub fn poll(
-    conn: &mut Connection,
+    conn: &Connection,
     user: &User,
     req: &PollRequest,
     policy: &AgentPolicy,
@@ -155,7 +155,7 @@ pub fn poll(
     now: DateTime<Utc>,
 ) -> Result<PollResponse, Error> {
     let host = directory::normalize_host(&req.host)?;
-    let tx = conn.transaction()?;
+    let tx = db::Atomic::begin(conn)?;
     directory::touch_host(&tx, &host, &user.name, now)?;
     let seq = db::change_seq(&tx)?;
     let latest = changes::latest_for(&tx, user.id, &host)?;
@@ -355,14 +355,14 @@ fn stop_reason(
 /// Records a batch of receipts for the token's user. A receipt already
 /// recorded is counted as a duplicate, never twice.
 pub fn record_receipts(
-    conn: &mut Connection,
+    conn: &Connection,
     user: &User,
     host: &str,
     receipts: &[Receipt],
     now: DateTime<Utc>,
 ) -> Result<ReceiptAnswer, Error> {
     let host = directory::normalize_host(host)?;
-    let tx = conn.transaction()?;
+    let tx = db::Atomic::begin(conn)?;
     directory::touch_host(&tx, &host, &user.name, now)?;
     let mut answer = ReceiptAnswer::default();
     let mut acknowledged = false;
