@@ -38,6 +38,12 @@ struct Args {
     /// The herald-server binary.
     #[arg(long)]
     server: PathBuf,
+    /// Agents keep what they were sent in memory instead of a SQLite store
+    /// each: past about 4,000 agents the stores need more open files than
+    /// one process may hold. The server sees the same streams and polls.
+    /// Push streams only.
+    #[arg(long)]
+    light: bool,
 }
 
 const ADMIN: &str = "bench-admin-token";
@@ -107,6 +113,78 @@ async fn admin(http: &reqwest::Client, url: &str, path: &str, body: Value) -> Re
 /// sent: a hint can reach an agent before `send` has its answer.
 type Probe = Option<String>;
 
+/// Polls of light agents in flight at once: one process cannot hold a
+/// connection per agent besides its stream.
+const LIGHT_PARALLEL_POLLS: usize = 256;
+
+/// A light agent's memory: its cursor and the titles it was sent.
+struct Light {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    cursor: Option<String>,
+    titles: std::collections::HashSet<String>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl Light {
+    async fn poll(&mut self) -> Result<()> {
+        let _turn = self.gate.acquire().await?;
+        let request = herald_protocol::PollRequest {
+            host: self.endpoint.host.clone(),
+            cursor: self.cursor.clone(),
+            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            push_port: None,
+        };
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/poll", self.endpoint.server))
+            .bearer_auth(&self.endpoint.token)
+            .json(&request)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!("poll answered {}", resp.status());
+        }
+        let answer: herald_protocol::PollResponse = resp.json().await?;
+        self.cursor = Some(answer.cursor);
+        self.titles.extend(answer.messages.into_iter().map(|m| m.title));
+        Ok(())
+    }
+}
+
+/// A light agent: polls on a hint or on its own schedule, and notes when
+/// the probe first arrives.
+async fn light_agent(
+    mut light: Light,
+    probe: watch::Receiver<Probe>,
+    mut wake: mpsc::Receiver<()>,
+    interval: Duration,
+    found: Arc<Mutex<Vec<Instant>>>,
+) {
+    let mut seen: Option<String> = None;
+    let mut next_poll = Instant::now() + interval.mul_f64(rand::rng().random());
+    let mut hints = true;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(next_poll.into()) => {
+                next_poll = Instant::now() + schedule::poll_delay(interval, 0, rand::rng().random());
+            }
+            w = wake.recv(), if hints => if w.is_none() { hints = false; continue },
+        }
+        if let Err(e) = light.poll().await {
+            eprintln!("poll failed: {e}");
+            continue;
+        }
+        let Some(title) = probe.borrow().clone() else {
+            continue;
+        };
+        if seen.as_deref() != Some(&title) && light.titles.contains(&title) {
+            found.lock().map(|mut f| f.push(Instant::now())).ok();
+            seen = Some(title);
+        }
+    }
+}
+
 /// One agent: syncs on a hint or on its own poll schedule, and notes when
 /// the probe is first in its store.
 async fn agent(
@@ -146,6 +224,34 @@ async fn agent(
     }
 }
 
+/// Holds an agent's push stream, reconnecting, and wakes the agent on
+/// every event.
+fn hold_stream(
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    wake_tx: mpsc::Sender<()>,
+    connected: Arc<std::sync::atomic::AtomicUsize>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let tx = wake_tx.clone();
+            let c = connected.clone();
+            let why = push::hold(&http, &endpoint, &mut |e| {
+                if e == PushEvent::Connected {
+                    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let _ = tx.try_send(());
+            })
+            .await;
+            // Every stream ends when the bench stops the server.
+            if !DONE.load(std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("stream lost: {why}");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -165,6 +271,13 @@ async fn main() -> Result<()> {
     let stream_http = push::client()?;
     let interval = Duration::from_secs(args.poll_interval);
     let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    if args.light && args.push != "stream" {
+        bail!("--light is for push streams only");
+    }
+    let light_http = reqwest::Client::builder()
+        .pool_max_idle_per_host(LIGHT_PARALLEL_POLLS)
+        .build()?;
+    let light_gate = Arc::new(tokio::sync::Semaphore::new(LIGHT_PARALLEL_POLLS));
 
     for i in 0..args.agents {
         let user = format!("user{i}");
@@ -176,6 +289,25 @@ async fn main() -> Result<()> {
         )
         .await?;
         let token = created["token"].as_str().context("no token")?.to_owned();
+        if args.light {
+            let endpoint = Endpoint {
+                server: server.url.clone(),
+                token,
+                host: format!("pc-{i}"),
+            };
+            let mut light = Light {
+                http: light_http.clone(),
+                endpoint: endpoint.clone(),
+                cursor: None,
+                titles: Default::default(),
+                gate: light_gate.clone(),
+            };
+            light.poll().await?;
+            let (wake_tx, wake_rx) = mpsc::channel(1);
+            hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
+            tokio::spawn(light_agent(light, probe_rx.clone(), wake_rx, interval, found.clone()));
+            continue;
+        }
         let dir = tmp.path().join(format!("agent{i}"));
         let mut store = Store::open(&config::store_path(&dir))?;
         let endpoint = Endpoint {
@@ -213,26 +345,7 @@ async fn main() -> Result<()> {
             sync::sync_once(&mut store, &client).await?;
         }
         if args.push == "stream" {
-            let http = stream_http.clone();
-            let connected = connected.clone();
-            tokio::spawn(async move {
-                loop {
-                    let tx = wake_tx.clone();
-                    let c = connected.clone();
-                    let why = push::hold(&http, &endpoint, &mut |e| {
-                        if e == PushEvent::Connected {
-                            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                        let _ = tx.try_send(());
-                    })
-                    .await;
-                    // Every stream ends when the bench stops the server.
-                    if !DONE.load(std::sync::atomic::Ordering::Relaxed) {
-                        eprintln!("stream lost: {why}");
-                    }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            });
+            hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
         }
         tokio::spawn(agent(
             store,
@@ -288,8 +401,9 @@ async fn main() -> Result<()> {
     all.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "push={} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={:.1} MB",
+        "push={}{} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={:.1} MB",
         args.push,
+        if args.light { " (light agents)" } else { "" },
         args.agents,
         args.alerts,
         all.len(),
