@@ -147,7 +147,8 @@ impl Light {
         }
         let answer: herald_protocol::PollResponse = resp.json().await?;
         self.cursor = Some(answer.cursor);
-        self.titles.extend(answer.messages.into_iter().map(|m| m.title));
+        self.titles
+            .extend(answer.messages.into_iter().map(|m| m.title));
         Ok(())
     }
 }
@@ -305,7 +306,13 @@ async fn main() -> Result<()> {
             light.poll().await?;
             let (wake_tx, wake_rx) = mpsc::channel(1);
             hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
-            tokio::spawn(light_agent(light, probe_rx.clone(), wake_rx, interval, found.clone()));
+            tokio::spawn(light_agent(
+                light,
+                probe_rx.clone(),
+                wake_rx,
+                interval,
+                found.clone(),
+            ));
             continue;
         }
         let dir = tmp.path().join(format!("agent{i}"));
