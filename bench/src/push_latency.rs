@@ -18,6 +18,8 @@ use herald_agent::sync::{self, Endpoint, SyncClient};
 use herald_agent::{config, schedule};
 use rand::Rng;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 #[derive(Parser)]
@@ -96,6 +98,20 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time the process has used, user and system, in seconds.
+fn cpu_secs(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 async fn admin(http: &reqwest::Client, url: &str, path: &str, body: Value) -> Result<Value> {
     let resp = http
         .post(format!("{url}{path}"))
@@ -115,82 +131,153 @@ type Probe = Option<String>;
 
 /// Polls of light agents in flight at once: one process cannot hold a
 /// connection per agent besides its stream.
-const LIGHT_PARALLEL_POLLS: usize = 256;
+const LIGHT_PARALLEL_POLLS: usize = 2048;
 
-/// A light agent's memory: its cursor and the titles it was sent.
+/// Keep-alive connections the light agents share for their polls, and the
+/// turn each poll waits for.
+struct LightPool {
+    addr: String,
+    idle: Mutex<Vec<TcpStream>>,
+    gate: tokio::sync::Semaphore,
+}
+
+/// The part of a poll answer a light agent keeps.
+#[derive(serde::Deserialize)]
+struct LightAnswer {
+    cursor: String,
+    messages: Vec<Titled>,
+}
+
+#[derive(serde::Deserialize)]
+struct Titled {
+    title: String,
+}
+
+/// A light agent's memory: its cursor and the titles it was sent. It
+/// polls over plain HTTP/1.1 with no client library, as a load generator
+/// does: the desktops' CPU is not the server's, and here they share two
+/// cores with it.
 struct Light {
-    http: reqwest::Client,
+    pool: Arc<LightPool>,
     endpoint: Endpoint,
     cursor: Option<String>,
     titles: std::collections::HashSet<String>,
-    gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl Light {
     async fn poll(&mut self) -> Result<()> {
-        let _turn = self.gate.acquire().await?;
-        let request = herald_protocol::PollRequest {
+        let pool = Arc::clone(&self.pool);
+        let _turn = pool.gate.acquire().await?;
+        let idle = self.pool.idle.lock().ok().and_then(|mut i| i.pop());
+        if let Some(conn) = idle {
+            // The server closes connections left idle: then once more, anew.
+            if self.poll_on(conn).await.is_ok() {
+                return Ok(());
+            }
+        }
+        let conn = TcpStream::connect(&self.pool.addr).await?;
+        self.poll_on(conn).await
+    }
+
+    async fn poll_on(&mut self, mut conn: TcpStream) -> Result<()> {
+        let body = serde_json::to_vec(&herald_protocol::PollRequest {
             host: self.endpoint.host.clone(),
             cursor: self.cursor.clone(),
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             push_port: None,
-        };
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/poll", self.endpoint.server))
-            .bearer_auth(&self.endpoint.token)
-            .json(&request)
-            .send()
-            .await?;
-        if !resp.status().is_success() {
-            bail!("poll answered {}", resp.status());
+        })?;
+        let mut request = format!(
+            "POST /api/v1/poll HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            self.endpoint.token,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&body);
+        conn.write_all(&request).await?;
+        let (status, answer) = read_answer(&mut conn).await?;
+        if status != 200 {
+            bail!("poll answered {status}");
         }
-        let answer: herald_protocol::PollResponse = resp.json().await?;
+        let answer: LightAnswer = serde_json::from_slice(&answer)?;
         self.cursor = Some(answer.cursor);
         self.titles
             .extend(answer.messages.into_iter().map(|m| m.title));
+        if let Ok(mut idle) = self.pool.idle.lock() {
+            idle.push(conn);
+        }
         Ok(())
+    }
+
+    fn has(&self, title: &str) -> bool {
+        self.titles.contains(title)
     }
 }
 
-/// A light agent: polls on a hint or on its own schedule, and notes when
-/// the probe first arrives.
-async fn light_agent(
-    mut light: Light,
-    probe: watch::Receiver<Probe>,
-    mut wake: mpsc::Receiver<()>,
-    interval: Duration,
-    found: Arc<Mutex<Vec<Instant>>>,
-) {
-    let mut seen: Option<String> = None;
-    let mut next_poll = Instant::now() + interval.mul_f64(rand::rng().random());
-    let mut hints = true;
+/// Reads one HTTP/1.1 answer with a content length: its status and body.
+async fn read_answer(conn: &mut TcpStream) -> Result<(u16, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(4096);
     loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(next_poll.into()) => {
-                next_poll = Instant::now() + schedule::poll_delay(interval, 0, rand::rng().random());
-            }
-            w = wake.recv(), if hints => if w.is_none() { hints = false; continue },
+        let mut chunk = [0u8; 4096];
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("the server closed the connection");
         }
-        if let Err(e) = light.poll().await {
-            eprintln!("poll failed: {e}");
-            continue;
-        }
-        let Some(title) = probe.borrow().clone() else {
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 16];
+        let mut resp = httparse::Response::new(&mut headers);
+        let httparse::Status::Complete(head) = resp.parse(&buf)? else {
             continue;
         };
-        if seen.as_deref() != Some(&title) && light.titles.contains(&title) {
-            found.lock().map(|mut f| f.push(Instant::now())).ok();
-            seen = Some(title);
+        let length: usize = resp
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
+            .context("an answer without a length")?;
+        let status = resp.code.unwrap_or(0);
+        while buf.len() < head + length {
+            let n = conn.read(&mut chunk).await?;
+            if n == 0 {
+                bail!("the server closed the connection");
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        return Ok((status, buf[head..head + length].to_vec()));
+    }
+}
+
+/// An agent as the bench runs it: the real core (store and sync), or a
+/// light one.
+enum Agent {
+    Real { store: Store, client: SyncClient },
+    Light(Light),
+}
+
+impl Agent {
+    async fn sync(&mut self) -> Result<()> {
+        match self {
+            Agent::Real { store, client } => {
+                sync::sync_once(store, client).await?;
+                Ok(())
+            }
+            Agent::Light(light) => light.poll().await,
+        }
+    }
+
+    fn has(&self, title: &str) -> bool {
+        match self {
+            Agent::Real { store, .. } => store
+                .messages()
+                .is_ok_and(|ms| ms.iter().any(|m| m.title == title)),
+            Agent::Light(light) => light.has(title),
         }
     }
 }
 
 /// One agent: syncs on a hint or on its own poll schedule, and notes when
-/// the probe is first in its store.
+/// the probe is first in what it holds.
 async fn agent(
-    mut store: Store,
-    client: SyncClient,
+    mut agent: Agent,
     probe: watch::Receiver<Probe>,
     mut wake: mpsc::Receiver<()>,
     interval: Duration,
@@ -207,18 +294,17 @@ async fn agent(
             }
             w = wake.recv(), if hints => if w.is_none() { hints = false; continue },
         }
-        if let Err(e) = sync::sync_once(&mut store, &client).await {
-            eprintln!("sync failed: {e}");
+        if let Err(e) = agent.sync().await {
+            // Every poll fails once the bench stops the server.
+            if !DONE.load(std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("sync failed: {e:#}");
+            }
             continue;
         }
         let Some(title) = probe.borrow().clone() else {
             continue;
         };
-        if seen.as_deref() != Some(&title)
-            && store
-                .messages()
-                .is_ok_and(|ms| ms.iter().any(|m| m.title == title))
-        {
+        if seen.as_deref() != Some(&title) && agent.has(&title) {
             found.lock().map(|mut f| f.push(Instant::now())).ok();
             seen = Some(title);
         }
@@ -275,10 +361,11 @@ async fn main() -> Result<()> {
     if args.light && args.push != "stream" {
         bail!("--light is for push streams only");
     }
-    let light_http = reqwest::Client::builder()
-        .pool_max_idle_per_host(LIGHT_PARALLEL_POLLS)
-        .build()?;
-    let light_gate = Arc::new(tokio::sync::Semaphore::new(LIGHT_PARALLEL_POLLS));
+    let light_pool = Arc::new(LightPool {
+        addr: server.url.trim_start_matches("http://").to_owned(),
+        idle: Mutex::new(Vec::new()),
+        gate: tokio::sync::Semaphore::new(LIGHT_PARALLEL_POLLS),
+    });
 
     for i in 0..args.agents {
         let user = format!("user{i}");
@@ -297,17 +384,16 @@ async fn main() -> Result<()> {
                 host: format!("pc-{i}"),
             };
             let mut light = Light {
-                http: light_http.clone(),
+                pool: light_pool.clone(),
                 endpoint: endpoint.clone(),
                 cursor: None,
                 titles: Default::default(),
-                gate: light_gate.clone(),
             };
             light.poll().await?;
             let (wake_tx, wake_rx) = mpsc::channel(1);
             hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
-            tokio::spawn(light_agent(
-                light,
+            tokio::spawn(agent(
+                Agent::Light(light),
                 probe_rx.clone(),
                 wake_rx,
                 interval,
@@ -355,8 +441,7 @@ async fn main() -> Result<()> {
             hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
         }
         tokio::spawn(agent(
-            store,
-            client,
+            Agent::Real { store, client },
             probe_rx.clone(),
             wake_rx,
             interval,
@@ -377,6 +462,7 @@ async fn main() -> Result<()> {
     let server_rss = rss_kb(server.child.id());
 
     let mut all = Vec::new();
+    let cpu_before = cpu_secs(server.child.id());
     for n in 0..args.alerts {
         found.lock().map(|mut f| f.clear()).ok();
         let title = format!("probe {n}");
@@ -404,11 +490,12 @@ async fn main() -> Result<()> {
         let times = found.lock().map(|f| f.clone()).unwrap_or_default();
         all.extend(times.into_iter().map(|t| t.saturating_duration_since(sent)));
     }
+    let cpu = cpu_secs(server.child.id()) - cpu_before;
     DONE.store(true, std::sync::atomic::Ordering::Relaxed);
     all.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "push={}{} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={:.1} MB",
+        "push={}{} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={:.1} MB server_cpu={:.0} µs per agent and alert",
         args.push,
         if args.light { " (light agents)" } else { "" },
         args.agents,
@@ -417,7 +504,8 @@ async fn main() -> Result<()> {
         ms(percentile(&all, 0.50)),
         ms(percentile(&all, 0.99)),
         ms(all.last().copied().unwrap_or_default()),
-        server_rss as f64 / 1024.0
+        server_rss as f64 / 1024.0,
+        cpu * 1e6 / (args.agents * args.alerts) as f64
     );
     Ok(())
 }

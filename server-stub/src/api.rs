@@ -5,19 +5,17 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use herald_protocol::{
     ErrorBody, Health, PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch,
-    API_VERSION, PUSH_EVENT_CHECK, PUSH_HEARTBEAT_SECS, PUSH_PATH,
+    API_VERSION, PUSH_PATH,
 };
 use rusqlite::Connection;
 
@@ -39,6 +37,9 @@ pub struct AppState {
     pub(crate) policy: Arc<AgentPolicy>,
     pub(crate) hub: Hub,
     pub(crate) seen: Arc<LastSeen>,
+    /// Reads on blocking threads at once: beyond the pool's readers, more
+    /// threads and connections would only take turns on the same cores.
+    reading: Arc<tokio::sync::Semaphore>,
     /// Makes inbound push calls; `None` if no HTTP client could be built,
     /// and then agents find their messages by polling.
     pub(crate) caller: Option<reqwest::Client>,
@@ -52,23 +53,20 @@ impl AppState {
             policy: Arc::new(policy),
             hub: Hub::default(),
             seen: Arc::new(LastSeen::default()),
+            reading: Arc::new(tokio::sync::Semaphore::new(crate::pool::IDLE_READERS)),
             caller: inbound::client()
                 .map_err(|e| tracing::error!(error = %e, "no client for inbound push calls"))
                 .ok(),
         }
     }
 
-    /// Runs writing work off the async threads, one request at a time:
-    /// SQLite has a single writer anyway, and this keeps transactions simple.
+    /// Runs writing work on the database's writer (see `Db::write`).
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || db.write(f))
-            .await
-            .map_err(joined)?
+        self.db.write(f).await
     }
 
     /// Runs reading work off the async threads on a pooled reader.
@@ -78,6 +76,11 @@ impl AppState {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
+        let _turn = self
+            .reading
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         tokio::task::spawn_blocking(move || db.read(f))
             .await
             .map_err(joined)?
@@ -90,7 +93,11 @@ impl AppState {
     }
 
     async fn agent_user(&self, headers: &HeaderMap) -> Result<User, Error> {
-        let token = auth::bearer(headers)?.to_owned();
+        self.user_by_token(auth::bearer(headers)?).await
+    }
+
+    pub(crate) async fn user_by_token(&self, token: &str) -> Result<User, Error> {
+        let token = token.to_owned();
         self.read(move |c| directory::user_by_token(c, &token)?.ok_or(Error::Unauthorized))
             .await
     }
@@ -181,49 +188,65 @@ pub(crate) async fn agent_poll(
     let host = directory::normalize_host(&req.host)?;
     let ip = peer.ip().to_canonical();
     let now = Utc::now();
-    // The first look runs here, not on a blocking thread: it is one indexed
-    // read from a warm page cache, cheaper than the hop to another thread.
-    let quick = st.db.read(|c| {
-        let quick = poll::quick(
-            c,
-            &token_hash,
-            &host,
-            req.cursor.as_deref(),
-            st.db.server_id(),
-            now,
-        )?;
-        let Quick::Unchanged { user, cursor } = quick else {
-            return Ok(quick);
-        };
-        let mut answer = poll::unchanged(&st.policy, &req.agent_version, cursor.clone(), now);
-        if st.policy.push == PushMode::Inbound {
-            match quick_inbound_key(c, &st, &user, &req, &host, ip, now)? {
-                Some(key) => answer.settings.push_secret = key,
-                None => return Ok(Quick::Full(user)),
+    // A hinted agent will find a change: the first look would be wasted,
+    // and the writer checks the token itself.
+    let user = if st.hub.take_hinted(&host) {
+        None
+    } else {
+        // The first look runs here, not on a blocking thread: it is a few
+        // indexed reads, cheaper than the hop to another thread.
+        let quick = st.db.read(|c| {
+            poll::quick(
+                c,
+                &token_hash,
+                &host,
+                req.cursor.as_deref(),
+                st.db.server_id(),
+                now,
+            )
+        })?;
+        match quick {
+            Quick::Unknown => return Err(Error::Unauthorized),
+            Quick::Full(user) => Some(user),
+            Quick::Unchanged { user, cursor } => {
+                let mut answer = poll::unchanged(&st.policy, &req.agent_version, cursor, now);
+                let key = match st.policy.push {
+                    PushMode::Inbound => st
+                        .db
+                        .read(|c| quick_inbound_key(c, &st, &user, &req, &host, ip, now))?,
+                    _ => Some(None),
+                };
+                if let Some(key) = key {
+                    answer.settings.push_secret = key;
+                    st.seen.host(&host, &user.name, to_ms(now));
+                    return Ok(Json(answer));
+                }
+                // A new inbound address: the full poll registers it.
+                Some(user)
             }
         }
-        st.seen.host(&host, &user.name, to_ms(now));
-        Ok(Quick::Answered(Box::new(answer)))
-    })?;
-    let user = match quick {
-        Quick::Unknown => return Err(Error::Unauthorized),
-        Quick::Answered(answer) => return Ok(Json(*answer)),
-        Quick::Unchanged { user, .. } | Quick::Full(user) => user,
     };
     let policy = Arc::clone(&st.policy);
     let db = Arc::clone(&st.db);
-    let answer = st
+    let (answer, user) = st
         .write(move |c| {
             let now = Utc::now();
+            let user = match user {
+                Some(user) => user,
+                None => {
+                    directory::user_by_token_hash(c, &token_hash)?.ok_or(Error::Unauthorized)?
+                }
+            };
             let mut answer = poll::poll(c, &user, &req, &policy, db.server_id(), now)?;
             if policy.push == PushMode::Inbound {
                 // The address is the poll's own: a token holder cannot make
                 // the server call a machine it does not poll from.
                 answer.settings.push_secret = inbound_key(c, &user, &req, ip, &policy, now)?;
             }
-            Ok(answer)
+            Ok((answer, user))
         })
         .await?;
+    st.seen.host(&host, &user.name, to_ms(now));
     tracing::debug!(
         changed = answer.changed,
         messages = answer.messages.len(),
@@ -272,9 +295,12 @@ pub(crate) async fn agent_receipts(
     Body(batch): Body<ReceiptBatch>,
 ) -> Result<Json<ReceiptAnswer>, Error> {
     let user = st.agent_user(&headers).await?;
+    let host = directory::normalize_host(&batch.host)?;
+    let name = user.name.clone();
     let answer = st
         .write(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))
         .await?;
+    st.seen.host(&host, &name, to_ms(Utc::now()));
     Ok(Json(answer))
 }
 
@@ -296,7 +322,8 @@ fn inbound_key(
 }
 
 /// The push stream: Server-Sent Events carrying only `check` hints, with a
-/// heartbeat comment so that the agent notices a dead connection.
+/// heartbeat comment so that the agent notices a dead connection. A fresh
+/// connection asking for it is served by `stream` and never gets here.
 #[utoipa::path(get, path = "/api/v1/push", tag = "agent",
     params(("host" = String, Query, description = "The agent's computer")),
     security(("agent_token" = [])),
@@ -308,29 +335,17 @@ pub(crate) async fn agent_push(
     State(st): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
-    if st.policy.push != PushMode::Stream {
-        return Err(Error::NotFound(format!(
-            "this server does not offer push streams (push: {})",
-            st.policy.push.as_str()
-        )));
-    }
-    let user = st.agent_user(&headers).await?;
-    let host = directory::normalize_host(
-        query
-            .get("host")
-            .ok_or_else(|| Error::bad("give the host: ?host=NAME"))?,
-    )?;
-    let reg = st.hub.register(&user.name, &host);
-    tracing::debug!(user = %user.name, %host, streams = st.hub.connected(), "push stream open");
-    let ready = futures_util::stream::once(async { Ok(Event::default().event("ready").data("")) });
-    let hints = futures_util::stream::unfold(reg, |mut reg| async move {
-        reg.hints.recv().await?;
-        Some((Ok(Event::default().event(PUSH_EVENT_CHECK).data("")), reg))
-    });
-    Ok(Sse::new(ready.chain(hints)).keep_alive(
-        KeepAlive::new()
-            .interval(Duration::from_secs(PUSH_HEARTBEAT_SECS))
-            .text("heartbeat"),
+) -> Result<impl IntoResponse, Error> {
+    let host = query.get("host").map(String::as_str);
+    let reg = crate::stream::open(&st, auth::bearer(&headers), host).await?;
+    // The same bytes as `stream` writes on a bare connection.
+    let body = crate::stream::events(reg)
+        .map(|bytes| Ok::<_, Infallible>(axum::body::Bytes::from_static(bytes)));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/event-stream"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        axum::body::Body::from_stream(body),
     ))
 }

@@ -27,9 +27,17 @@ pub fn random_id(len: usize) -> String {
 
 /// The bearer token of a request, or 401.
 pub fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    bearer_in(
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    )
+}
+
+/// The bearer token in an `Authorization` header's value, or 401.
+pub fn bearer_in(value: Option<&[u8]>) -> Result<&str, Error> {
+    value
+        .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())

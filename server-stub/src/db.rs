@@ -32,7 +32,23 @@ pub fn open_reader(path: &Path) -> Result<Connection, Error> {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    tune(&conn)?;
     Ok(conn)
+}
+
+/// Statements are prepared once per connection: the default cache of 16
+/// is smaller than the set a poll and its record use, and preparing again
+/// costs more than running. For the same reason the query planner keeps
+/// its plan whatever values are bound: otherwise SQLite prepares a cached
+/// statement again whenever a bound value might change the plan, which
+/// here is on every run of the main poll query.
+fn tune(conn: &Connection) -> Result<(), Error> {
+    conn.set_prepared_statement_cache_capacity(128);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> Result<(), Error> {
@@ -41,7 +57,7 @@ fn configure(conn: &Connection) -> Result<(), Error> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(())
+    tune(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), Error> {
@@ -81,7 +97,8 @@ fn ensure_meta(conn: &Connection) -> Result<(), Error> {
 
 pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, Error> {
     Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
@@ -98,11 +115,9 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), Error> 
 /// apply to whom changes; an agent whose last poll saw the current value
 /// gets a "nothing changed" answer without any further query.
 pub fn change_seq(conn: &Connection) -> Result<i64, Error> {
-    Ok(conn.query_row(
-        "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'change_seq'",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'change_seq'")?
+        .query_row([], |r| r.get(0))?)
 }
 
 pub fn bump_change_seq(conn: &Connection) -> Result<(), Error> {

@@ -192,17 +192,18 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
 }
 
 /// Records that an agent of `user` contacted the server from `host`.
-pub fn touch_host(
+/// Records a host the first time it is seen; later sightings go through
+/// the last-seen batch (`lastseen`), not a write per request.
+pub fn ensure_host(
     conn: &Connection,
     host: &str,
     user: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    conn.execute(
-        "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)
-         ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, last_user = excluded.last_user",
-        params![host, to_ms(now), user],
-    )?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)",
+    )?
+    .execute(params![host, to_ms(now), user])?;
     Ok(())
 }
 

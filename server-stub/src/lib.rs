@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod changes;
+pub mod connections;
 pub mod db;
 pub mod directory;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod openapi;
 pub mod poll;
 pub mod pool;
 pub mod push;
+pub mod stream;
 pub mod timespec;
 
 use std::future::Future;
@@ -31,30 +33,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Keepalive probes are the agent's heartbeat as the server sees it: a
-    // push stream to a vanished computer is closed within about a minute.
-    let listener = listener.tap_io(|tcp| {
-        let ka = socket2::TcpKeepalive::new()
-            .with_time(std::time::Duration::from_secs(30))
-            .with_interval(std::time::Duration::from_secs(10))
-            .with_retries(3);
-        if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_keepalive(&ka) {
-            tracing::debug!(error = %e, "cannot set TCP keepalive");
-        }
-    });
     let flusher = tokio::spawn(flush_last_seen(state.clone()));
-    // The peer address is where inbound push calls go back to.
-    let app =
-        api::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    connections::run(listener, state.clone(), shutdown).await;
     flusher.abort();
     if let Err(e) = state.flush_last_seen().await {
         tracing::error!(error = %e, "cannot write the last-seen times at shutdown");
     }
-    served
+    Ok(())
 }
 
 /// Writes the batch of last-seen times every few seconds.

@@ -118,7 +118,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         push: args.push.into(),
     };
     let state = herald_server::AppState::new(db, &token, policy);
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let listener = herald_server::connections::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;

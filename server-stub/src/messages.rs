@@ -331,14 +331,14 @@ pub fn push_targets(conn: &Connection, id: &str) -> Result<Option<crate::push::T
     for row in rows {
         let (kind, name) = row?;
         match kind.as_str() {
-            "all" => t.all = true,
-            "user" => {
-                t.users.insert(name);
+            "all" => t.set_all(),
+            "user" => t.add_user(&name),
+            "host" => t.add_host(&name),
+            "group" => {
+                for member in directory::members(conn, &name)? {
+                    t.add_user(&member);
+                }
             }
-            "host" => {
-                t.hosts.insert(name);
-            }
-            "group" => t.users.extend(directory::members(conn, &name)?),
             _ => {}
         }
     }

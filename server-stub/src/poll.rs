@@ -77,10 +77,8 @@ pub enum Quick {
     Unknown,
     /// Nothing new: the answer is the agent's current cursor.
     Unchanged { user: User, cursor: String },
-    /// Something may have changed: the writer computes the answer.
+    /// Something may have changed: a full poll computes the answer.
     Full(User),
-    /// The caller completed the unchanged answer on the same connection.
-    Answered(Box<PollResponse>),
 }
 
 /// The hot path of every poll, on a read-only connection: three indexed
@@ -105,10 +103,6 @@ pub fn quick(
     let row = sync_row(&tx, user.id, host)?;
     let latest = changes::latest_for(&tx, user.id, host)?;
     tx.finish()?;
-    let found = Some((user, row, latest));
-    let Some((user, row, latest)) = found else {
-        return Ok(Quick::Unknown);
-    };
     match row {
         Some(row) => {
             let current = cursor(server_id, row.generation);
@@ -144,8 +138,25 @@ pub fn unchanged(
     }
 }
 
+/// What must be written for an agent to be known to hold an answer.
+struct Record {
+    user_id: i64,
+    user_name: String,
+    host: String,
+    generation: i64,
+    seq_seen: i64,
+    next_change: i64,
+    dropped: Vec<String>,
+    delivered: Vec<(String, u32)>,
+}
+
 /// The full poll, on the writer: what applies, the difference from what
-/// the agent was last told, and the record of what it is told now.
+/// the agent was last told, and the record of what it is told now. The
+/// caller notes the host as seen (`lastseen`). It
+/// runs on the writer's connection even though most of it reads: that
+/// connection's page cache stays warm across commits, while a reader's is
+/// emptied by every commit, and after an alert to everyone the commits
+/// never stop (measured: twice the latency when planned on readers).
 pub fn poll(
     conn: &Connection,
     user: &User,
@@ -154,84 +165,126 @@ pub fn poll(
     server_id: &str,
     now: DateTime<Utc>,
 ) -> Result<PollResponse, Error> {
-    let host = directory::normalize_host(&req.host)?;
     let tx = db::Atomic::begin(conn)?;
-    directory::touch_host(&tx, &host, &user.name, now)?;
-    let seq = db::change_seq(&tx)?;
-    let latest = changes::latest_for(&tx, user.id, &host)?;
-    let row = sync_row(&tx, user.id, &host)?;
+    let (answer, record) = plan(&tx, user, req, policy, server_id, now)?;
+    record.write(&tx, now)?;
+    tx.commit()?;
+    Ok(answer)
+}
+
+/// The answer, and what to write for it.
+fn plan(
+    tx: &Connection,
+    user: &User,
+    req: &PollRequest,
+    policy: &AgentPolicy,
+    server_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(PollResponse, Record), Error> {
+    let host = directory::normalize_host(&req.host)?;
+    let seq = db::change_seq(tx)?;
+    let latest = changes::latest_for(tx, user.id, &host)?;
+    let row = sync_row(tx, user.id, &host)?;
     let in_step = row.as_ref().is_some_and(|row| {
         req.cursor.as_deref() == Some(cursor(server_id, row.generation).as_str())
     });
     let mut answer = unchanged(policy, &req.agent_version, String::new(), now);
+    let mut record = Record {
+        user_id: user.id,
+        user_name: user.name.clone(),
+        host: host.clone(),
+        generation: row.as_ref().map_or(1, |r| r.generation),
+        seq_seen: seq,
+        next_change: i64::MAX,
+        dropped: Vec::new(),
+        delivered: Vec::new(),
+    };
 
     if let (true, Some(row)) = (in_step, &row) {
         if row.unchanged(latest, now, true) {
+            // Nothing to record but that the host was seen.
             answer.cursor = cursor(server_id, row.generation);
-            tx.commit()?;
-            return Ok(answer);
+            record.seq_seen = row.seq_seen;
+            record.next_change = row.next_change;
+            return Ok((answer, record));
         }
     }
-    let applicable = applicable(&tx, user, &host, now)?;
-    let next_change = applicable
+    let applicable = applicable(tx, user, &host, now)?;
+    record.next_change = applicable
         .values()
         .map(|m| to_ms(m.valid_until))
         .min()
         .unwrap_or(i64::MAX);
     // What the agent holds by the server's record; an agent out of step
     // (a new store, another server) is taken to hold nothing.
-    let stored = delivered(&tx, user.id, &host)?;
+    let stored = delivered(tx, user.id, &host)?;
     let empty = HashMap::new();
-    let delivered = if in_step { &stored } else { &empty };
+    let holds = if in_step { &stored } else { &empty };
 
     for (id, m) in &applicable {
-        if delivered.get(id) != Some(&m.revision) {
+        if holds.get(id) != Some(&m.revision) {
             answer.messages.push(m.clone());
         }
     }
-    for id in delivered.keys().filter(|id| !applicable.contains_key(*id)) {
+    for id in holds.keys().filter(|id| !applicable.contains_key(*id)) {
         answer.stopped.push(herald_protocol::Stopped {
             id: id.clone(),
-            reason: stop_reason(&tx, user, id, now)?,
+            reason: stop_reason(tx, user, id, now)?,
         });
     }
+    answer.stopped.sort_by(|a, b| a.id.cmp(&b.id));
     answer.full = !in_step;
     answer.changed = answer.full || !answer.messages.is_empty() || !answer.stopped.is_empty();
-
-    let generation = match (&row, answer.changed) {
-        (Some(row), false) => row.generation,
-        (Some(row), true) => row.generation + 1,
-        (None, _) => 1,
-    };
     if answer.changed {
+        record.generation = row.as_ref().map_or(1, |r| r.generation + 1);
         // Only the difference is written: after a change to everyone, every
         // agent's full poll moves one row, not all it holds.
-        let mut del = tx.prepare_cached(
-            "DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2 AND message_id = ?3",
-        )?;
-        for id in stored.keys().filter(|id| !applicable.contains_key(*id)) {
-            del.execute(params![user.id, host, id])?;
-        }
-        let mut put = tx.prepare_cached(
-            "INSERT INTO deliveries(user_id, host, message_id, revision) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(user_id, host, message_id) DO UPDATE SET revision = excluded.revision",
-        )?;
-        for m in applicable.values() {
-            if stored.get(&m.id) != Some(&m.revision) {
-                put.execute(params![user.id, host, m.id, m.revision])?;
-            }
-        }
+        record.dropped = stored
+            .keys()
+            .filter(|id| !applicable.contains_key(*id))
+            .cloned()
+            .collect();
+        record.delivered = applicable
+            .values()
+            .filter(|m| stored.get(&m.id) != Some(&m.revision))
+            .map(|m| (m.id.clone(), m.revision))
+            .collect();
     }
-    tx.prepare_cached(
-        "INSERT INTO agent_sync(user_id, host, generation, seq_seen, next_change) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(user_id, host) DO UPDATE SET
-            generation = excluded.generation, seq_seen = excluded.seq_seen, next_change = excluded.next_change",
-    )?
-    .execute(params![user.id, host, generation, seq, next_change])?;
-    answer.cursor = cursor(server_id, generation);
-    tx.commit()?;
-    answer.stopped.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(answer)
+    answer.cursor = cursor(server_id, record.generation);
+    Ok((answer, record))
+}
+
+impl Record {
+    fn write(&self, tx: &Connection, now: DateTime<Utc>) -> Result<(), Error> {
+        const DROP: &str =
+            "DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2 AND message_id = ?3";
+        const PUT: &str = "INSERT INTO deliveries(user_id, host, message_id, revision)
+            VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT(user_id, host, message_id) DO UPDATE SET revision = excluded.revision";
+        const SYNC: &str =
+            "INSERT INTO agent_sync(user_id, host, generation, seq_seen, next_change)
+            VALUES (?1, ?2, ?3, ?4, ?5)
+            ON CONFLICT(user_id, host) DO UPDATE SET generation = excluded.generation,
+                seq_seen = excluded.seq_seen, next_change = excluded.next_change";
+        let r = self;
+        directory::ensure_host(tx, &r.host, &r.user_name, now)?;
+        let mut drop = tx.prepare_cached(DROP)?;
+        for id in &r.dropped {
+            drop.execute(params![r.user_id, r.host, id])?;
+        }
+        let mut put = tx.prepare_cached(PUT)?;
+        for (id, revision) in &r.delivered {
+            put.execute(params![r.user_id, r.host, id, revision])?;
+        }
+        tx.prepare_cached(SYNC)?.execute(params![
+            r.user_id,
+            r.host,
+            r.generation,
+            r.seq_seen,
+            r.next_change
+        ])?;
+        Ok(())
+    }
 }
 
 /// The cursor names the database too, so that an agent moved to a rebuilt
@@ -312,8 +365,9 @@ fn applicable(
 }
 
 fn delivered(conn: &Connection, user_id: i64, host: &str) -> Result<HashMap<String, u32>, Error> {
-    let mut stmt = conn
-        .prepare("SELECT message_id, revision FROM deliveries WHERE user_id = ?1 AND host = ?2")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT message_id, revision FROM deliveries WHERE user_id = ?1 AND host = ?2",
+    )?;
     let rows = stmt.query_map(params![user_id, host], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -325,11 +379,8 @@ fn stop_reason(
     now: DateTime<Utc>,
 ) -> Result<StopReason, Error> {
     let found: Option<(Option<i64>, i64, u32)> = conn
-        .query_row(
-            "SELECT withdrawn_at, valid_until, revision FROM messages WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT withdrawn_at, valid_until, revision FROM messages WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((withdrawn, until, revision)) = found else {
         return Ok(StopReason::Unaddressed);
@@ -340,11 +391,11 @@ fn stop_reason(
     if until <= to_ms(now) {
         return Ok(StopReason::Expired);
     }
-    let read: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM receipts WHERE message_id = ?1 AND user_name = ?2 AND revision = ?3 AND kind = 'read')",
-        params![id, user.name, revision],
-        |r| r.get(0),
-    )?;
+    let read: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM receipts WHERE message_id = ?1 AND user_name = ?2 AND revision = ?3 AND kind = 'read')",
+        )?
+        .query_row(params![id, user.name, revision], |r| r.get(0))?;
     Ok(if read {
         StopReason::ReadElsewhere
     } else {
@@ -363,16 +414,21 @@ pub fn record_receipts(
 ) -> Result<ReceiptAnswer, Error> {
     let host = directory::normalize_host(host)?;
     let tx = db::Atomic::begin(conn)?;
-    directory::touch_host(&tx, &host, &user.name, now)?;
+    directory::ensure_host(&tx, &host, &user.name, now)?;
     let mut answer = ReceiptAnswer::default();
     let mut acknowledged = false;
+    let mut revision_of = tx.prepare_cached(&format!(
+        "SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED}"
+    ))?;
+    let mut put = tx.prepare_cached(
+        "INSERT OR IGNORE INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
     for (index, rc) in receipts.iter().enumerate() {
-        let current: Option<u32> = tx
-            .query_row(
-                &format!("SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED}"),
-                params![user.name, user.id, host, rc.message_id],
-                |r| r.get(0),
-            )
+        let current: Option<u32> = revision_of
+            .query_row(params![user.name, user.id, host, rc.message_id], |r| {
+                r.get(0)
+            })
             .optional()?;
         let reject = |reason: &str| RejectedReceipt {
             index,
@@ -392,11 +448,15 @@ pub fn record_receipts(
             answer.rejected.push(reject("time out of range"));
             continue;
         }
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![rc.message_id, user.name, host, rc.revision, rc.kind.as_str(), to_ms(rc.at), to_ms(now)],
-        )?;
+        let n = put.execute(params![
+            rc.message_id,
+            user.name,
+            host,
+            rc.revision,
+            rc.kind.as_str(),
+            to_ms(rc.at),
+            to_ms(now)
+        ])?;
         if n == 1 {
             answer.recorded += 1;
             acknowledged |= rc.kind == ReceiptKind::Read && rc.revision == current;
@@ -404,6 +464,7 @@ pub fn record_receipts(
             answer.duplicates += 1;
         }
     }
+    drop((revision_of, put));
     if acknowledged {
         // The user's other agents must drop what was just read.
         changes::record(&tx, &[Scope::User(user.id)])?;

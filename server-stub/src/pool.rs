@@ -16,7 +16,7 @@ use crate::db;
 use crate::error::Error;
 
 /// Idle readers kept open; more are opened under load and closed after.
-const IDLE_READERS: usize = 8;
+pub const IDLE_READERS: usize = 8;
 
 /// A queued write: runs inside the batch's transaction and returns how to
 /// tell its requester once the batch's fate is known.
@@ -27,30 +27,36 @@ type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// no request waits behind an unbounded batch.
 const MAX_BATCH: usize = 256;
 
-/// Runs up to `MAX_BATCH` queued jobs in one transaction, then tells each
-/// requester. A batch whose commit fails is rolled back whole and each of
-/// its requesters gets the error. One batch per call: the thread that ran
-/// it returns to its own request, and the next waiting thread takes over.
-fn run_batch(conn: &Connection, queue: &Mutex<Vec<Job>>) {
-    let jobs: Vec<Job> = {
-        let mut q = queue.lock();
-        let n = q.len().min(MAX_BATCH);
-        q.drain(..n).collect()
-    };
-    if jobs.is_empty() {
-        return;
+/// The writer's thread: takes what is queued, up to `MAX_BATCH`, runs it in
+/// one transaction, and tells each requester once the commit is done. It
+/// ends when the `Db` is dropped.
+fn writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch);
     }
+}
+
+/// Runs a batch in one transaction, then tells each requester. A batch
+/// whose commit fails is rolled back whole and each of its requesters gets
+/// the error.
+fn run_batch(conn: &Connection, jobs: Vec<Job>) {
     let begun = conn
         .prepare_cached("BEGIN IMMEDIATE")
         .and_then(|mut s| s.execute([]));
     if let Err(e) = begun {
-        let reason = format!("cannot write to the database: {e}");
         for job in jobs {
             // Each job still runs, outside a transaction: its savepoint
             // makes it atomic on its own.
             job(conn)(Ok(()));
         }
-        tracing::error!(%reason, "group commit fell back to one transaction per write");
+        tracing::error!(error = %e, "group commit fell back to one transaction per write");
         return;
     }
     let delivers: Vec<Deliver> = jobs.into_iter().map(|job| job(conn)).collect();
@@ -67,24 +73,62 @@ fn run_batch(conn: &Connection, queue: &Mutex<Vec<Job>>) {
     }
 }
 
+/// Pages the writer keeps cached, in KiB (SQLite's negative form): the
+/// working set of ten thousand agents' records, so that a full poll reads
+/// none from the file. Readers keep the default; every commit empties
+/// their cache anyway.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+
+/// WAL pages past which the writer checkpoints by itself, should the
+/// checkpointer fall behind.
+const WRITER_CHECKPOINT_PAGES: i64 = 20_000;
+
+/// How often the checkpointer moves committed pages into the main file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The checkpointer's thread: copies the WAL into the main file on its own
+/// connection, so that the writer's commits never wait for it. It ends
+/// when the `Db` is dropped.
+fn checkpointer(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
+    {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "checkpoint failed; will retry");
+        }
+    }
+}
+
 pub struct Db {
     path: PathBuf,
-    writer: Mutex<Connection>,
-    queue: Mutex<Vec<Job>>,
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    _checkpoints: std::sync::mpsc::Sender<()>,
     readers: Mutex<Vec<Connection>>,
     server_id: String,
 }
 
 impl Db {
-    /// Opens the file, migrating it if needed.
+    /// Opens the file, migrating it if needed, and starts its writer.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let writer = db::open(path)?;
-        let server_id = db::meta(&writer, "server_id")?
+        let writer_conn = db::open(path)?;
+        let server_id = db::meta(&writer_conn, "server_id")?
             .ok_or_else(|| Error::Schema("no server id in the database".into()))?;
+        writer_conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        writer_conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let checkpoint_conn = db::open(path)?;
+        let (jobs, queue) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("herald-db-writer".into())
+            .spawn(move || writer(writer_conn, queue))
+            .map_err(|e| Error::Io("cannot start the database writer".into(), e))?;
+        let (checkpoints, stop) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("herald-db-checkpoint".into())
+            .spawn(move || checkpointer(checkpoint_conn, stop))
+            .map_err(|e| Error::Io("cannot start the database checkpointer".into(), e))?;
         Ok(Db {
             path: path.to_owned(),
-            writer: Mutex::new(writer),
-            queue: Mutex::new(Vec::new()),
+            jobs: Mutex::new(jobs),
+            _checkpoints: checkpoints,
             readers: Mutex::new(Vec::new()),
             server_id,
         })
@@ -102,14 +146,15 @@ impl Db {
     /// Runs `f` on the only connection that writes, atomically, and
     /// returns once its change is committed. Writes that arrive while
     /// another batch runs are committed together in one transaction (group
-    /// commit): after an alert to everyone, thousands of agents' full polls
+    /// commit): after an alert to everyone, thousands of agents' polls
     /// share a few commits instead of paying one each. Each write runs in
     /// its own savepoint, so an error or a panic undoes only its own work.
-    pub fn write<T: Send + 'static>(
+    /// The caller waits without holding a thread.
+    pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, Error>>(1);
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, Error>>();
         let job: Job = Box::new(move |conn: &Connection| {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let work = db::Atomic::begin(conn)?;
@@ -132,17 +177,9 @@ impl Db {
                 let _ = tx.send(result);
             }) as Deliver
         });
-        self.queue.lock().push(job);
-        loop {
-            if let Ok(result) = rx.try_recv() {
-                return result;
-            }
-            // Whoever holds the writer runs a batch of the queued jobs, in
-            // order; ours is in it or in an earlier one, or we run it now.
-            let conn = self.writer.lock();
-            run_batch(&conn, &self.queue);
-            drop(conn);
-        }
+        let stopped = || Error::Internal("the database writer has stopped".into());
+        self.jobs.lock().send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Runs `f` on a read-only connection from the pool.
@@ -171,24 +208,27 @@ impl Db {
 mod tests {
     use super::*;
 
-    #[test]
-    fn readers_cannot_write_and_a_panic_leaves_the_writer_usable() {
+    #[tokio::test]
+    async fn readers_cannot_write_and_a_panic_leaves_the_writer_usable() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("s.db")).unwrap();
         let err = db
             .read(|c| Ok(c.execute("DELETE FROM meta", [])?))
             .unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");
-        let panicked = db.write(|c| {
-            c.execute("DELETE FROM meta", [])?;
-            if c.is_autocommit() {
-                return Ok(());
-            }
-            panic!("inside a write");
-        });
+        let panicked = db
+            .write(|c| {
+                c.execute("DELETE FROM meta", [])?;
+                if c.is_autocommit() {
+                    return Ok(());
+                }
+                panic!("inside a write");
+            })
+            .await;
         assert!(panicked.unwrap_err().to_string().contains("unexpectedly"));
         let kept: i64 = db
             .write(|c| Ok(c.query_row("SELECT COUNT(*) FROM meta", [], |r| r.get(0))?))
+            .await
             .unwrap();
         assert!(kept > 0, "the panicked transaction was not rolled back");
         let seen: i64 = db
@@ -197,14 +237,14 @@ mod tests {
         assert_eq!(seen, kept);
     }
 
-    #[test]
-    fn concurrent_writes_commit_together_and_a_failure_undoes_only_its_own() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_commit_together_and_a_failure_undoes_only_its_own() {
         let dir = tempfile::tempdir().unwrap();
         let db = std::sync::Arc::new(Db::open(&dir.path().join("s.db")).unwrap());
-        let threads: Vec<_> = (0..64)
+        let tasks: Vec<_> = (0..64)
             .map(|i| {
                 let db = db.clone();
-                std::thread::spawn(move || {
+                tokio::spawn(async move {
                     db.write(move |c| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES (?1, 'x')",
@@ -216,10 +256,14 @@ mod tests {
                             _ => Ok(i),
                         }
                     })
+                    .await
                 })
             })
             .collect();
-        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 48);
         let kept: i64 = db
             .read(|c| {

@@ -10,19 +10,47 @@ use parking_lot::Mutex;
 
 use tokio::sync::mpsc;
 
-/// Who a change concerns. User names and hosts are compared lowercased.
+/// Who a change concerns. Names are kept folded to lower case, so that a
+/// hint to a group of thousands costs one lookup per stream, not a
+/// comparison with every member.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Targets {
-    pub all: bool,
-    pub users: HashSet<String>,
-    pub hosts: HashSet<String>,
+    all: bool,
+    users: HashSet<String>,
+    hosts: HashSet<String>,
+}
+
+fn fold(name: &str) -> String {
+    name.to_ascii_lowercase()
 }
 
 impl Targets {
+    pub fn everyone() -> Self {
+        Targets {
+            all: true,
+            ..Targets::default()
+        }
+    }
+
+    pub fn set_all(&mut self) {
+        self.all = true;
+    }
+
+    pub fn add_user(&mut self, name: &str) {
+        self.users.insert(fold(name));
+    }
+
+    pub fn add_host(&mut self, name: &str) {
+        self.hosts.insert(fold(name));
+    }
+
     pub fn reaches(&self, user: &str, host: &str) -> bool {
-        self.all
-            || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
-            || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+        self.all || self.users.contains(&fold(user)) || self.hosts.contains(&fold(host))
+    }
+
+    /// `reaches`, for names already folded.
+    fn reaches_folded(&self, user: &str, host: &str) -> bool {
+        self.all || self.users.contains(user) || self.hosts.contains(host)
     }
 }
 
@@ -36,16 +64,46 @@ pub const MAX_STREAMS_PER_AGENT: usize = 4;
 /// leaked token must not hold the server's memory and sockets.
 pub const MAX_STREAMS_PER_USER: usize = 32;
 
+/// An open stream; its names are folded.
 struct Stream {
     user: String,
     host: String,
     hint: mpsc::Sender<()>,
 }
 
+#[derive(Default)]
+struct Streams {
+    by_id: HashMap<u64, Stream>,
+    /// Folded user name → that user's stream ids, oldest first: the caps
+    /// are checked without looking at anyone else's streams.
+    by_user: HashMap<String, Vec<u64>>,
+    /// Folded hosts whose streams were hinted and that have not polled
+    /// since: their next poll will find a change, so it skips the
+    /// read-only first look. A hint, never trusted for anything else.
+    hinted: HashSet<String>,
+    /// Set at shutdown: no stream is taken any more.
+    closed: bool,
+}
+
+impl Streams {
+    fn remove(&mut self, id: u64) {
+        let Some(st) = self.by_id.remove(&id) else {
+            return;
+        };
+        if let Some(ids) = self.by_user.get_mut(&st.user) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_user.remove(&st.user);
+            }
+        }
+        self.hinted.remove(&st.host);
+    }
+}
+
 /// The open push streams.
 #[derive(Default, Clone)]
 pub struct Hub {
-    streams: Arc<Mutex<HashMap<u64, Stream>>>,
+    streams: Arc<Mutex<Streams>>,
     next: Arc<AtomicU64>,
 }
 
@@ -58,53 +116,49 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.hub.streams.lock().remove(&self.id);
+        self.hub.streams.lock().remove(self.id);
     }
 }
 
 impl Hub {
+    /// Takes a stream for `user` at `host`. After `close_all`, the stream
+    /// it returns ends at once.
     pub fn register(&self, user: &str, host: &str) -> Registration {
         // One pending hint is enough: a poll covers every change before it.
         let (hint, hints) = mpsc::channel(1);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (user, host) = (fold(user), fold(host));
         let mut s = self.streams.lock();
-        let mut same_user: Vec<(u64, bool)> = s
+        if s.closed {
+            // Dropping the sender ends the stream.
+            return Registration {
+                hub: self.clone(),
+                id,
+                hints,
+            };
+        }
+        let mine: Vec<u64> = s.by_user.get(&user).cloned().unwrap_or_default();
+        let same_host: Vec<u64> = mine
             .iter()
-            .filter(|(_, st)| st.user.eq_ignore_ascii_case(user))
-            .map(|(id, st)| (*id, st.host == host))
-            .collect();
-        same_user.sort_unstable();
-        let same_host: Vec<u64> = same_user
-            .iter()
-            .filter(|(_, h)| *h)
-            .map(|(id, _)| *id)
+            .copied()
+            .filter(|i| s.by_id.get(i).is_some_and(|st| st.host == host))
             .collect();
         // Dropping a stream's sender ends it; the oldest go first.
         for old in same_host
             .iter()
             .take((same_host.len() + 1).saturating_sub(MAX_STREAMS_PER_AGENT))
         {
-            s.remove(old);
+            s.remove(*old);
         }
-        let left: Vec<u64> = same_user
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| s.contains_key(id))
-            .collect();
+        let left: Vec<u64> = s.by_user.get(&user).cloned().unwrap_or_default();
         for old in left
             .iter()
             .take((left.len() + 1).saturating_sub(MAX_STREAMS_PER_USER))
         {
-            s.remove(old);
+            s.remove(*old);
         }
-        s.insert(
-            id,
-            Stream {
-                user: user.to_owned(),
-                host: host.to_owned(),
-                hint,
-            },
-        );
+        s.by_user.entry(user.clone()).or_default().push(id);
+        s.by_id.insert(id, Stream { user, host, hint });
         drop(s);
         Registration {
             hub: self.clone(),
@@ -115,18 +169,41 @@ impl Hub {
 
     /// Hints every stream the targets reach; returns how many.
     pub fn notify(&self, targets: &Targets) -> usize {
-        let s = self.streams.lock();
+        let mut guard = self.streams.lock();
+        let s = &mut *guard;
         let mut n = 0;
-        for st in s.values().filter(|st| targets.reaches(&st.user, &st.host)) {
+        for st in s
+            .by_id
+            .values()
+            .filter(|st| targets.reaches_folded(&st.user, &st.host))
+        {
             // Full means a hint is already pending: nothing is lost.
             let _ = st.hint.try_send(());
+            s.hinted.insert(st.host.clone());
             n += 1;
         }
         n
     }
 
+    /// Whether a stream on `host` was hinted since that host last asked;
+    /// asking clears it.
+    pub fn take_hinted(&self, host: &str) -> bool {
+        let mut s = self.streams.lock();
+        !s.hinted.is_empty() && s.hinted.remove(&fold(host))
+    }
+
     pub fn connected(&self) -> usize {
-        self.streams.lock().len()
+        self.streams.lock().by_id.len()
+    }
+
+    /// Ends every stream and takes no more: the server is stopping, and an
+    /// open stream would otherwise hold it up for ever.
+    pub fn close_all(&self) {
+        let mut s = self.streams.lock();
+        s.closed = true;
+        s.by_id.clear();
+        s.by_user.clear();
+        s.hinted.clear();
     }
 }
 
@@ -139,10 +216,8 @@ mod tests {
         let hub = Hub::default();
         let mut ann = hub.register("Ann", "pc-1");
         let mut bob = hub.register("bob", "kiosk");
-        let t = Targets {
-            users: ["ann".to_owned()].into(),
-            ..Targets::default()
-        };
+        let mut t = Targets::default();
+        t.add_user("ANN");
         assert_eq!(hub.notify(&t), 1);
         assert_eq!(hub.notify(&t), 1);
         assert!(ann.hints.try_recv().is_ok());
@@ -150,20 +225,26 @@ mod tests {
             ann.hints.try_recv().is_err(),
             "two hints were not coalesced"
         );
+        assert!(hub.take_hinted("PC-1"));
+        assert!(!hub.take_hinted("pc-1"), "a hint was taken twice");
+        assert!(!hub.take_hinted("kiosk"));
         assert!(bob.hints.try_recv().is_err());
-        let by_host = Targets {
-            hosts: ["KIOSK".to_owned()].into(),
-            ..Targets::default()
-        };
+        let mut by_host = Targets::default();
+        by_host.add_host("KIOSK");
         assert_eq!(hub.notify(&by_host), 1);
         assert!(bob.hints.try_recv().is_ok());
         drop(bob);
         assert_eq!(hub.connected(), 1);
-        let all = Targets {
-            all: true,
-            ..Targets::default()
-        };
-        assert_eq!(hub.notify(&all), 1);
+        assert_eq!(hub.notify(&Targets::everyone()), 1);
+        hub.close_all();
+        assert!(ann.hints.try_recv().is_ok(), "a pending hint was lost");
+        assert!(matches!(
+            ann.hints.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        ));
+        let mut late = hub.register("ann", "pc-1");
+        assert!(late.hints.try_recv().is_err());
+        assert_eq!(hub.connected(), 0, "a stream was taken after shutdown");
     }
 
     #[test]

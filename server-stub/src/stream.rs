@@ -1,0 +1,280 @@
+//! Push streams on a bare connection. A stream lasts for hours and carries a
+//! few bytes, but hyper keeps about 16 KB of buffers for every connection it
+//! serves: for ten thousand desktops, most of the server's memory. A fresh
+//! connection whose first request is the push stream is therefore served
+//! here, from its raw socket, with nothing held but the socket and the
+//! stream's registration. The same request on a connection hyper already
+//! serves (a proxy reusing its connections) goes to the router's handler,
+//! which answers the same bytes through `open`.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::{Stream, StreamExt};
+use herald_protocol::{ErrorBody, PushMode, PUSH_HEARTBEAT_SECS, PUSH_PATH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::api::AppState;
+use crate::directory;
+use crate::error::{public_text, Error};
+use crate::push::Registration;
+
+/// The events, as the agent's parser and any SSE client read them.
+pub const READY: &[u8] = b"event: ready\ndata: \n\n";
+pub const CHECK: &[u8] = b"event: check\ndata: \n\n";
+pub const HEARTBEAT: &[u8] = b": heartbeat\n\n";
+
+/// A request head larger than this is refused; the agent's is a few
+/// hundred bytes.
+const MAX_HEAD: usize = 8 * 1024;
+/// A client that has not sent its whole request head by then is dropped.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that takes no bytes for this long is gone or stuck.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Takes a push stream for the token's user at `host`: the checks and the
+/// registration both paths share.
+pub(crate) async fn open(
+    st: &AppState,
+    token: Result<&str, Error>,
+    host: Option<&str>,
+) -> Result<Registration, Error> {
+    if st.policy.push != PushMode::Stream {
+        return Err(Error::NotFound(format!(
+            "this server does not offer push streams (push: {})",
+            st.policy.push.as_str()
+        )));
+    }
+    let user = st.user_by_token(token?).await?;
+    let host =
+        directory::normalize_host(host.ok_or_else(|| Error::bad("give the host: ?host=NAME"))?)?;
+    let reg = st.hub.register(&user.name, &host);
+    tracing::debug!(user = %user.name, %host, streams = st.hub.connected(), "push stream open");
+    Ok(reg)
+}
+
+/// Where the first bytes of a connection send it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A push stream request: served here.
+    Push,
+    /// Anything else: hyper.
+    Http,
+    /// Too few bytes to tell.
+    Unsure,
+}
+
+pub fn route(first: &[u8]) -> Route {
+    let prefix = [b"GET ".as_slice(), PUSH_PATH.as_bytes()].concat();
+    if first.len() <= prefix.len() {
+        return if prefix.starts_with(first) {
+            Route::Unsure
+        } else {
+            Route::Http
+        };
+    }
+    if first.starts_with(&prefix) && matches!(first[prefix.len()], b'?' | b' ') {
+        Route::Push
+    } else {
+        Route::Http
+    }
+}
+
+/// What the stream needs from the request head.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Head {
+    pub authorization: Option<Vec<u8>>,
+    pub host: Option<String>,
+}
+
+/// Parses a complete head; `Ok(None)` while it is incomplete.
+pub fn parse_head(bytes: &[u8]) -> Result<Option<Head>, Error> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(bytes) {
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Ok(httparse::Status::Complete(_)) => {}
+        Err(e) => return Err(Error::bad(format!("malformed request: {e}"))),
+    }
+    let target = req.path.unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if req.method != Some("GET") || path != PUSH_PATH {
+        return Err(Error::NotFound("no such endpoint".into()));
+    }
+    let authorization = req
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("authorization"))
+        .map(|h| h.value.to_vec());
+    let host = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.into_owned());
+    Ok(Some(Head {
+        authorization,
+        host,
+    }))
+}
+
+/// Serves a connection whose first bytes (`head`, already read) ask for the
+/// push stream, until the stream ends or the agent goes.
+pub(crate) async fn serve(mut tcp: TcpStream, mut head: BytesMut, st: AppState) {
+    let parsed = tokio::time::timeout(HEAD_TIMEOUT, async {
+        loop {
+            if let Some(h) = parse_head(&head)? {
+                return Ok(h);
+            }
+            if head.len() >= MAX_HEAD {
+                return Err(Error::bad("request head too large"));
+            }
+            head.reserve(1024);
+            match tcp.read_buf(&mut head).await {
+                Ok(0) | Err(_) => return Err(Error::bad("the request ended early")),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| Err(Error::bad("request head not received in time")));
+    drop(head);
+    let opened = match parsed {
+        Ok(h) => {
+            let token = crate::auth::bearer_in(h.authorization.as_deref());
+            open(&st, token, h.host.as_deref()).await
+        }
+        Err(e) => Err(e),
+    };
+    drop(st);
+    let reg = match opened {
+        Ok(reg) => reg,
+        Err(e) => {
+            let _ = refuse(&mut tcp, &e).await;
+            return;
+        }
+    };
+    if let Err(e) = stream(&mut tcp, reg).await {
+        tracing::debug!(error = %e, "push stream ended");
+    }
+}
+
+/// The answer to a request that gets no stream, as the router would give it.
+async fn refuse(tcp: &mut TcpStream, e: &Error) -> std::io::Result<()> {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::error!(error = %e, "push stream request failed");
+    }
+    let body = serde_json::to_vec(&ErrorBody {
+        error: public_text(e),
+    })
+    .unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        body.len()
+    );
+    let write = async {
+        tcp.write_all(head.as_bytes()).await?;
+        tcp.write_all(&body).await?;
+        tcp.shutdown().await
+    };
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+/// What a stream says: `ready`, then a `check` for each hint and a
+/// heartbeat when it has been quiet; it ends when its registration does.
+/// Both paths send these bytes.
+pub(crate) fn events(reg: Registration) -> impl Stream<Item = &'static [u8]> + Send {
+    let every = Duration::from_secs(PUSH_HEARTBEAT_SECS);
+    let beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let rest = futures_util::stream::unfold((reg, beat), |(mut reg, mut beat)| async move {
+        let said = tokio::select! {
+            hint = reg.hints.recv() => {
+                // None: replaced by a newer stream of the same agent, or
+                // shutdown.
+                hint?;
+                beat.reset();
+                CHECK
+            }
+            _ = beat.tick() => HEARTBEAT,
+        };
+        Some((said, (reg, beat)))
+    });
+    futures_util::stream::once(async { READY }).chain(rest)
+}
+
+/// The stream on a bare connection: its body runs until the connection
+/// closes, so it needs neither a length nor chunks.
+async fn stream(tcp: &mut TcpStream, reg: Registration) -> std::io::Result<()> {
+    let (mut rd, mut wr) = tcp.split();
+    send(&mut wr, b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n").await?;
+    let events = events(reg);
+    tokio::pin!(events);
+    let mut scrap = [0u8; 64];
+    loop {
+        tokio::select! {
+            said = events.next() => match said {
+                Some(bytes) => send(&mut wr, bytes).await?,
+                None => break,
+            },
+            // The agent sends nothing more; end of input means it is gone.
+            read = rd.read(&mut scrap) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            },
+        }
+    }
+    wr.shutdown().await
+}
+
+async fn send(wr: &mut (impl AsyncWriteExt + Unpin), bytes: &[u8]) -> std::io::Result<()> {
+    tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(bytes))
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_carry_data_so_that_any_sse_client_dispatches_them() {
+        // An event without a data line is dropped by EventSource.
+        let check = format!("event: {}\ndata: \n\n", herald_protocol::PUSH_EVENT_CHECK);
+        assert_eq!(CHECK, check.as_bytes());
+    }
+
+    #[test]
+    fn routes_by_the_first_bytes() {
+        assert_eq!(route(b"GET /api/v1/push?host=pc HTTP/1.1\r\n"), Route::Push);
+        assert_eq!(route(b"GET /api/v1/push HTTP/1.1\r\n"), Route::Push);
+        assert_eq!(route(b"GET /api/v1/pushy HTTP/1.1\r\n"), Route::Http);
+        assert_eq!(route(b"POST /api/v1/poll HTTP/1.1\r\n"), Route::Http);
+        assert_eq!(route(b"PRI * HTTP/2.0\r\n"), Route::Http);
+        assert_eq!(route(b"GET /api/v1/pu"), Route::Unsure);
+        assert_eq!(route(b"GET /api/v1/push"), Route::Unsure);
+        assert_eq!(route(b""), Route::Unsure);
+    }
+
+    #[test]
+    fn reads_the_token_and_the_host_and_refuses_the_rest() {
+        let head = parse_head(
+            b"GET /api/v1/push?x=1&host=pc%2D1 HTTP/1.1\r\nAUTHORIZATION: Bearer t\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(head.authorization.as_deref(), Some(b"Bearer t".as_slice()));
+        assert_eq!(head.host.as_deref(), Some("pc-1"));
+        assert_eq!(
+            parse_head(b"GET /api/v1/push HTTP/1.1\r\nHost: x\r\n").unwrap(),
+            None
+        );
+        assert!(parse_head(b"GET /api/v1/push?host=a HTTP/1.1\r\n\x01\r\n\r\n").is_err());
+        assert!(matches!(
+            parse_head(b"GET /api/v1/pushed HTTP/1.1\r\n\r\n"),
+            Err(Error::NotFound(_))
+        ));
+    }
+}

@@ -1,0 +1,171 @@
+//! A server in-process on a loopback port with a real SQLite file, and
+//! the calls the API tests make to it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use herald_server::pool::Db;
+use herald_server::{serve, AgentPolicy, AppState};
+use serde_json::{json, Value};
+
+pub const ADMIN: &str = "admin-secret";
+
+pub struct TestServer {
+    pub url: String,
+    pub db_path: std::path::PathBuf,
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn start() -> TestServer {
+    start_with(herald_protocol::PushMode::Stream).await
+}
+
+pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("server.db")).unwrap();
+    let policy = AgentPolicy {
+        poll_interval_secs: 300,
+        min_agent_version: Some("99.0.0".into()),
+        push,
+    };
+    let state = AppState::new(db, ADMIN, policy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        url,
+        db_path: dir.path().join("server.db"),
+        http: reqwest::Client::new(),
+        stop: Some(stop),
+        served: Some(served),
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<String>,
+    ) -> (u16, String) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    pub async fn call(&self, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let body = if body.is_null() {
+            None
+        } else {
+            Some(body.to_string())
+        };
+        let (status, text) = self.raw(method, path, token, body).await;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn user(&self, name: &str, groups: &[&str]) -> String {
+        let (s, v) = self
+            .call(
+                "POST",
+                "/api/v1/admin/users",
+                ADMIN,
+                json!({"name": name, "groups": groups}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send(&self, body: Value) -> (u16, Value) {
+        self.call("POST", "/api/v1/admin/messages", ADMIN, body)
+            .await
+    }
+
+    pub async fn receipts(&self, id: &str) -> Value {
+        let path = format!("/api/v1/admin/messages/{id}/receipts");
+        self.call("GET", &path, ADMIN, Value::Null).await.1
+    }
+
+    pub async fn message_count(&self) -> usize {
+        let (_, v) = self
+            .call("GET", "/api/v1/admin/messages", ADMIN, Value::Null)
+            .await;
+        v.as_array().unwrap().len()
+    }
+
+    pub async fn poll(&self, token: &str, host: &str, cursor: Option<&str>) -> (u16, Value, usize) {
+        self.poll_listening(token, host, cursor, None).await
+    }
+
+    pub async fn poll_listening(
+        &self,
+        token: &str,
+        host: &str,
+        cursor: Option<&str>,
+        port: Option<u16>,
+    ) -> (u16, Value, usize) {
+        let body =
+            json!({"host": host, "cursor": cursor, "agent_version": "0.1.0", "push_port": port})
+                .to_string();
+        let (s, text) = self.raw("POST", "/api/v1/poll", token, Some(body)).await;
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            text.len(),
+        )
+    }
+}
+
+impl TestServer {
+    /// Stops the server as a signal would; returns how long `serve` took
+    /// to return, or `None` if it had not within `wait`.
+    pub async fn stop(&mut self, wait: std::time::Duration) -> Option<std::time::Duration> {
+        let began = std::time::Instant::now();
+        let _ = self.stop.take()?.send(());
+        let served = self.served.take()?;
+        match tokio::time::timeout(wait, served).await {
+            Ok(r) => {
+                r.unwrap().unwrap();
+                Some(began.elapsed())
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// What the server last recorded for an agent, read from its own file:
+    /// the change sequence its last full answer was computed at.
+    pub fn seq_seen(&self, user: &str, host: &str) -> i64 {
+        let c = rusqlite::Connection::open(&self.db_path).unwrap();
+        c.query_row(
+            "SELECT s.seq_seen FROM agent_sync s JOIN users u ON u.id = s.user_id
+             WHERE u.name = ?1 AND s.host = ?2",
+            [user, host],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+}
+
+pub fn one_line_error(v: &Value) -> &str {
+    let e = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field in {v}"));
+    assert!(!e.contains('\n'), "error spans lines: {e}");
+    e
+}
