@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use herald_agent::config::{self, FileConfig};
 use herald_agent::control::{ControlError, Request};
-use herald_agent::store::{LogOrder, Store, StoredMessage};
+use herald_agent::store::{LogOrder, Store, StoreHandle, StoredMessage};
 use herald_agent::sync::{self, Endpoint, SyncClient};
 use herald_agent::{schedule, SyncError};
 use serde::Serialize;
@@ -72,6 +72,13 @@ impl Context {
         Store::open(&path).with_context(|| format!("cannot open the store {}", path.display()))
     }
 
+    /// The store on its own threads, for async code.
+    pub fn store_handle(&self) -> Result<StoreHandle> {
+        let path = config::store_path(&self.data_dir);
+        StoreHandle::open(&path)
+            .with_context(|| format!("cannot open the store {}", path.display()))
+    }
+
     pub fn client(&self) -> Result<SyncClient, SyncError> {
         let server = self.server.clone().ok_or(SyncError::NoServer)?;
         let token = self.token.clone().ok_or(SyncError::NoToken)?;
@@ -91,11 +98,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub fn sync(ctx: &Context, json: bool) -> Result<()> {
-    let mut store = ctx.open_store()?;
+    let store = ctx.store_handle()?;
     let client = ctx.client().context("sync failed")?;
-    let applied = runtime()?
-        .block_on(sync::sync_once(&mut store, &client))
+    let rt = runtime()?;
+    let applied = rt
+        .block_on(sync::sync_once(&store, &client))
         .context("sync failed")?;
+    let state = rt.block_on(store.read(|s| s.sync_state()))?;
     if json {
         print_json(&applied)?;
     } else {
@@ -107,7 +116,7 @@ pub fn sync(ctx: &Context, json: bool) -> Result<()> {
             applied.receipts_sent
         );
     }
-    if let Some(w) = store.sync_state()?.version_warning {
+    if let Some(w) = state.version_warning {
         eprintln!("herald-agent: warning: {w}");
     }
     Ok(())

@@ -23,11 +23,19 @@ impl Agent {
     /// Brings the screen in line with the queue; returns when (local time)
     /// the queue will next change by itself.
     pub(crate) async fn update_screen(&mut self) -> Result<Option<DateTime<Utc>>> {
-        let st = self.store.sync_state()?;
+        let (st, open) = self
+            .store
+            .read(|s| Ok((s.sync_state()?, s.open_messages()?)))
+            .await?;
         let local_now = Utc::now();
         let now = st.server_now(local_now);
-        let open = self.store.open_messages()?;
-        self.dnd_until = self.dnd_until.filter(|d| *d > local_now);
+        if self.dnd_until.is_some_and(|d| d <= local_now) {
+            self.set_dnd(None);
+        }
+        // Only what is still open can come back: the rest is forgotten, so
+        // the set does not grow for as long as the agent runs.
+        self.announced
+            .retain(|(id, rev)| open.iter().any(|m| m.id == *id && m.revision == *rev));
         let due = schedule::queue(&open, now);
         let mut arrived = Vec::new();
         for m in &due {
@@ -110,37 +118,32 @@ impl Agent {
             if queue.is_empty() {
                 return None;
             }
-            if let Some(p) = self.popup.take() {
-                p.close().await;
-            }
+            self.take_down().await;
         }
         match schedule::screen_change(self.popup.as_ref().map(|p| &p.shown), queue) {
             ScreenChange::Nothing => {}
             ScreenChange::Show(m) => self.show(m, now, false).await,
             ScreenChange::Preempt(m) => {
-                if let Some(p) = self.popup.take() {
+                if let Some(p) = &self.popup {
                     tracing::info!(id = %p.shown.id, by = %m.id, "preempted by a more urgent message");
-                    let id = p.shown.id.clone();
-                    p.close().await;
-                    self.release(&id);
                 }
+                self.take_down().await;
                 self.show(m, now, false).await;
             }
             ScreenChange::Close => {
-                if let Some(p) = self.popup.take() {
+                if let Some(p) = &self.popup {
                     tracing::info!(id = %p.shown.id, "no longer due now: taken down");
-                    let id = p.shown.id.clone();
-                    p.close().await;
-                    // Held by do-not-disturb, it goes back to the queue.
-                    self.release(&id);
                 }
+                // Held by do-not-disturb, it goes back to the queue.
+                self.take_down().await;
                 // The next due message, if any, goes up at the next turn.
                 return Some(Utc::now());
             }
         }
         if self.popup.is_none() {
             while let Some(id) = self.reviews.pop_front() {
-                match self.store.message(&id) {
+                let key = id.clone();
+                match self.store.read(move |s| s.message(&key)).await {
                     Ok(m) => {
                         self.show(&m, now, true).await;
                         break;
@@ -156,7 +159,8 @@ impl Agent {
         match Popup::open(&self.popup_bin, m, self.locale, review).await {
             Ok(p) => {
                 if !review {
-                    if let Err(e) = self.store.mark_shown(&m.id, now) {
+                    let id = m.id.clone();
+                    if let Err(e) = self.store.write(move |s| s.mark_shown(&id, now)).await {
                         tracing::error!(id = %m.id, error = %e, "cannot record the message as shown");
                     }
                 }
@@ -167,19 +171,31 @@ impl Agent {
         }
     }
 
-    pub(crate) fn popup_closed(&mut self, ending: Ending) {
+    pub(crate) async fn popup_closed(&mut self, ending: Ending) {
         let Some(popup) = self.popup.take() else {
             return;
         };
+        self.settle(popup, ending).await;
+    }
+
+    /// Records how a popup ended, whoever ended it: an answer is recorded
+    /// even when it came as the agent was taking the popup down.
+    async fn settle(&mut self, popup: Popup, ending: Ending) {
         let id = popup.shown.id;
         let outcome = match ending {
             Ending::Answered(o) => {
                 self.popup_recovered();
                 o
             }
+            Ending::TakenDown => {
+                if !popup.review {
+                    self.release(&id).await;
+                }
+                return;
+            }
             Ending::Failed(reason) => {
                 if !popup.review {
-                    self.release(&id);
+                    self.release(&id).await;
                 }
                 self.popup_failed(&reason);
                 return;
@@ -189,11 +205,15 @@ impl Agent {
             tracing::info!(%id, "shown again: closed");
             return;
         }
-        let now = self.server_now();
-        let result = match outcome {
-            Outcome::Read => self.store.acknowledge(&id, now).map(drop),
-            Outcome::Cancelled => self.store.cancel(&id, now).map(drop),
-        };
+        let now = self.server_now().await;
+        let key = id.clone();
+        let result = self
+            .store
+            .write(move |s| match outcome {
+                Outcome::Read => s.acknowledge(&key, now).map(drop),
+                Outcome::Cancelled => s.cancel(&key, now).map(drop),
+            })
+            .await;
         match result {
             Ok(()) => tracing::info!(%id, outcome = outcome.as_str(), "popup closed"),
             Err(e) => tracing::error!(%id, error = %e, "cannot record what the user did"),
@@ -211,12 +231,10 @@ impl Agent {
         }
         tracing::error!(%reason, "cannot show the popup; retrying with backoff");
         let what = format!("cannot show messages: {reason}; retrying with backoff");
-        if let Err(e) = self
-            .store
-            .log_popup(local_now, &self.server_name(), false, &what)
-        {
-            tracing::warn!(error = %e, "cannot log the popup failure");
-        }
+        let server = self.server_name();
+        self.store.write_later("log the popup failure", move |s| {
+            s.log_popup(local_now, &server, false, &what)
+        });
         notice::cannot_show(reason, self.locale.texts());
     }
 
@@ -224,32 +242,27 @@ impl Agent {
         if let Some(failures) = self.trouble.recovered() {
             tracing::info!(failures, "popups work again");
             let what = format!("messages shown again after {failures} failed tries");
-            if let Err(e) = self
-                .store
-                .log_popup(Utc::now(), &self.server_name(), true, &what)
-            {
-                tracing::warn!(error = %e, "cannot log the popup recovery");
-            }
+            let server = self.server_name();
+            self.store.write_later("log the popup recovery", move |s| {
+                s.log_popup(Utc::now(), &server, true, &what)
+            });
         }
     }
 
-    pub(crate) fn release(&mut self, id: &str) {
-        let now = self.server_now();
-        if let Err(e) = self.store.release(id, now) {
+    pub(crate) async fn release(&mut self, id: &str) {
+        let now = self.server_now().await;
+        let key = id.to_owned();
+        if let Err(e) = self.store.write(move |s| s.release(&key, now)).await {
             tracing::error!(%id, error = %e, "cannot put the message back in the queue");
         }
     }
 
-    /// On the way out: a popup left on screen goes back to the queue, as
-    /// after a preemption.
+    /// Takes the popup down (preemption, do-not-disturb, quitting): the
+    /// message goes back to the queue, unless the user answered first.
     pub(crate) async fn take_down(&mut self) {
-        if let Some(p) = self.popup.take() {
-            let id = p.shown.id.clone();
-            let review = p.review;
-            p.close().await;
-            if !review {
-                self.release(&id);
-            }
+        if let Some(mut p) = self.popup.take() {
+            let ending = p.close().await;
+            self.settle(p, ending).await;
         }
     }
 }

@@ -12,6 +12,10 @@ pub enum StoreError {
     },
     #[error("the store's schema is version {found}, newer than this agent knows ({known}): update the agent")]
     TooNew { found: i64, known: usize },
+    #[error("the store's thread has stopped")]
+    Stopped,
+    #[error("the store holds an unknown {what} '{value}': written by a newer agent, or damaged")]
+    Unknown { what: &'static str, value: String },
     #[error("no message '{0}' in the store")]
     NoSuchMessage(String),
     #[error("message '{id}' is {state}: {why}")]

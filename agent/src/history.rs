@@ -34,6 +34,8 @@ pub struct HistoryRow {
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
     pub state: MessageState,
+    /// Open, but not valid yet: it comes up at `valid_from`.
+    pub scheduled: bool,
     pub note: Option<String>,
     pub receipt: ReceiptStanding,
     /// The Markdown source, for searching.
@@ -54,8 +56,10 @@ pub fn rows(store: &Store, server_now: DateTime<Utc>) -> Result<Vec<HistoryRow>,
         } else {
             ReceiptStanding::Pending
         };
+        let state = schedule::effective_state(&m, server_now);
         out.push(HistoryRow {
-            state: schedule::effective_state(&m, server_now),
+            scheduled: state.is_open() && server_now < m.valid_from,
+            state,
             body_html: body_html(&m.body),
             body: m.body,
             id: m.id,
@@ -71,6 +75,17 @@ pub fn rows(store: &Store, server_now: DateTime<Utc>) -> Result<Vec<HistoryRow>,
         });
     }
     Ok(out)
+}
+
+/// The next time (server time) at which a row changes by itself: a message
+/// becoming valid or expiring. The window looks again then, or when the
+/// store changes.
+pub fn next_change(rows: &[HistoryRow], server_now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    rows.iter()
+        .filter(|r| r.state.is_open())
+        .flat_map(|r| [r.valid_from, r.valid_until])
+        .filter(|t| *t > server_now)
+        .min()
 }
 
 const CSV_HEADER: &str =

@@ -120,9 +120,18 @@ impl Locale {
 
     /// The user's locale, by the usual precedence of the environment.
     pub fn from_env() -> Self {
-        ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|v| std::env::var(v).ok())
+        // LANGUAGE (gettext's list, "fr:en") first: it picks the words
+        // without asking the C library for a locale it may not have.
+        let language = std::env::var("LANGUAGE")
+            .ok()
+            .and_then(|v| v.split(':').next().map(str::to_owned));
+        language
+            .into_iter()
+            .chain(
+                ["LC_ALL", "LC_MESSAGES", "LANG"]
+                    .iter()
+                    .filter_map(|v| std::env::var(v).ok()),
+            )
             .find(|v| !v.is_empty())
             .map_or(Locale::En, |v| Locale::from_name(&v))
     }

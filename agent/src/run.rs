@@ -5,6 +5,8 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -14,8 +16,9 @@ use herald_agent::i18n::Locale;
 use herald_agent::inbound::Keys;
 use herald_agent::lock::{self, LockError};
 use herald_agent::popup::PopupTrouble;
+use herald_agent::push::PushEvent;
 use herald_agent::schedule;
-use herald_agent::store::Store;
+use herald_agent::store::StoreHandle;
 use herald_agent::sync::{self, SyncClient};
 use herald_agent::tray;
 use herald_protocol::PushMode;
@@ -50,13 +53,14 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
         .as_deref()
         .map(herald_agent::config::parse_listen)
         .transpose()?;
-    let store = ctx.open_store()?;
+    let store = ctx.store_handle()?;
     let client = ctx.client()?;
     let headless = headless || !has_display();
     let locale = Locale::from_env();
     tracing::info!(server = %client.endpoint().server, host = %ctx.host, store = %store.path().display(), headless, "agent started");
     runtime()?.block_on(async {
         let (tx, commands) = mpsc::channel(16);
+        let (push_tx, push_events) = mpsc::unbounded_channel();
         listen::listen(&ctx.data_dir, tx.clone())?;
         let tray = if headless {
             None
@@ -64,6 +68,14 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             Tray::new(locale.texts(), tx.clone())
                 .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no tray icon"))
                 .ok()
+        };
+        // Do-not-disturb outlives a restart, and still ends on time.
+        let dnd_until = match store.read(|s| s.sync_state()).await {
+            Ok(st) => st.dnd_until.filter(|d| *d > Utc::now()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the sync state");
+                None
+            }
         };
         let mut agent = Agent {
             store,
@@ -79,15 +91,19 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             attention: herald_agent::focus::Attention::Available,
             reviews: VecDeque::new(),
             waiting: 0,
-            dnd_until: None,
+            dnd_until,
             commands,
             sender: tx,
+            push: push_tx,
+            push_events,
+            hint_queued: Arc::new(AtomicBool::new(false)),
             push_task: None,
             push_listen,
             keys: tokio::sync::watch::channel(Keys::default()).0,
             tray,
             history: None,
             check_replies: Vec::new(),
+            syncing: None,
             force_sync: false,
         };
         let result = tokio::select! {
@@ -99,6 +115,9 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
         };
         agent.take_down().await;
         agent.stop_push();
+        if let Err(e) = agent.store.flush().await {
+            tracing::error!(error = %e, "cannot finish the store's writes");
+        }
         result
     })?;
     let _ = std::fs::remove_file(herald_agent::control::socket_path(&ctx.data_dir));
@@ -114,7 +133,9 @@ fn has_display() -> bool {
 }
 
 pub(crate) struct Agent {
-    pub(crate) store: Store,
+    /// Every store call goes to the store's own threads: no await here
+    /// waits on SQLite's lock.
+    pub(crate) store: StoreHandle,
     pub(crate) client: SyncClient,
     pub(crate) headless: bool,
     data_dir: PathBuf,
@@ -134,9 +155,15 @@ pub(crate) struct Agent {
     /// Local time at which do-not-disturb ends.
     pub(crate) dnd_until: Option<DateTime<Utc>>,
     commands: mpsc::Receiver<Command>,
-    /// For the push task; also keeps the channel open when neither socket
-    /// nor tray holds a sender.
+    /// For the inbound task; also keeps the channel open when neither
+    /// socket nor tray holds a sender.
     sender: mpsc::Sender<Command>,
+    /// The push stream's news. Unbounded so that nothing is dropped; hints
+    /// are coalesced (`hint_queued`), so it holds few items.
+    push: mpsc::UnboundedSender<PushEvent>,
+    push_events: mpsc::UnboundedReceiver<PushEvent>,
+    /// A hint waits in `push_events`: the stream need not queue another.
+    hint_queued: Arc<AtomicBool>,
     /// The task doing push, and the mode it does.
     push_task: Option<(PushMode, tokio::task::JoinHandle<()>)>,
     /// Where to take inbound calls, if the user configured it.
@@ -145,9 +172,15 @@ pub(crate) struct Agent {
     keys: tokio::sync::watch::Sender<Keys>,
     tray: Option<Tray>,
     history: Option<tokio::process::Child>,
+    /// Check-now requests waiting for a contact that starts after them.
     check_replies: Vec<Reply>,
+    /// The contact in flight, and the requests it answers.
+    syncing: Option<(Contact, Vec<Reply>)>,
     pub(crate) force_sync: bool,
 }
+
+/// A contact with the server running as a task; its words for the user.
+type Contact = tokio::task::JoinHandle<Result<String, String>>;
 
 enum Flow {
     Continue,
@@ -158,14 +191,9 @@ impl Agent {
     async fn main_loop(&mut self) -> Result<()> {
         let mut next_poll = Utc::now();
         loop {
-            if self.force_sync || Utc::now() >= next_poll {
+            if self.syncing.is_none() && (self.force_sync || Utc::now() >= next_poll) {
                 self.force_sync = false;
-                let result = self.sync().await;
-                for reply in self.check_replies.drain(..) {
-                    let _ = reply.send(result.clone());
-                }
-                self.align_push();
-                next_poll = self.plan_next_poll();
+                self.start_sync();
             }
             let wake = match self.update_screen().await {
                 Ok(Some(t)) => t.min(next_poll),
@@ -176,12 +204,13 @@ impl Agent {
                 }
             };
             let wake = self.dnd_until.map_or(wake, |d| d.min(wake));
-            self.refresh_tray();
+            self.refresh_tray().await;
             let wait = (wake - Utc::now())
                 .to_std()
                 .unwrap_or_default()
                 .max(Duration::from_millis(50));
             let popup = self.popup.as_mut();
+            let syncing = self.syncing.as_mut();
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 outcome = async {
@@ -189,41 +218,70 @@ impl Agent {
                         Some(p) => p.finished().await,
                         None => std::future::pending().await,
                     }
-                } => self.popup_closed(outcome),
+                } => self.popup_closed(outcome).await,
+                done = async {
+                    match syncing {
+                        Some((task, _)) => task.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let result = done.unwrap_or_else(|e| Err(format!("the contact failed: {e}")));
+                    if let Some((_, replies)) = self.syncing.take() {
+                        for reply in replies {
+                            let _ = reply.send(result.clone());
+                        }
+                    }
+                    self.align_push().await;
+                    next_poll = self.plan_next_poll().await;
+                }
                 Some(cmd) = self.commands.recv() => {
-                    if let Flow::Quit = self.handle(cmd) {
+                    if let Flow::Quit = self.handle(cmd).await {
                         tracing::info!("quit from the tray");
                         return Ok(());
                     }
+                }
+                Some(event) = self.push_events.recv() => {
+                    if event == PushEvent::Hint {
+                        self.hint_queued.store(false, Ordering::Release);
+                    }
+                    self.push_event(event);
                 }
             }
         }
     }
 
-    async fn sync(&mut self) -> Result<String, String> {
-        match sync::sync_once(&mut self.store, &self.client).await {
-            Ok(a) => {
-                tracing::info!(
-                    received = a.received,
-                    stopped = a.stopped,
-                    receipts = a.receipts_sent,
-                    "synced"
-                );
-                Ok(format!(
-                    "contact ok: {} new or revised, {} stopped, {} receipts sent",
-                    a.received, a.stopped, a.receipts_sent
-                ))
+    /// Starts one contact as a task of its own: the loop goes on answering
+    /// the user, the tray and push while the server or the store is slow.
+    fn start_sync(&mut self) {
+        let store = self.store.clone();
+        let client = self.client.clone();
+        let replies = std::mem::take(&mut self.check_replies);
+        let task = tokio::spawn(async move {
+            match sync::sync_once(&store, &client).await {
+                Ok(a) => {
+                    tracing::info!(
+                        received = a.received,
+                        stopped = a.stopped,
+                        receipts = a.receipts_sent,
+                        "synced"
+                    );
+                    Ok(format!(
+                        "contact ok: {} new or revised, {} stopped, {} receipts sent",
+                        a.received, a.stopped, a.receipts_sent
+                    ))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync failed");
+                    Err(e.to_string())
+                }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "sync failed");
-                Err(e.to_string())
-            }
-        }
+        });
+        self.syncing = Some((task, replies));
     }
 
     /// Decides and records when the next contact happens (local time).
-    fn plan_next_poll(&self) -> DateTime<Utc> {
-        let (interval, failures) = match self.store.sync_state() {
+    async fn plan_next_poll(&self) -> DateTime<Utc> {
+        let (interval, failures) = match self.store.read(|s| s.sync_state()).await {
             Ok(st) => (
                 st.poll_interval_secs
                     .map_or(DEFAULT_INTERVAL, Duration::from_secs),
@@ -237,13 +295,12 @@ impl Agent {
         let delay = schedule::poll_delay(interval, failures, rand::rng().random());
         let at = Utc::now()
             + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(300));
-        if let Err(e) = self.store.set_next_poll(at) {
-            tracing::warn!(error = %e, "cannot record the next poll time");
-        }
+        self.store
+            .write_later("record the next poll time", move |s| s.set_next_poll(at));
         at
     }
 
-    fn handle(&mut self, cmd: Command) -> Flow {
+    async fn handle(&mut self, cmd: Command) -> Flow {
         let answer = match cmd.action {
             Action::Quit => return Flow::Quit,
             Action::Push(event) => {
@@ -251,14 +308,15 @@ impl Agent {
                 return Flow::Continue;
             }
             Action::ToggleDoNotDisturb => {
-                self.dnd_until = match self.dnd_until {
+                let until = match self.dnd_until {
                     Some(_) => None,
                     None => Some(Utc::now() + DO_NOT_DISTURB),
                 };
-                tracing::info!(until = ?self.dnd_until, "do not disturb");
+                self.set_dnd(until);
                 Ok("done".to_owned())
             }
             Action::Request(Request::CheckNow) => {
+                tracing::debug!("check now requested");
                 self.force_sync = true;
                 if let Some(r) = cmd.reply {
                     self.check_replies.push(r);
@@ -267,14 +325,15 @@ impl Agent {
             }
             Action::Request(Request::History) => self.open_history(),
             Action::Request(Request::ShowWaiting) => {
-                self.dnd_until = None;
-                let now = self.server_now();
+                self.set_dnd(None);
+                let now = self.server_now().await;
                 self.store
-                    .reopen_cancelled(None, now)
+                    .write(move |s| s.reopen_cancelled(None, now))
+                    .await
                     .map(|n| format!("{n} closed messages brought back"))
                     .map_err(|e| e.to_string())
             }
-            Action::Request(Request::Show(id)) => self.show_again(&id),
+            Action::Request(Request::Show(id)) => self.show_again(id).await,
         };
         if let Some(reply) = cmd.reply {
             let _ = reply.send(answer);
@@ -305,19 +364,29 @@ impl Agent {
 
     /// From the history: a message closed without reading comes back as a
     /// normal popup; anything else is shown once more, changing nothing.
-    fn show_again(&mut self, id: &str) -> Result<String, String> {
-        let now = self.server_now();
-        let m = self.store.message(id).map_err(|e| e.to_string())?;
+    async fn show_again(&mut self, id: String) -> Result<String, String> {
+        let now = self.server_now().await;
+        let key = id.clone();
+        let m = self
+            .store
+            .read(move |s| s.message(&key))
+            .await
+            .map_err(|e| e.to_string())?;
         if schedule::is_due(&m, now) {
             return Ok("it is due and comes up in its turn".into());
         }
-        match self.store.reopen_cancelled(Some(id), now) {
+        let key = id.clone();
+        match self
+            .store
+            .write(move |s| s.reopen_cancelled(Some(&key), now))
+            .await
+        {
             Ok(1) => return Ok("brought back".into()),
             Ok(_) => {}
             Err(e) => return Err(e.to_string()),
         }
-        if !self.reviews.iter().any(|r| r == id) {
-            self.reviews.push_back(id.to_owned());
+        if !self.reviews.iter().any(|r| *r == id) {
+            self.reviews.push_back(id);
         }
         Ok("shown again when the screen is free".into())
     }
@@ -327,17 +396,39 @@ impl Agent {
         self.client.endpoint().server.clone()
     }
 
-    pub(crate) fn server_now(&self) -> DateTime<Utc> {
-        self.store
-            .sync_state()
-            .map_or_else(|_| Utc::now(), |st| st.server_now(Utc::now()))
+    pub(crate) async fn server_now(&self) -> DateTime<Utc> {
+        match self.store.read(|s| s.sync_state()).await {
+            Ok(st) => st.server_now(Utc::now()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the clock offset; using the local clock");
+                Utc::now()
+            }
+        }
     }
 
-    fn refresh_tray(&mut self) {
-        let Some(t) = self.tray.as_mut() else {
+    /// Do-not-disturb on until `until`, or off; kept in the store so that
+    /// it survives a restart.
+    pub(crate) fn set_dnd(&mut self, until: Option<DateTime<Utc>>) {
+        if self.dnd_until != until {
+            tracing::info!(?until, "do not disturb");
+            self.store
+                .write_later("record do-not-disturb", move |s| s.set_dnd_until(until));
+        }
+        self.dnd_until = until;
+    }
+
+    async fn refresh_tray(&mut self) {
+        if self.tray.is_none() {
             return;
+        }
+        let st = match self.store.read(|s| s.sync_state()).await {
+            Ok(st) => st,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the sync state for the tray");
+                return;
+            }
         };
-        let Ok(st) = self.store.sync_state() else {
+        let Some(t) = self.tray.as_mut() else {
             return;
         };
         let now = Utc::now();

@@ -122,7 +122,8 @@ pub const RETRY_BASE: Duration = Duration::from_secs(5);
 /// interval, with the upper half randomised. `jitter` is uniform in [0, 1).
 pub fn poll_delay(interval: Duration, failures: u32, jitter: f64) -> Duration {
     let jitter = jitter.clamp(0.0, 1.0);
-    let interval = interval.max(Duration::from_secs(1));
+    // Whatever the store holds, the arithmetic below cannot overflow.
+    let interval = interval.clamp(Duration::from_secs(1), Duration::from_secs(7 * 86_400));
     if failures == 0 {
         return interval.mul_f64(0.9 + 0.2 * jitter);
     }
@@ -294,6 +295,14 @@ mod tests {
         // Capped at the interval however long the outage.
         assert_eq!(poll_delay(five, 30, 1.0), five);
         assert!(poll_delay(Duration::ZERO, 0, 0.0) >= Duration::from_millis(900));
+        // A huge interval from a hostile server (or an old store) is capped,
+        // never a panic in the arithmetic.
+        let week = Duration::from_secs(7 * 86_400);
+        assert_eq!(poll_delay(Duration::MAX, 0, 0.5), week);
+        assert_eq!(
+            poll_delay(Duration::MAX, 40, 1.0),
+            week.min(poll_delay(week, 40, 1.0))
+        );
     }
 
     #[test]

@@ -27,11 +27,15 @@ pub struct Popup {
 }
 
 /// How the popup ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
     Answered(Outcome),
     /// It died or exited without an answer; the text says why, as far as
     /// the popup told.
     Failed(String),
+    /// The agent took it down (preemption, do-not-disturb, quitting)
+    /// before the user answered.
+    TakenDown,
 }
 
 /// Keeps the last line the popup wrote on standard error; every line also
@@ -53,21 +57,29 @@ async fn last_words(stderr: Option<ChildStderr>) -> String {
 }
 
 /// Waits for the popup to end (or kills it when told) and reads its answer.
+/// A user who answered just as the agent takes the popup down still gets
+/// the answer recorded: it is read from the popup whichever came first.
 async fn watch(mut child: Child, said: JoinHandle<String>, kill: oneshot::Receiver<()>) -> Ending {
-    let status = tokio::select! {
-        status = child.wait() => status,
+    let (status, killed) = tokio::select! {
+        status = child.wait() => (status, false),
         _ = kill => {
             let _ = child.start_kill();
-            let _ = child.wait().await;
-            return Ending::Failed("taken down".into());
+            (child.wait().await, true)
         }
     };
     let mut out = String::new();
     if let Some(mut stdout) = child.stdout.take() {
         let _ = stdout.read_to_string(&mut out).await;
     }
+    let answer = Outcome::parse(&out);
+    if killed {
+        return match (status, answer) {
+            (Ok(s), Some(o)) if s.success() => Ending::Answered(o),
+            _ => Ending::TakenDown,
+        };
+    }
     let said = said.await.unwrap_or_default();
-    match (status, Outcome::parse(&out)) {
+    match (status, answer) {
         (Ok(s), Some(o)) if s.success() => Ending::Answered(o),
         (Err(e), _) => Ending::Failed(format!("cannot wait for the popup: {e}")),
         (Ok(s), _) if said.is_empty() => {
@@ -123,21 +135,38 @@ impl Popup {
                 anyhow::bail!("{said}");
             }
         }
+        let shown = OnScreen {
+            id: m.id.clone(),
+            revision: m.revision,
+            severity: m.severity,
+        };
+        Ok(Popup::watched(shown, review, |killed| {
+            watch(child, said, killed)
+        }))
+    }
+
+    /// A popup whose end `watcher` reports; the watcher runs as a task of
+    /// its own, told by its argument when to take the popup down.
+    fn watched<F>(
+        shown: OnScreen,
+        review: bool,
+        watcher: impl FnOnce(oneshot::Receiver<()>) -> F,
+    ) -> Popup
+    where
+        F: std::future::Future<Output = Ending> + Send + 'static,
+    {
         let (kill, killed) = oneshot::channel();
         let (ended, ending) = oneshot::channel();
+        let watching = watcher(killed);
         tokio::spawn(async move {
-            let _ = ended.send(watch(child, said, killed).await);
+            let _ = ended.send(watching.await);
         });
-        Ok(Popup {
-            shown: OnScreen {
-                id: m.id.clone(),
-                revision: m.revision,
-                severity: m.severity,
-            },
+        Popup {
+            shown,
             review,
             ending,
             kill: Some(kill),
-        })
+        }
     }
 
     /// Waits for the popup to close, and says how it ended. Cancel-safe:
@@ -148,11 +177,89 @@ impl Popup {
             .unwrap_or_else(|_| Ending::Failed("the popup's watcher ended".into()))
     }
 
-    /// Takes the popup down without an answer from the user.
-    pub async fn close(mut self) {
+    /// Takes the popup down, and says how it ended: the user's answer if
+    /// it came first, which the caller must record like any other.
+    pub async fn close(&mut self) -> Ending {
         if let Some(kill) = self.kill.take() {
             let _ = kill.send(());
         }
-        let _ = self.ending.await;
+        self.finished().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_protocol::Severity;
+    use rand::{Rng, SeedableRng};
+
+    async fn yields(n: u32) {
+        for _ in 0..n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// The main loop stops waiting for a popup whenever a timer fires, a
+    /// command comes or a more urgent message preempts it. Raced at random
+    /// points thousands of times, every answer the popup gave is received
+    /// exactly once, by `finished` or by `close`.
+    #[tokio::test(flavor = "current_thread")]
+    async fn no_answer_is_lost_to_timers_or_preemption() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let (mut given, mut received, mut taken_down) = (0u32, 0u32, 0u32);
+        for round in 0..5000u32 {
+            let answer_after = rng.random_range(0..6);
+            let outcome = if round % 2 == 0 {
+                Outcome::Read
+            } else {
+                Outcome::Cancelled
+            };
+            let answered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = answered.clone();
+            let shown = OnScreen {
+                id: format!("m{round}"),
+                revision: 1,
+                severity: Severity::Info,
+            };
+            let mut popup = Popup::watched(shown, false, move |mut kill| async move {
+                tokio::select! {
+                    biased;
+                    _ = &mut kill => Ending::TakenDown,
+                    () = yields(answer_after) => {
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                        Ending::Answered(outcome)
+                    }
+                }
+            });
+            let preempt_after = rng.random_range(0..4u32);
+            let mut turns = 0;
+            let ending = loop {
+                let timer = rng.random_range(0..3);
+                tokio::select! {
+                    e = popup.finished() => break e,
+                    () = yields(timer) => {}
+                }
+                turns += 1;
+                if turns > preempt_after && rng.random_bool(0.5) {
+                    break popup.close().await;
+                }
+            };
+            match ending {
+                Ending::Answered(o) => {
+                    assert_eq!(o, outcome);
+                    received += 1;
+                }
+                Ending::TakenDown => taken_down += 1,
+                Ending::Failed(why) => panic!("round {round}: failed: {why}"),
+            }
+            if answered.load(std::sync::atomic::Ordering::SeqCst) {
+                given += 1;
+            }
+        }
+        assert_eq!(given, received, "answers given and answers received differ");
+        assert!(
+            received > 1000 && taken_down > 500,
+            "{received} answered, {taken_down} taken down: the race was not exercised"
+        );
     }
 }

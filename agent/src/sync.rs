@@ -10,11 +10,15 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::SyncError;
-use crate::store::{Applied, ContactTimes, Store};
+use crate::store::{Applied, ContactTimes, StoreHandle};
 
 /// Larger answers are refused: a poll answer of every valid message at the
 /// 64 KiB body limit would need over a hundred messages to come near this.
 pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+/// The longest poll interval a server may ask for: a day. Longer would
+/// leave an agent deaf to everything but push.
+pub const MAX_POLL_INTERVAL_SECS: u64 = 86_400;
 
 /// Receipts sent per contact; the rest go at the next one.
 pub const RECEIPT_BATCH: usize = 500;
@@ -27,7 +31,8 @@ pub struct Endpoint {
     pub host: String,
 }
 
-/// HTTP client for the agent API.
+/// HTTP client for the agent API. Clones share the connection pool.
+#[derive(Clone)]
 pub struct SyncClient {
     http: reqwest::Client,
     endpoint: Endpoint,
@@ -112,14 +117,21 @@ impl SyncClient {
 
 /// One full contact. On failure nothing in the store changes but the
 /// exchange log and the last error, and the error is returned.
-pub async fn sync_once(store: &mut Store, client: &SyncClient) -> Result<Applied, SyncError> {
+///
+/// What it needs from the store it reads on the reader's connection, so
+/// the server is asked at once even while another process holds the write
+/// lock; only storing the answer waits for it.
+pub async fn sync_once(store: &StoreHandle, client: &SyncClient) -> Result<Applied, SyncError> {
     let started = Utc::now();
     let result = contact(store, client, started).await;
     if let Err(e) = &result {
         let ms = (Utc::now() - started).num_milliseconds();
-        if let Err(log_err) =
-            store.record_failure(&client.endpoint.server, &e.to_string(), started, ms)
-        {
+        let server = client.endpoint.server.clone();
+        let error = e.to_string();
+        let logged = store
+            .write(move |s| s.record_failure(&server, &error, started, ms))
+            .await;
+        if let Err(log_err) = logged {
             tracing::error!(error = %log_err, "cannot record the failed contact in the exchange log");
         }
     }
@@ -127,13 +139,14 @@ pub async fn sync_once(store: &mut Store, client: &SyncClient) -> Result<Applied
 }
 
 async fn contact(
-    store: &mut Store,
+    store: &StoreHandle,
     client: &SyncClient,
     started: chrono::DateTime<Utc>,
 ) -> Result<Applied, SyncError> {
     let ep = &client.endpoint;
-    let state = store.sync_state()?;
-    let pending = store.pending_receipts(RECEIPT_BATCH)?;
+    let (state, pending) = store
+        .read(|s| Ok((s.sync_state()?, s.pending_receipts(RECEIPT_BATCH)?)))
+        .await?;
     let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
     if !pending.is_empty() {
         let batch = ReceiptBatch {
@@ -172,7 +185,15 @@ async fn contact(
         poll_sent,
         poll_answered,
     };
-    Ok(store.apply(&ep.server, &answer, &ids, times)?)
+    tracing::debug!(
+        messages = answer.messages.len(),
+        stopped = answer.stopped.len(),
+        "poll answered; storing"
+    );
+    let server = ep.server.clone();
+    Ok(store
+        .write(move |s| s.apply(&server, &answer, &ids, times))
+        .await?)
 }
 
 /// What serde cannot check: the answer must make sense before it is applied.
@@ -189,6 +210,12 @@ pub fn validate(a: &PollResponse) -> Result<(), SyncError> {
         return Err(SyncError::Malformed(format!(
             "the server speaks API version {}, this agent {API_VERSION}",
             a.api_version
+        )));
+    }
+    let interval = a.settings.poll_interval_secs;
+    if !(1..=MAX_POLL_INTERVAL_SECS).contains(&interval) {
+        return Err(SyncError::Malformed(format!(
+            "a poll interval of {interval} s is out of range (1 to {MAX_POLL_INTERVAL_SECS})"
         )));
     }
     if a.cursor.is_empty() {

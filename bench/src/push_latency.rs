@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use herald_agent::inbound::{listener, Keys};
 use herald_agent::push::{self, PushEvent};
-use herald_agent::store::Store;
+use herald_agent::store::StoreHandle;
 use herald_agent::sync::{self, Endpoint, SyncClient};
 use herald_agent::{config, schedule};
 use rand::Rng;
@@ -249,7 +249,10 @@ async fn read_answer(conn: &mut TcpStream) -> Result<(u16, Vec<u8>)> {
 /// An agent as the bench runs it: the real core (store and sync), or a
 /// light one.
 enum Agent {
-    Real { store: Store, client: SyncClient },
+    Real {
+        store: StoreHandle,
+        client: SyncClient,
+    },
     Light(Light),
 }
 
@@ -264,10 +267,11 @@ impl Agent {
         }
     }
 
-    fn has(&self, title: &str) -> bool {
+    async fn has(&self, title: &str) -> bool {
         match self {
             Agent::Real { store, .. } => store
-                .messages()
+                .read(|s| s.messages())
+                .await
                 .is_ok_and(|ms| ms.iter().any(|m| m.title == title)),
             Agent::Light(light) => light.has(title),
         }
@@ -304,7 +308,7 @@ async fn agent(
         let Some(title) = probe.borrow().clone() else {
             continue;
         };
-        if seen.as_deref() != Some(&title) && agent.has(&title) {
+        if seen.as_deref() != Some(&title) && agent.has(&title).await {
             found.lock().map(|mut f| f.push(Instant::now())).ok();
             seen = Some(title);
         }
@@ -402,7 +406,7 @@ async fn main() -> Result<()> {
             continue;
         }
         let dir = tmp.path().join(format!("agent{i}"));
-        let mut store = Store::open(&config::store_path(&dir))?;
+        let store = StoreHandle::open(&config::store_path(&dir))?;
         let endpoint = Endpoint {
             server: server.url.clone(),
             token,
@@ -414,8 +418,8 @@ async fn main() -> Result<()> {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             client.set_push_port(Some(listener.local_addr()?.port()));
             // This poll announces the port and brings the key.
-            sync::sync_once(&mut store, &client).await?;
-            let st = store.sync_state()?;
+            sync::sync_once(&store, &client).await?;
+            let st = store.read(|s| s.sync_state()).await?;
             let keys = Keys {
                 secret: Some(st.push_secret.context("no key in the poll answer")?),
                 clock_offset_ms: st.clock_offset_ms,
@@ -435,7 +439,7 @@ async fn main() -> Result<()> {
                 },
             ));
         } else {
-            sync::sync_once(&mut store, &client).await?;
+            sync::sync_once(&store, &client).await?;
         }
         if args.push == "stream" {
             hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());

@@ -19,10 +19,13 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
 use tao::window::WindowBuilder;
 use wry::WebViewBuilder;
 
-use crate::page;
+use crate::{page, words};
+use herald_agent::i18n::Locale;
 
-/// How often the window looks for changes the agent made.
-const REFRESH: Duration = Duration::from_secs(2);
+/// How often the window asks SQLite whether the store changed (a cheap
+/// counter read); it rebuilds the page only when it did, or when a message
+/// becomes valid or expires.
+const REFRESH: Duration = Duration::from_secs(1);
 
 /// What the page asks for.
 #[derive(Debug, Deserialize)]
@@ -42,16 +45,18 @@ enum UiEvent {
 }
 
 pub fn run(data_dir: PathBuf, store: Store) -> Result<()> {
+    let locale = Locale::from_env();
     let event_loop = EventLoopBuilder::<UiEvent>::with_user_event().build();
     let window = WindowBuilder::new()
-        .with_title("Herald history")
+        .with_title(words::word(locale, "window_title"))
         .with_inner_size(LogicalSize::new(1000.0, 620.0))
+        .with_window_icon(crate::icon::herald())
         .build(&event_loop)
         .context("cannot open a window (is there a display?)")?;
     let nonce = hex::encode(rand::rng().random::<[u8; 16]>());
     let proxy = event_loop.create_proxy();
     let webview = WebViewBuilder::new()
-        .with_html(page::html(&nonce))
+        .with_html(page::html(&nonce, locale))
         .with_ipc_handler(move |msg| match serde_json::from_str(msg.body()) {
             Ok(req) => {
                 let _ = proxy.send_event(UiEvent::Page(req));
@@ -79,17 +84,30 @@ pub fn run(data_dir: PathBuf, store: Store) -> Result<()> {
     });
 
     let status_proxy = event_loop.create_proxy();
-    let mut shown = String::new();
+    let mut shown = Shown::default();
     let mut store = store;
+    let say =
+        move |key: &str, hole: &str, value: &str| words::word(locale, key).replace(hole, value);
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
-        let push = |shown: &mut String, store: &Store, force: bool| match data(store) {
-            Ok(json) if force || json != *shown => {
-                let _ = webview.evaluate_script(&format!("herald.load({json})"));
-                *shown = json;
+        let push = |shown: &mut Shown, store: &Store, force: bool| {
+            // Always asked, so that a forced rebuild records the version too.
+            let stale = shown.stale(store);
+            if !force && !stale {
+                return;
             }
-            Ok(_) => {}
-            Err(e) => status(&webview, &format!("cannot read the store: {e:#}")),
+            match data(store) {
+                Ok((json, next)) => {
+                    if json != shown.json {
+                        let _ = webview.evaluate_script(&format!("herald.load({json})"));
+                        shown.json = json;
+                    }
+                    shown.next_change = next;
+                    shown.rebuilds += 1;
+                    tracing_rebuild(shown.rebuilds);
+                }
+                Err(e) => status(&webview, &say("cannot_read", "{e}", &format!("{e:#}"))),
+            }
         };
         match event {
             Event::WindowEvent {
@@ -104,17 +122,21 @@ pub fn run(data_dir: PathBuf, store: Store) -> Result<()> {
                 PageRequest::Show { id } => show_again(&data_dir, id, status_proxy.clone()),
                 PageRequest::Delete { ids } => {
                     match store.delete_exchange_entries(&ids) {
-                        Ok(n) => status(&webview, &format!("Deleted {n} log entries.")),
-                        Err(e) => status(&webview, &format!("Cannot delete: {e}")),
+                        Ok(n) => status(&webview, &say("deleted", "{n}", &n.to_string())),
+                        Err(e) => status(&webview, &say("cannot_delete", "{e}", &e.to_string())),
                     }
-                    push(&mut shown, &store, false);
+                    // Our own commits do not move data_version.
+                    push(&mut shown, &store, true);
                 }
                 PageRequest::Export {
                     format,
                     oldest_first,
                 } => match export(&store, &format, oldest_first) {
-                    Ok(path) => status(&webview, &format!("Saved to {}", path.display())),
-                    Err(e) => status(&webview, &format!("Cannot export: {e:#}")),
+                    Ok(path) => status(
+                        &webview,
+                        &say("saved_to", "{p}", &path.display().to_string()),
+                    ),
+                    Err(e) => status(&webview, &say("cannot_export", "{e}", &format!("{e:#}"))),
                 },
             },
             _ => {}
@@ -128,15 +150,49 @@ fn status(webview: &wry::WebView, text: &str) {
     }
 }
 
-/// Everything the page shows, as one JSON object.
-fn data(store: &Store) -> Result<String> {
-    let now = store.sync_state()?.server_now(Utc::now());
+/// What the page shows, and when it must be looked at again.
+#[derive(Default)]
+struct Shown {
+    json: String,
+    /// SQLite's data_version when the page was built.
+    version: Option<i64>,
+    /// Local time at which a row changes by itself.
+    next_change: Option<chrono::DateTime<Utc>>,
+    rebuilds: u64,
+}
+
+impl Shown {
+    /// Whether another process wrote to the store, or a row's time came.
+    fn stale(&mut self, store: &Store) -> bool {
+        let version = store.data_version().ok();
+        let changed = version.is_none() || version != self.version;
+        self.version = version;
+        changed || self.next_change.is_some_and(|t| Utc::now() >= t)
+    }
+}
+
+/// With HERALD_LOG=debug, each rebuild is said (tests count them).
+fn tracing_rebuild(n: u64) {
+    if std::env::var("HERALD_LOG").is_ok_and(|v| v.contains("debug")) {
+        eprintln!("herald-history: page rebuilt ({n})");
+    }
+}
+
+/// Everything the page shows, as one JSON object, and the local time at
+/// which it changes by itself.
+fn data(store: &Store) -> Result<(String, Option<chrono::DateTime<Utc>>)> {
+    let st = store.sync_state()?;
+    let local_now = Utc::now();
+    let now = st.server_now(local_now);
     let messages = history::rows(store, now)?;
+    let next = history::next_change(&messages, now)
+        .map(|t| t - chrono::Duration::milliseconds(st.clock_offset_ms));
     let log = store.exchange_log(LogOrder::NewestFirst)?;
-    Ok(serde_json::to_string(&serde_json::json!({
+    let json = serde_json::to_string(&serde_json::json!({
         "messages": messages,
         "log": log,
-    }))?)
+    }))?;
+    Ok((json, next))
 }
 
 fn show_again(data_dir: &Path, id: String, proxy: EventLoopProxy<UiEvent>) {

@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use anyhow::{Context, Result};
 use herald_agent::popup::{Outcome, PopupRequest};
 
+mod icon;
 #[cfg(windows)]
 mod native;
 mod web;

@@ -33,8 +33,15 @@ pub fn show(req: &PopupRequest) -> Result<()> {
         .with_inner_size(LogicalSize::new(WIDTH, HEIGHT))
         .with_always_on_top(true)
         .with_visible(false)
+        // A message cannot be minimized away or blown up: it stays as it
+        // came until the user answers it.
+        .with_resizable(false)
+        .with_minimizable(false)
+        .with_maximizable(false)
+        .with_window_icon(crate::icon::herald())
         .build(&event_loop)
         .context("cannot open a window (is there a display?)")?;
+    fixed_frame(&window);
     let severity = req.severity;
     place(&window, severity);
 
@@ -136,3 +143,31 @@ fn place(window: &Window, severity: Severity) {
     };
     window.set_outer_position(PhysicalPosition::new(x.max(mpos.x), y.max(mpos.y)));
 }
+
+/// On Linux tao leaves the window manager's minimize and maximize buttons:
+/// the window asks for a frame that only moves and closes (the Motif hints
+/// every X window manager reads), before it is first mapped.
+#[cfg(target_os = "linux")]
+fn fixed_frame(window: &Window) {
+    use gtk::gdk::{WMDecoration, WMFunction};
+    use gtk::prelude::*;
+    use tao::platform::unix::WindowExtUnix;
+    let set = |w: &gtk::gdk::Window| {
+        w.set_functions(WMFunction::MOVE | WMFunction::CLOSE);
+        w.set_decorations(WMDecoration::BORDER | WMDecoration::TITLE | WMDecoration::MENU);
+    };
+    let gtk_window = window.gtk_window();
+    match gtk_window.window() {
+        Some(w) => set(&w),
+        None => {
+            gtk_window.connect_realize(move |g| {
+                if let Some(w) = g.window() {
+                    set(&w);
+                }
+            });
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn fixed_frame(_window: &Window) {}

@@ -541,6 +541,15 @@ pub fn xdotool(args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// One X property of a window, as xprop prints it.
+pub fn xprop(window: &str, property: &str) -> String {
+    let out = Command::new("xprop")
+        .args(["-id", window, property])
+        .output()
+        .expect("xprop (x11-utils) is not installed");
+    text(&out.stdout)
+}
+
 /// The X windows whose title is exactly `title`.
 pub fn windows_titled(title: &str) -> Vec<String> {
     let pattern = format!("^{}$", regex_escape(title));

@@ -80,6 +80,27 @@ fn the_tray_shows_the_state_and_its_menu_drives_the_agent() {
         "shown during do-not-disturb"
     );
     assert!(dbus::tooltip(&tray).contains("1 message waiting"));
+
+    // Do-not-disturb outlives a restart of the agent.
+    let _ = std::process::Command::new("kill")
+        .arg(run.pid().to_string())
+        .status();
+    assert!(run.exits_within(Duration::from_secs(10)));
+    run = agent.start(&[]);
+    let mut found = None;
+    wait_for("the tray after the restart", SECS, || {
+        found = dbus::tray_of(run.pid());
+        found.is_some()
+    });
+    let tray = found.unwrap();
+    wait_for("do-not-disturb still on", SECS, || {
+        dbus::tooltip(&tray).contains("Do not disturb until")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        windows_titled("Quiet info").is_empty(),
+        "shown during do-not-disturb after a restart"
+    );
     dbus::click(&tray, "Do not disturb for 1 hour");
     let w = wait_window("Quiet info");
     press(&w, &["Escape"]);

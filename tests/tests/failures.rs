@@ -147,3 +147,95 @@ fn server_times_out_of_range_are_refused_and_change_nothing() {
     agent.server = server.url.clone();
     agent.sync();
 }
+
+/// A poll answer with the given settings and messages, that also parses as
+/// the receipt answer.
+fn poll_answer(settings: &str, messages: &str) -> String {
+    format!(
+        r#"{{"recorded": 1, "duplicates": 1, "rejected": [],
+           "api_version": 1, "server_time": "2026-01-01T00:00:00Z", "cursor": "x.1",
+           "changed": true, "full": true, "stopped": [],
+           "settings": {settings}, "messages": {messages}}}"#
+    )
+}
+
+#[test]
+fn hostile_answers_are_refused_in_one_line_and_change_nothing() {
+    let server = Server::start();
+    let mut agent = agent_with_state(&server);
+    let before = agent.snapshot();
+    let ok_settings = r#"{"poll_interval_secs": 60, "push": "off"}"#;
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let mut bad_utf8 = poll_answer(ok_settings, "[]").into_bytes();
+    let at = bad_utf8.windows(5).position(|w| w == b"\"x.1\"").unwrap() + 1;
+    bad_utf8[at] = 0xff;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (nested.clone().into_bytes(), "malformed answer"),
+        (
+            poll_answer(ok_settings, &nested).into_bytes(),
+            "malformed answer",
+        ),
+        (bad_utf8, "malformed answer"),
+        (
+            poll_answer(r#"{"poll_interval_secs": -5, "push": "off"}"#, "[]").into_bytes(),
+            "malformed answer",
+        ),
+        (
+            poll_answer(
+                r#"{"poll_interval_secs": 18446744073709551615, "push": "off"}"#,
+                "[]",
+            )
+            .into_bytes(),
+            "poll interval of 18446744073709551615 s is out of range",
+        ),
+        (
+            poll_answer(r#"{"poll_interval_secs": 0, "push": "off"}"#, "[]").into_bytes(),
+            "poll interval of 0 s is out of range",
+        ),
+        (
+            poll_answer(ok_settings, r#"[{"id": "x", "revision": 4294967296}]"#).into_bytes(),
+            "malformed answer",
+        ),
+    ];
+    for (body, expect) in cases {
+        agent.server = fake_server(http_answer("200 OK", "application/json", &body));
+        let err = agent.sync_fails();
+        assert!(err.contains(expect), "expected '{expect}' in: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
+        assert_eq!(agent.snapshot(), before, "the store changed after: {err}");
+    }
+    agent.server = server.url.clone();
+    agent.sync();
+}
+
+#[test]
+fn an_answer_trickled_one_byte_a_second_is_given_up_in_bounded_time() {
+    let server = Server::start();
+    let mut agent = agent_with_state(&server);
+    let before = agent.snapshot();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    agent.server = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                let _ = conn.read(&mut buf);
+                let answer = http_answer("200 OK", "application/json", &[b' '; 4096]);
+                for b in answer {
+                    if conn.write_all(&[b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    let started = std::time::Instant::now();
+    let err = agent.sync_fails();
+    let took = started.elapsed();
+    assert!(err.contains("cannot reach the server"), "{err}");
+    assert!(took < std::time::Duration::from_secs(40), "took {took:?}");
+    assert_eq!(agent.snapshot(), before);
+}

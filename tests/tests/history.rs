@@ -99,3 +99,51 @@ fn the_log_exports_as_csv_and_json() {
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert_eq!(v[0]["received"], 0, "newest first by default");
 }
+
+#[test]
+fn the_window_speaks_french_says_scheduled_and_rebuilds_only_on_change() {
+    let Some(_screen) = gui() else { return };
+    let server = Server::start_with(&["--poll-interval", "300"]);
+    let token = server.add_user("alice", &[]);
+    let agent = Agent::new(&server.url, &token, "pc-1");
+    server.send("user:alice", "info", "Later today", &["--from", "+2h"]);
+    agent.sync();
+    let rows: serde_json::Value =
+        serde_json::from_slice(&history(&agent, &["--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(rows[0]["scheduled"], true, "{rows}");
+
+    let mut child = history(&agent, &[])
+        // French words; the C library keeps a locale this machine has
+        // (without one GTK cannot name the window in UTF-8).
+        .env("LANGUAGE", "fr")
+        .env("HERALD_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _w = Window(child);
+    let rebuilds = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = rebuilds.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("page rebuilt") {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    let w = wait_window("Historique Herald \u{2014} 1 messages sur 1");
+    assert!(herald_e2e::xprop(&w, "_NET_WM_ICON").contains("Icon (32 x 32)"));
+    // Nothing changes for a few ticks: the page is not rebuilt.
+    std::thread::sleep(Duration::from_secs(4));
+    let before = rebuilds.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(before, 1, "rebuilt without a change");
+    // The agent writes: the window follows.
+    server.send("user:alice", "info", "Now", &[]);
+    agent.sync();
+    wait_window("Historique Herald \u{2014} 2 messages sur 2");
+    assert!(rebuilds.load(std::sync::atomic::Ordering::SeqCst) > before);
+}

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use herald_e2e::{
-    gui, press, wait_for, wait_no_window, wait_window, windows_titled, Agent, Server,
+    gui, press, wait_for, wait_no_window, wait_window, windows_titled, xprop, Agent, Server,
 };
 
 #[test]
@@ -49,6 +49,11 @@ fn the_read_control_works_from_the_keyboard_and_the_server_gets_the_receipt() {
     );
     let _run = agent.start(&[]);
     let w = wait_window("Please read");
+    // The frame moves and closes, nothing else (Motif functions 0x24:
+    // no minimize, no maximize, no resize), and it carries Herald's icon.
+    let hints = xprop(&w, "_MOTIF_WM_HINTS");
+    assert!(hints.contains("= 0x3, 0x24,"), "{hints}");
+    assert!(xprop(&w, "_NET_WM_ICON").contains("Icon (32 x 32)"));
     press(&w, &["Tab", "Return"]);
     wait_no_window("Please read");
     wait_for(

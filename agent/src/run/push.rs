@@ -13,8 +13,15 @@ use super::Agent;
 impl Agent {
     /// Starts or stops push tasks to match what the server last said, and
     /// hands the listener the latest key and clock offset.
-    pub(super) fn align_push(&mut self) {
-        let st = self.store.sync_state().unwrap_or_default();
+    pub(super) async fn align_push(&mut self) {
+        let st = match self.store.read(|s| s.sync_state()).await {
+            Ok(st) => st,
+            Err(e) => {
+                // Push stays as it is; the next contact tries again.
+                tracing::error!(error = %e, "push: cannot read the sync state");
+                return;
+            }
+        };
         self.keys.send_replace(Keys {
             secret: st.push_secret.clone(),
             clock_offset_ms: st.clock_offset_ms,
@@ -25,7 +32,8 @@ impl Agent {
                             configured: polling only";
                 if st.push_state.as_deref() != Some(note) {
                     tracing::warn!("{note}");
-                    let _ = self.store.set_push_state(Some(note));
+                    self.store
+                        .write_later("record the push state", |s| s.set_push_state(Some(note)));
                 }
                 PushMode::Off
             }
@@ -43,7 +51,8 @@ impl Agent {
             task.abort();
             self.client.set_push_port(None);
             if wanted == PushMode::Off && st.push_mode == PushMode::Off {
-                let _ = self.store.set_push_state(None);
+                self.store
+                    .write_later("record the push state", |s| s.set_push_state(None));
             }
         }
         let task = match (wanted, self.push_listen) {
@@ -60,7 +69,8 @@ impl Agent {
         if let Some((_, task)) = self.push_task.take() {
             task.abort();
         }
-        let _ = self.store.set_push_state(None);
+        self.store
+            .write_later("record the push state", |s| s.set_push_state(None));
     }
 
     /// Logs what push said; a (re)connection, a hint or a verified call
@@ -111,13 +121,13 @@ impl Agent {
         } else {
             tracing::warn!(%what, "push");
         }
-        if let Err(e) = self.store.log_push(now, &server, ok, &what) {
-            tracing::warn!(error = %e, "cannot log the push event");
-        }
-        if let Some(s) = state {
-            if let Err(e) = self.store.set_push_state(Some(&s)) {
-                tracing::warn!(error = %e, "cannot record the push state");
-            }
+        self.store.write_later("log the push event", move |s| {
+            s.log_push(now, &server, ok, &what)
+        });
+        if let Some(state) = state {
+            self.store.write_later("record the push state", move |s| {
+                s.set_push_state(Some(&state))
+            });
         }
         if matches!(
             event,

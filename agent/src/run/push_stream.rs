@@ -1,13 +1,13 @@
 //! The push stream task: held open while the server asks for it,
 //! reconnecting with backoff and jitter.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use herald_agent::push::{self, PushEvent};
 use rand::Rng;
 
 use super::Agent;
-use crate::listen::{Action, Command};
 
 /// A stream that lasted this long resets the backoff.
 const STABLE: Duration = Duration::from_secs(30);
@@ -15,7 +15,8 @@ const STABLE: Duration = Duration::from_secs(30);
 impl Agent {
     pub(super) fn spawn_stream(&self) -> tokio::task::JoinHandle<()> {
         let endpoint = self.client.endpoint().clone();
-        let tx = self.sender.clone();
+        let tx = self.push.clone();
+        let hint_queued = self.hint_queued.clone();
         tokio::spawn(async move {
             let http = match push::client() {
                 Ok(h) => h,
@@ -28,10 +29,12 @@ impl Agent {
             loop {
                 let started = Instant::now();
                 let reason = push::hold(&http, &endpoint, &mut |event| {
-                    let _ = tx.try_send(Command {
-                        action: Action::Push(event),
-                        reply: None,
-                    });
+                    // Hints mean "check now": one waiting is as good as many,
+                    // and none is ever dropped.
+                    if event == PushEvent::Hint && hint_queued.swap(true, Ordering::AcqRel) {
+                        return;
+                    }
+                    let _ = tx.send(event);
                 })
                 .await;
                 if started.elapsed() >= STABLE {
@@ -43,14 +46,7 @@ impl Agent {
                     "{reason}; reconnecting in {:.1} s",
                     delay.as_secs_f64()
                 ));
-                if tx
-                    .send(Command {
-                        action: Action::Push(lost),
-                        reply: None,
-                    })
-                    .await
-                    .is_err()
-                {
+                if tx.send(lost).is_err() {
                     return;
                 }
                 tokio::time::sleep(delay).await;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use herald_protocol::{Receipt, ReceiptKind, ReceiptPolicy, Severity};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{from_ms, to_ms, MessageState, Store, StoredMessage};
+use super::{parsed, time_at, to_ms, MessageState, Store, StoredMessage};
 use crate::error::StoreError;
 
 const COLUMNS: &str =
@@ -12,24 +12,20 @@ const COLUMNS: &str =
                        revised_at, received_at, state, state_at, read_revision, note";
 
 fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
-    let severity: String = r.get(2)?;
-    let receipt: String = r.get(8)?;
-    let state: String = r.get(11)?;
     Ok(StoredMessage {
         id: r.get(0)?,
         revision: r.get(1)?,
-        // Written only from the protocol's enums, which the server validated.
-        severity: severity.parse().unwrap_or(Severity::Info),
+        severity: parsed(r, 2, "severity", str::parse::<Severity>)?,
         title: r.get(3)?,
         body: r.get(4)?,
         sender: r.get(5)?,
-        valid_from: from_ms(r.get(6)?),
-        valid_until: from_ms(r.get(7)?),
-        receipt: receipt.parse().unwrap_or(ReceiptPolicy::Read),
-        revised_at: from_ms(r.get(9)?),
-        received_at: from_ms(r.get(10)?),
-        state: MessageState::parse(&state),
-        state_at: from_ms(r.get(12)?),
+        valid_from: time_at(r, 6)?,
+        valid_until: time_at(r, 7)?,
+        receipt: parsed(r, 8, "receipt policy", str::parse::<ReceiptPolicy>)?,
+        revised_at: time_at(r, 9)?,
+        received_at: time_at(r, 10)?,
+        state: parsed(r, 11, "message state", MessageState::parse)?,
+        state_at: time_at(r, 12)?,
         read_revision: r.get(13)?,
         note: r.get(14)?,
     })
@@ -168,22 +164,47 @@ impl Store {
     }
 
     /// Receipts not yet delivered, oldest first, with their outbox ids.
+    ///
+    /// A receipt of a kind this agent does not know (written by a newer
+    /// agent, or damaged) stays in the outbox and is reported, never sent:
+    /// sent as "read" it would clear the message on the user's other
+    /// computers.
     pub fn pending_receipts(&self, limit: usize) -> Result<Vec<(i64, Receipt)>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, message_id, revision, kind, at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1",
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, message_id, revision, kind, at FROM outbox
+             WHERE sent_at IS NULL AND kind IN ('displayed', 'read') ORDER BY id LIMIT ?1",
         )?;
         let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            let kind: String = r.get(3)?;
             Ok((
                 r.get(0)?,
                 Receipt {
                     message_id: r.get(1)?,
                     revision: r.get(2)?,
-                    kind: kind.parse().unwrap_or(ReceiptKind::Read),
-                    at: from_ms(r.get(4)?),
+                    kind: parsed(r, 3, "receipt kind", str::parse::<ReceiptKind>)?,
+                    at: time_at(r, 4)?,
                 },
             ))
         })?;
+        let pending = rows.collect::<Result<_, _>>()?;
+        let unknown = self.unsendable_receipts()?;
+        if !unknown.is_empty() {
+            tracing::warn!(
+                count = unknown.len(),
+                kinds = %unknown.join(", "),
+                "receipts of unknown kinds stay in the outbox, unsent"
+            );
+        }
+        Ok(pending)
+    }
+
+    /// The kinds of the unsent receipts this agent cannot send, one per
+    /// receipt (for `status` and the log).
+    pub fn unsendable_receipts(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind FROM outbox
+             WHERE sent_at IS NULL AND kind NOT IN ('displayed', 'read') ORDER BY id LIMIT 100",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -201,13 +222,15 @@ impl Store {
             "SELECT revision, kind, at, sent_at FROM outbox WHERE message_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([id], |r| {
-            let kind: String = r.get(1)?;
             let sent: Option<i64> = r.get(3)?;
             Ok(ReceiptStatus {
                 revision: r.get(0)?,
-                kind: kind.parse().unwrap_or(ReceiptKind::Read),
-                at: from_ms(r.get(2)?),
-                sent_at: sent.map(from_ms),
+                kind: parsed(r, 1, "receipt kind", str::parse::<ReceiptKind>)?,
+                at: time_at(r, 2)?,
+                sent_at: match sent {
+                    Some(_) => Some(time_at(r, 3)?),
+                    None => None,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

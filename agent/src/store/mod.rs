@@ -5,6 +5,7 @@
 //! owes the server are written in one transaction, so a crash loses neither.
 
 mod exchange;
+mod handle;
 mod messages;
 mod state;
 #[cfg(test)]
@@ -20,6 +21,7 @@ use serde::Serialize;
 use crate::error::StoreError;
 
 pub use exchange::{ExchangeEntry, LogOrder};
+pub use handle::StoreHandle;
 pub use messages::ReceiptStatus;
 pub use state::{Applied, ContactTimes, SyncState};
 
@@ -27,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_push.sql"),
     include_str!("../../migrations/0003_inbound.sql"),
+    include_str!("../../migrations/0004_dnd.sql"),
 ];
 
 /// Where a message stands for this user.
@@ -58,15 +61,23 @@ impl MessageState {
         }
     }
 
-    fn parse(s: &str) -> Self {
-        match s {
+    /// An unknown state is an error, never a guess: read as "staged" it
+    /// would show again a message the user already dealt with.
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "staged" => MessageState::Staged,
             "shown" => MessageState::Shown,
             "cancelled" => MessageState::Cancelled,
             "read" => MessageState::Read,
             "expired" => MessageState::Expired,
             "withdrawn" => MessageState::Withdrawn,
-            _ => MessageState::Staged,
-        }
+            _ => {
+                return Err(StoreError::Unknown {
+                    what: "message state",
+                    value: s.chars().take(40).collect(),
+                })
+            }
+        })
     }
 
     /// Still waiting for the user: may be (or become) due.
@@ -237,6 +248,43 @@ pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A time read from a row; out of chrono's range is an error, not 1970.
+pub(crate) fn time_at(r: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let ms: i64 = r.get(col)?;
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+        unknown_in(
+            col,
+            StoreError::Unknown {
+                what: "time",
+                value: ms.to_string(),
+            },
+        )
+    })
+}
+
+/// A text column parsed by `parse`; what it cannot parse fails the row.
+pub(crate) fn parsed<T, E>(
+    r: &rusqlite::Row<'_>,
+    col: usize,
+    what: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(col)?;
+    parse(&text).map_err(|_| {
+        unknown_in(
+            col,
+            StoreError::Unknown {
+                what,
+                value: text.chars().take(40).collect(),
+            },
+        )
+    })
+}
+
+fn unknown_in(col: usize, e: StoreError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
 }
 
 #[cfg(test)]

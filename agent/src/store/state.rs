@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::exchange::log_entry;
-use super::{from_ms, messages, to_ms, MessageState, Store};
+use super::{from_ms, messages, parsed, to_ms, MessageState, Store};
 use crate::error::StoreError;
 
 /// What the agent knows of its exchanges with the server.
@@ -34,6 +34,8 @@ pub struct SyncState {
     /// Signs the server's inbound push calls; never printed.
     #[serde(skip)]
     pub push_secret: Option<String>,
+    /// When do-not-disturb ends (local time), if the user turned it on.
+    pub dnd_until: Option<DateTime<Utc>>,
 }
 
 impl SyncState {
@@ -74,11 +76,28 @@ impl Store {
         read_state(&self.conn)
     }
 
+    /// Changes whenever another connection commits: a window over the store
+    /// rebuilds only then.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+
     /// Records what the push stream is doing, for `status`.
     pub fn set_push_state(&self, state: Option<&str>) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE sync_state SET push_state = ?1 WHERE id = 1",
             [state],
+        )?;
+        Ok(())
+    }
+
+    /// Do-not-disturb until `until` (local time), or off.
+    pub fn set_dnd_until(&self, until: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_state SET dnd_until = ?1 WHERE id = 1",
+            [until.map(to_ms)],
         )?;
         Ok(())
     }
@@ -188,7 +207,7 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
     Ok(conn.query_row(
         "SELECT server, cursor, clock_offset_ms, last_attempt, last_success, last_error, failures,
                 poll_interval_secs, version_warning, next_poll, push_mode, push_state,
-                push_secret
+                push_secret, dnd_until
          FROM sync_state WHERE id = 1",
         [],
         |r| {
@@ -205,9 +224,10 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
                     .and_then(|v| u64::try_from(v).ok()),
                 version_warning: r.get(8)?,
                 next_poll: opt(r.get(9)?),
-                push_mode: PushMode::parse(&r.get::<_, String>(10)?).unwrap_or_default(),
+                push_mode: parsed(r, 10, "push mode", |s| PushMode::parse(s).ok_or(()))?,
                 push_state: r.get(11)?,
                 push_secret: r.get(12)?,
+                dnd_until: opt(r.get(13)?),
             })
         },
     )?)
@@ -226,7 +246,7 @@ fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreE
         None => MessageState::Staged,
         // Same revision: keep what the user did with it, unless it had been
         // stopped and now applies again.
-        Some((rev, state)) if *rev == m.revision => match MessageState::parse(state) {
+        Some((rev, state)) if *rev == m.revision => match MessageState::parse(state)? {
             s if s.is_open() || s == MessageState::Read => s,
             _ => MessageState::Staged,
         },

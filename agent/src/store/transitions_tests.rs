@@ -380,3 +380,71 @@ fn exchange_log_can_be_pruned_by_the_user() {
         1
     );
 }
+
+#[test]
+fn an_unknown_state_is_an_error_not_staged() {
+    let (_d, mut store) = temp_store();
+    seed(&mut store, ReceiptPolicy::Read);
+    store.acknowledge("m", t(2)).unwrap();
+    store
+        .conn
+        .execute("UPDATE messages SET state = 'snoozed' WHERE id = 'm'", [])
+        .unwrap();
+    let err = store.message("m").unwrap_err().to_string();
+    assert!(err.contains("unknown message state 'snoozed'"), "{err}");
+    assert!(store.messages().is_err());
+    // The same revision again from the server does not reset it either.
+    let again = answer(
+        3,
+        "c2",
+        vec![wire("m", 1, ReceiptPolicy::Read)],
+        vec![],
+        true,
+    );
+    let sent: Vec<i64> = vec![];
+    assert!(store.apply("http://s", &again, &sent, times(3)).is_err());
+    let raw: String = store
+        .conn
+        .query_row("SELECT state FROM messages WHERE id = 'm'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(raw, "snoozed", "the failed apply changed the row");
+}
+
+#[test]
+fn an_unknown_receipt_kind_is_kept_and_never_sent_as_read() {
+    let (_d, mut store) = temp_store();
+    seed(&mut store, ReceiptPolicy::Both);
+    store.mark_shown("m", t(2)).unwrap();
+    store
+        .conn
+        .execute(
+            "INSERT INTO outbox(message_id, revision, kind, at) VALUES ('m', 1, 'forwarded', 5)",
+            [],
+        )
+        .unwrap();
+    let pending = store.pending_receipts(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].1.kind, ReceiptKind::Displayed);
+    assert_eq!(store.unsendable_receipts().unwrap(), ["forwarded"]);
+    // Sending the batch marks only what was sent; the unknown one stays.
+    let sent: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+    let a = answer(3, "c2", vec![], vec![], false);
+    store.apply("http://s", &a, &sent, times(3)).unwrap();
+    assert!(store.pending_receipts(10).unwrap().is_empty());
+    assert_eq!(store.unsendable_receipts().unwrap(), ["forwarded"]);
+    assert_eq!(store.pending_receipt_count().unwrap(), 1);
+}
+
+#[test]
+fn a_time_out_of_range_in_the_store_is_an_error() {
+    let (_d, mut store) = temp_store();
+    seed(&mut store, ReceiptPolicy::Read);
+    store
+        .conn
+        .execute("UPDATE messages SET valid_until = ?1", [i64::MAX])
+        .unwrap();
+    let err = store.message("m").unwrap_err().to_string();
+    assert!(err.contains("unknown time"), "{err}");
+}

@@ -19,24 +19,37 @@ var herald = (function () {
     tr.appendChild(td);
     return td;
   }
-  var RECEIPT = { none: 'none', pending: 'pending', delivered: 'delivered' };
+  // The window's words, in the user's language (WORDS, set by the window).
+  function t(key, holes) {
+    var text = WORDS[key] || key;
+    Object.keys(holes || {}).forEach(function (h) { text = text.split('{' + h + '}').join(holes[h]); });
+    return text;
+  }
+  var RECEIPT = { none: t('receipt_none'), pending: t('receipt_pending'),
+    delivered: t('receipt_delivered') };
+  var SEVERITY = { alert: t('alert'), warning: t('warning'), info: t('info') };
   var STATE = { staged: 'waiting', shown: 'waiting', cancelled: 'cancelled', read: 'read',
     expired: 'expired', withdrawn: 'withdrawn' };
+  // A message not valid yet is "scheduled", not "waiting".
+  function stateOf(m) { return m.scheduled ? 'scheduled' : STATE[m.state]; }
+  function stateText(m) {
+    return m.scheduled ? t('scheduled_for', { t: when(m.valid_from) }) : t(STATE[m.state]);
+  }
 
   function visible() {
     var q = $('search').value.trim().toLowerCase();
     var sev = $('severity').value, st = $('state').value;
     return messages.filter(function (m) {
       return (sev === 'all' || m.severity === sev) &&
-        (st === 'all' || STATE[m.state] === st) &&
+        (st === 'all' || stateOf(m) === st) &&
         (q === '' || (m.title + ' ' + m.sender + ' ' + m.body).toLowerCase().indexOf(q) >= 0);
     });
   }
 
   function title() {
     var text = tab === 'messages'
-      ? 'Herald history \u2014 ' + visible().length + ' of ' + messages.length + ' messages'
-      : 'Herald history \u2014 exchange log (' + log.length + ' entries)';
+      ? t('title_messages', { n: visible().length, m: messages.length })
+      : t('title_log', { n: log.length });
     if (document.title !== text) { document.title = text; post({ cmd: 'title', text: text }); }
   }
 
@@ -48,11 +61,11 @@ var herald = (function () {
       tr.tabIndex = 0;
       tr.dataset.id = m.id;
       if (m.id === selectedId) { tr.className = 'selected'; }
-      cell(tr, m.severity, 'sev ' + m.severity);
+      cell(tr, SEVERITY[m.severity], 'sev ' + m.severity);
       cell(tr, m.title, 'title');
       cell(tr, when(m.received_at));
       cell(tr, when(m.valid_until), 'muted');
-      cell(tr, STATE[m.state]);
+      cell(tr, stateText(m));
       cell(tr, RECEIPT[m.receipt]);
       tr.addEventListener('click', function () { select(m.id, false); });
       tr.addEventListener('keydown', function (e) {
@@ -72,7 +85,7 @@ var herald = (function () {
     if (!m) {
       var p = document.createElement('p');
       p.className = 'empty';
-      p.textContent = 'Select a message to read it.';
+      p.textContent = t('select_message');
       pane.appendChild(p);
       return;
     }
@@ -80,16 +93,17 @@ var herald = (function () {
     h.textContent = m.title;
     var meta = document.createElement('p');
     meta.className = 'meta';
-    meta.textContent = m.severity + ' \u00b7 from ' + m.sender + ' \u00b7 valid ' +
-      when(m.valid_from) + ' \u2013 ' + when(m.valid_until) + ' \u00b7 ' + STATE[m.state] +
-      (m.note ? ' (' + m.note + ')' : '') + ' \u00b7 receipt ' + RECEIPT[m.receipt];
+    meta.textContent = SEVERITY[m.severity] + ' \u00b7 ' + t('from') + ' ' + m.sender + ' \u00b7 ' +
+      t('valid') + ' ' + when(m.valid_from) + ' \u2013 ' + when(m.valid_until) + ' \u00b7 ' +
+      stateText(m) + (m.note ? ' (' + m.note + ')' : '') + ' \u00b7 ' + t('receipt') + ' ' +
+      RECEIPT[m.receipt];
     var b = document.createElement('div');
     b.className = 'body';
     b.innerHTML = m.body_html;
     var again = document.createElement('button');
     again.id = 'show-again';
     again.type = 'button';
-    again.textContent = 'Show again';
+    again.textContent = t('show_again');
     again.addEventListener('click', function () { post({ cmd: 'show', id: m.id }); });
     pane.append(h, meta, b, again);
   }
@@ -110,13 +124,13 @@ var herald = (function () {
       var box = document.createElement('input');
       box.type = 'checkbox';
       box.value = e.id;
-      box.setAttribute('aria-label', 'select entry ' + e.id);
+      box.setAttribute('aria-label', t('select_entry', { n: e.id }));
       td.appendChild(box);
       tr.appendChild(td);
       cell(tr, when(e.at));
-      cell(tr, e.ok ? 'ok' : 'failed', e.ok ? '' : 'bad');
-      cell(tr, e.kind === 'push' ? 'push stream' : e.kind === 'popup' ? 'popup'
-        : e.received + ' in, ' + e.stopped + ' stopped, ' + e.receipts_sent + ' receipts');
+      cell(tr, e.ok ? t('ok') : t('failed'), e.ok ? '' : 'bad');
+      cell(tr, e.kind === 'push' ? t('push_stream') : e.kind === 'popup' ? t('popup')
+        : t('exchanged', { r: e.received, s: e.stopped, c: e.receipts_sent }));
       cell(tr, e.duration_ms + ' ms', 'muted');
       cell(tr, e.error || '', 'title');
       body.appendChild(tr);
@@ -132,8 +146,8 @@ var herald = (function () {
 
   function askDelete() {
     var ids = checked();
-    if (ids.length === 0) { status('Select entries to delete first.'); return; }
-    $('confirm-text').textContent = 'Delete ' + ids.length + ' log entries? This cannot be undone.';
+    if (ids.length === 0) { status(t('select_first')); return; }
+    $('confirm-text').textContent = t('confirm_delete', { n: ids.length });
     $('confirm').hidden = false;
     $('confirm-yes').focus();
   }
@@ -151,6 +165,13 @@ var herald = (function () {
   function status(text) { $('status').textContent = text; }
 
   document.addEventListener('DOMContentLoaded', function () {
+    document.querySelectorAll('[data-t]').forEach(function (el) { el.textContent = t(el.dataset.t); });
+    document.querySelectorAll('[data-t-placeholder]').forEach(function (el) {
+      el.placeholder = t(el.dataset.tPlaceholder);
+    });
+    document.querySelectorAll('[data-t-label]').forEach(function (el) {
+      el.setAttribute('aria-label', t(el.dataset.tLabel));
+    });
     ['search', 'severity', 'state'].forEach(function (id) {
       $(id).addEventListener('input', renderMessages);
     });
