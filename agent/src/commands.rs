@@ -358,7 +358,7 @@ pub fn history(ctx: &Context) -> Result<()> {
             Ok(())
         }
         Err(ControlError::NotRunning(_)) => {
-            let bin = crate::screen::sibling_binary("HERALD_HISTORY", "herald-history");
+            let bin = crate::popup_process::sibling_binary("HERALD_HISTORY", "herald-history");
             std::process::Command::new(&bin)
                 .env("HERALD_DATA_DIR", &ctx.data_dir)
                 .spawn()

@@ -9,7 +9,6 @@ pub mod error;
 pub mod focus;
 pub mod history;
 pub mod i18n;
-pub mod inbound;
 pub mod lock;
 pub mod popup;
 pub mod push;
@@ -18,6 +17,9 @@ pub mod schedule;
 pub mod store;
 pub mod sync;
 pub mod tray;
+
+#[cfg(test)]
+mod xss_tests;
 
 pub use error::{StoreError, SyncError};
 pub use store::{MessageState, Store, StoredMessage};

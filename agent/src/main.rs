@@ -2,11 +2,11 @@
 
 mod cli;
 mod commands;
-mod desk;
-mod listen;
+mod control_socket;
+mod input;
 mod notice;
+mod popup_process;
 mod run;
-mod screen;
 mod tray_ui;
 
 use anyhow::Result;

@@ -20,6 +20,9 @@ pub fn body_html(markdown: &str) -> String {
     ammonia::Builder::default()
         .rm_tags(["img"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        // A relative link has nothing to point at in a popup; left in, a
+        // click would navigate the page.
+        .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("noopener noreferrer"))
         .clean(&html)
         .to_string()

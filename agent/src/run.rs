@@ -13,9 +13,9 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use herald_agent::control::Request;
 use herald_agent::i18n::Locale;
-use herald_agent::inbound::Keys;
 use herald_agent::lock::{self, LockError};
 use herald_agent::popup::PopupTrouble;
+use herald_agent::push::inbound::Keys;
 use herald_agent::push::PushEvent;
 use herald_agent::schedule;
 use herald_agent::store::StoreHandle;
@@ -26,13 +26,15 @@ use rand::Rng;
 use tokio::sync::mpsc;
 
 use crate::commands::{runtime, Context};
-use crate::listen::{self, Action, Command, Reply};
-use crate::screen::{sibling_binary, Popup};
+use crate::control_socket;
+use crate::input::{Action, Command, Reply};
+use crate::popup_process::{sibling_binary, Popup};
 use crate::tray_ui::Tray;
 
-mod inbound;
-mod push;
-mod push_stream;
+mod inbound_task;
+mod on_screen;
+mod push_tasks;
+mod stream_task;
 
 /// Until the server says otherwise.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
@@ -61,7 +63,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
     runtime()?.block_on(async {
         let (tx, commands) = mpsc::channel(16);
         let (push_tx, push_events) = mpsc::unbounded_channel();
-        listen::listen(&ctx.data_dir, tx.clone())?;
+        control_socket::listen(&ctx.data_dir, tx.clone())?;
         let tray = if headless {
             None
         } else {

@@ -14,7 +14,7 @@ mod shown {
     use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
     use tray_icon::{Icon, MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
 
-    use crate::listen::{Action, Command};
+    use crate::input::{Action, Command};
 
     fn action(id: &str) -> Option<Action> {
         Some(match id {
@@ -120,7 +120,7 @@ use herald_agent::i18n::Texts;
 use herald_agent::tray::TrayView;
 use tokio::sync::mpsc;
 
-use crate::listen::Command;
+use crate::input::Command;
 #[cfg(any(target_os = "linux", windows))]
 use shown::Shown;
 

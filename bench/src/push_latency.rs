@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use herald_agent::inbound::{listener, Keys};
-use herald_agent::push::{self, PushEvent};
+use herald_agent::push::inbound::{listener, Keys};
+use herald_agent::push::stream as push;
+use herald_agent::push::PushEvent;
 use herald_agent::store::StoreHandle;
 use herald_agent::sync::{self, Endpoint, SyncClient};
 use herald_agent::{config, schedule};
@@ -323,23 +324,25 @@ fn hold_stream(
     wake_tx: mpsc::Sender<()>,
     connected: Arc<std::sync::atomic::AtomicUsize>,
 ) {
+    // The agent's own stream holder, reconnection included.
     tokio::spawn(async move {
-        loop {
-            let tx = wake_tx.clone();
-            let c = connected.clone();
-            let why = push::hold(&http, &endpoint, &mut |e| {
-                if e == PushEvent::Connected {
-                    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        push::hold_forever(&http, &endpoint, |e| {
+            match &e {
+                PushEvent::Connected => {
+                    connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                let _ = tx.try_send(());
-            })
-            .await;
-            // Every stream ends when the bench stops the server.
-            if !DONE.load(std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("stream lost: {why}");
+                // Every stream ends when the bench stops the server.
+                PushEvent::Lost(why) if !DONE.load(std::sync::atomic::Ordering::Relaxed) => {
+                    eprintln!("stream lost: {why}");
+                }
+                _ => {}
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+            if matches!(e, PushEvent::Connected | PushEvent::Hint) {
+                let _ = wake_tx.try_send(());
+            }
+            true
+        })
+        .await;
     });
 }
 

@@ -61,7 +61,10 @@ pub fn run(data_dir: PathBuf, store: Store) -> Result<()> {
             Ok(req) => {
                 let _ = proxy.send_event(UiEvent::Page(req));
             }
-            Err(e) => eprintln!("herald-history: unexpected request from the page: {e}"),
+            Err(e) => eprintln!(
+                "herald-history: unexpected request from the page ({e}): {:?}",
+                msg.body().chars().take(200).collect::<String>()
+            ),
         })
         .with_navigation_handler(|url| url == "about:blank" || url.starts_with("data:"))
         .with_new_window_req_handler(|url, _| {

@@ -50,8 +50,16 @@ pub fn show(req: &PopupRequest) -> Result<()> {
     let builder = WebViewBuilder::new()
         .with_html(html)
         .with_ipc_handler(move |msg| {
-            if let Some(outcome) = outcome_from_ipc(msg.body()) {
-                let _ = proxy.send_event(PopupEvent::Done(outcome));
+            match outcome_from_ipc(msg.body()) {
+                Some(outcome) => {
+                    let _ = proxy.send_event(PopupEvent::Done(outcome));
+                }
+                // Only our script posts, and only those two words: anything
+                // else is worth a line in the agent's log.
+                None => eprintln!(
+                    "herald-popup: ignored a message from the page: {:?}",
+                    msg.body().chars().take(200).collect::<String>()
+                ),
             }
         })
         .with_on_page_load_handler(move |event, _| {

@@ -1,5 +1,6 @@
-//! The agent's end of the control channel, and the commands the main loop
-//! takes from it and from the tray menu.
+//! The agent's end of the control channel (a Unix socket, or a named pipe
+//! on Windows): requests from the command line and the history window go
+//! to the main loop as `input::Command`s.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,26 +10,7 @@ use herald_agent::control::{answer_line, Request, MAX_LINE};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
-/// The answer a command gets once the main loop has handled it.
-pub type Reply = oneshot::Sender<Result<String, String>>;
-
-/// Something the user asked for, from the command line, the history window
-/// or the tray.
-#[derive(Debug)]
-pub enum Action {
-    Request(Request),
-    /// Do-not-disturb for an hour, or off if it is on.
-    ToggleDoNotDisturb,
-    /// News from the push stream.
-    Push(herald_agent::push::PushEvent),
-    Quit,
-}
-
-#[derive(Debug)]
-pub struct Command {
-    pub action: Action,
-    pub reply: Option<Reply>,
-}
+use crate::input::{Action, Command};
 
 /// A client has this long to send its request line.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);

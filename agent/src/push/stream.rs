@@ -1,39 +1,17 @@
 //! The push stream from the agent's side: one long-lived `GET` of Server-
-//! Sent Events that carries only "check now" hints and heartbeats. The
-//! agent answers a hint with its normal sync, so push changes when the
-//! agent looks, never what it finds. (Inbound calls, the other way of
-//! pushing, are judged in `inbound`.)
+//! Sent Events that carries only "check now" hints and heartbeats.
 
 use std::time::Duration;
 
 use herald_protocol::{PUSH_EVENT_CHECK, PUSH_HEARTBEAT_SECS, PUSH_PATH};
 
+use super::{reconnect_delay, PushEvent};
 use crate::sync::Endpoint;
 
 /// With no byte for this long (three heartbeats) the stream is dead.
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(3 * PUSH_HEARTBEAT_SECS);
 /// Longest line the parser holds; the server's lines are a few bytes.
 const MAX_LINE: usize = 4096;
-
-/// What the stream tells the agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PushEvent {
-    Connected,
-    Hint,
-    /// The stream ended or could not be opened; the text says why.
-    Lost(String),
-    /// The inbound listener is bound (with the port it really got).
-    Listening(std::net::SocketAddr),
-    /// The inbound listener cannot listen; the text says why.
-    NotListening(String),
-    /// A verified call from the server: check now.
-    Called(std::net::SocketAddr),
-    /// A call that was turned away, and why.
-    Rejected {
-        from: std::net::SocketAddr,
-        reason: String,
-    },
-}
 
 /// One thing read off an SSE stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,14 +57,6 @@ impl SseParser {
         }
         Ok(out)
     }
-}
-
-/// Seconds to wait before reconnecting after `failures` failed attempts:
-/// exponential from 1 s, capped at 60 s, the upper half randomised so that
-/// agents cut off together do not all return at once. `jitter` in [0, 1).
-pub fn reconnect_delay(failures: u32, jitter: f64) -> Duration {
-    let base = Duration::from_secs(1u64 << failures.min(6)).min(Duration::from_secs(60));
-    base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
 /// Holds one stream open until it fails; reports events through `report`.
@@ -136,6 +106,41 @@ pub async fn hold(
                 _ => {}
             }
         }
+    }
+}
+
+/// A stream that lasted this long resets the backoff.
+const STABLE: Duration = Duration::from_secs(30);
+
+/// Holds the stream for as long as `report` wants news: reconnects with
+/// backoff and jitter, and reports each loss with the delay before the
+/// next try. Returns when `report` answers `false` (nobody listens).
+pub async fn hold_forever(
+    http: &reqwest::Client,
+    endpoint: &Endpoint,
+    mut report: impl FnMut(PushEvent) -> bool,
+) {
+    let mut failures = 0u32;
+    let mut listening = true;
+    while listening {
+        let started = std::time::Instant::now();
+        let reason = hold(http, endpoint, &mut |event| listening &= report(event)).await;
+        if !listening {
+            return;
+        }
+        if started.elapsed() >= STABLE {
+            failures = 0;
+        }
+        let delay = reconnect_delay(failures, rand::random());
+        failures = failures.saturating_add(1);
+        let lost = PushEvent::Lost(format!(
+            "{reason}; reconnecting in {:.1} s",
+            delay.as_secs_f64()
+        ));
+        if !report(lost) {
+            return;
+        }
+        tokio::time::sleep(delay).await;
     }
 }
 

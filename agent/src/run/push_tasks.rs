@@ -4,7 +4,7 @@
 //! once when told to check.
 
 use chrono::{Local, Utc};
-use herald_agent::inbound::Keys;
+use herald_agent::push::inbound::Keys;
 use herald_agent::push::PushEvent;
 use herald_protocol::PushMode;
 

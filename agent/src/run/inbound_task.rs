@@ -4,14 +4,14 @@
 
 use std::net::SocketAddr;
 
-use herald_agent::inbound::listener;
+use herald_agent::push::inbound::listener;
 use herald_agent::push::{self, PushEvent};
 use rand::Rng;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::Agent;
-use crate::listen::{Action, Command};
+use crate::input::{Action, Command};
 
 impl Agent {
     pub(super) fn spawn_listener(&self, addr: SocketAddr) -> tokio::task::JoinHandle<()> {

@@ -9,8 +9,8 @@ use herald_agent::schedule::{self, ScreenChange};
 use herald_agent::{MessageState, StoredMessage};
 
 use crate::notice;
+use crate::popup_process::{Ending, Popup};
 use crate::run::Agent;
-use crate::screen::{Ending, Popup};
 
 /// How often to ask again while the desktop holds messages back.
 const FOCUS_RECHECK: chrono::Duration = chrono::Duration::seconds(30);
