@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
-use herald_agent::config::{self, FileConfig};
-use herald_agent::control::{ControlError, Request};
-use herald_agent::store::{LogOrder, Store, StoreHandle, StoredMessage};
-use herald_agent::sync::{self, Endpoint, SyncClient};
-use herald_agent::{schedule, SyncError};
+use herald_core::config::{self, FileConfig};
+use herald_core::control::{ControlError, Request};
+use herald_core::store::{LogOrder, Store, StoreHandle, StoredMessage};
+use herald_core::sync::{self, Endpoint, SyncClient};
+use herald_core::{schedule, SyncError};
 use serde::Serialize;
 
 use crate::cli::Cli;
@@ -325,7 +325,7 @@ pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
 
 pub fn autostart(action: crate::cli::AutostartAction) -> Result<()> {
     use crate::cli::AutostartAction;
-    use herald_agent::autostart::{self, Status};
+    use herald_core::autostart::{self, Status};
     let status = match action {
         AutostartAction::Enable => {
             let exe = std::env::current_exe().context("cannot find this program's path")?;
@@ -343,7 +343,7 @@ pub fn autostart(action: crate::cli::AutostartAction) -> Result<()> {
 
 /// One request to the running agent; its answer is printed.
 pub fn control(ctx: &Context, request: &Request) -> Result<()> {
-    let answer = herald_agent::control::request(&ctx.data_dir, request)
+    let answer = herald_core::control::request(&ctx.data_dir, request)
         .with_context(|| format!("{} failed", request.to_line()))?;
     println!("{answer}");
     Ok(())
@@ -352,7 +352,7 @@ pub fn control(ctx: &Context, request: &Request) -> Result<()> {
 /// The history window, through the agent so that only one opens; with no
 /// agent running, started directly.
 pub fn history(ctx: &Context) -> Result<()> {
-    match herald_agent::control::request(&ctx.data_dir, &Request::History) {
+    match herald_core::control::request(&ctx.data_dir, &Request::History) {
         Ok(answer) => {
             println!("{answer}");
             Ok(())

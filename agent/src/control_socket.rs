@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use herald_agent::control::{answer_line, Request, MAX_LINE};
+use herald_core::control::{answer_line, Request, MAX_LINE};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
@@ -19,7 +19,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 #[cfg(unix)]
 pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let path = herald_agent::control::socket_path(data_dir);
+    let path = herald_core::control::socket_path(data_dir);
     // Whoever made a socket here is gone: we hold the instance lock.
     let _ = std::fs::remove_file(&path);
     let listener = tokio::net::UnixListener::bind(&path)
@@ -50,9 +50,9 @@ pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
 #[cfg(windows)]
 #[allow(unsafe_code)]
 pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
-    use herald_agent::control::pipe_security::OwnerOnly;
+    use herald_core::control::pipe_security::OwnerOnly;
     use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
-    let name = herald_agent::control::pipe_name(data_dir);
+    let name = herald_core::control::pipe_name(data_dir);
     let security = OwnerOnly::new().context("cannot build the control pipe's security")?;
     let create = move |first: bool| -> std::io::Result<NamedPipeServer> {
         // The attributes live in `security`, which the closure owns, for
@@ -64,7 +64,7 @@ pub fn listen(data_dir: &Path, tx: mpsc::Sender<Command>) -> Result<()> {
                 .create_with_security_attributes_raw(&name, security.as_ptr())
         }
     };
-    let shown = herald_agent::control::pipe_name(data_dir);
+    let shown = herald_core::control::pipe_name(data_dir);
     let mut server = create(true).with_context(|| format!("cannot listen on {shown}"))?;
     tokio::spawn(async move {
         loop {

@@ -1,7 +1,7 @@
 //! What the main loop takes in: the user's requests (command line, history
 //! window, tray menu) and the push tasks' news, each with where to answer.
 
-use herald_agent::control::Request;
+use herald_core::control::Request;
 use tokio::sync::oneshot;
 
 /// The answer a command gets once the main loop has handled it.
@@ -15,7 +15,7 @@ pub enum Action {
     /// Do-not-disturb for an hour, or off if it is on.
     ToggleDoNotDisturb,
     /// News from the push stream.
-    Push(herald_agent::push::PushEvent),
+    Push(herald_core::push::PushEvent),
     Quit,
 }
 

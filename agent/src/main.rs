@@ -11,7 +11,7 @@ mod tray_ui;
 
 use anyhow::Result;
 use clap::Parser;
-use herald_agent::control::Request;
+use herald_core::control::Request;
 
 fn main() {
     let cli = cli::Cli::parse();

@@ -1,7 +1,7 @@
 //! Desktop notifications: a message arrived while another is on screen, or
 //! no popup can be shown.
 
-use herald_agent::i18n::Texts;
+use herald_views::i18n::Texts;
 
 /// The AppUserModelID of Herald's toasts on Windows; the MSI registers it
 /// (HKLM\Software\Classes\AppUserModelId\Herald.Agent) so Windows shows

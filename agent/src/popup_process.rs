@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
-use herald_agent::i18n::Locale;
-use herald_agent::popup::{Outcome, PopupRequest};
-use herald_agent::schedule::OnScreen;
-use herald_agent::StoredMessage;
+use herald_core::schedule::OnScreen;
+use herald_core::StoredMessage;
+use herald_views::i18n::Locale;
+use herald_views::popup::{Outcome, PopupRequest};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::oneshot;
@@ -113,8 +113,19 @@ impl Popup {
         locale: Locale,
         review: bool,
     ) -> Result<Popup> {
-        let mut request = PopupRequest::new(m, locale);
-        request.review = review;
+        let request = PopupRequest {
+            id: m.id.clone(),
+            revision: m.revision,
+            severity: m.severity,
+            title: m.title.clone(),
+            body_markdown: m.body.clone(),
+            sender: m.sender.clone(),
+            revised_at: m.revised_at,
+            valid_from: m.valid_from,
+            valid_until: m.valid_until,
+            locale,
+            review,
+        };
         let request = serde_json::to_vec(&request).context("cannot encode the message")?;
         let mut child = Command::new(binary)
             .stdin(Stdio::piped())

@@ -11,17 +11,17 @@ use std::time::Duration;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use herald_agent::control::Request;
-use herald_agent::i18n::Locale;
-use herald_agent::lock::{self, LockError};
-use herald_agent::popup::PopupTrouble;
-use herald_agent::push::inbound::Keys;
-use herald_agent::push::PushEvent;
-use herald_agent::schedule;
-use herald_agent::store::StoreHandle;
-use herald_agent::sync::{self, SyncClient};
-use herald_agent::tray;
+use herald_core::control::Request;
+use herald_core::lock::{self, LockError};
+use herald_core::popup_retry::PopupTrouble;
+use herald_core::push::inbound::Keys;
+use herald_core::push::PushEvent;
+use herald_core::schedule;
+use herald_core::store::StoreHandle;
+use herald_core::sync::{self, SyncClient};
 use herald_protocol::PushMode;
+use herald_views::i18n::Locale;
+use herald_views::tray;
 use rand::Rng;
 use tokio::sync::mpsc;
 
@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
     let push_listen = ctx
         .push_listen
         .as_deref()
-        .map(herald_agent::config::parse_listen)
+        .map(herald_core::config::parse_listen)
         .transpose()?;
     let store = ctx.store_handle()?;
     let client = ctx.client()?;
@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             popup: None,
             announced: HashSet::new(),
             trouble: PopupTrouble::default(),
-            attention: herald_agent::focus::Attention::Available,
+            attention: herald_core::focus::Attention::Available,
             reviews: VecDeque::new(),
             waiting: 0,
             dnd_until,
@@ -122,7 +122,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
         }
         result
     })?;
-    let _ = std::fs::remove_file(herald_agent::control::socket_path(&ctx.data_dir));
+    let _ = std::fs::remove_file(herald_core::control::socket_path(&ctx.data_dir));
     Ok(())
 }
 
@@ -149,7 +149,7 @@ pub(crate) struct Agent {
     /// Popups that failed to come up, and when to try again.
     pub(crate) trouble: PopupTrouble,
     /// What the desktop last said of the user's attention (Focus Assist).
-    pub(crate) attention: herald_agent::focus::Attention,
+    pub(crate) attention: herald_core::focus::Attention,
     /// Messages to show again from the history once the screen is free.
     pub(crate) reviews: VecDeque<String>,
     /// Valid unread messages not on screen, for the tray.
@@ -435,7 +435,7 @@ impl Agent {
         };
         let now = Utc::now();
         let view = tray::view(
-            &st,
+            &st.contacts(),
             self.waiting,
             self.dnd_until,
             self.trouble.reason(),

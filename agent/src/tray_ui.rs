@@ -7,9 +7,9 @@
 #[cfg(any(target_os = "linux", windows))]
 mod shown {
     use anyhow::{Context as _, Result};
-    use herald_agent::control::Request;
-    use herald_agent::i18n::Texts;
-    use herald_agent::tray::{icon_rgba, TrayState, TrayView, ICON_SIZE};
+    use herald_core::control::Request;
+    use herald_views::i18n::Texts;
+    use herald_views::tray::{icon_rgba, TrayState, TrayView, ICON_SIZE};
     use tokio::sync::mpsc;
     use tray_icon::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
     use tray_icon::{Icon, MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -116,8 +116,8 @@ mod shown {
 }
 
 use anyhow::Result;
-use herald_agent::i18n::Texts;
-use herald_agent::tray::TrayView;
+use herald_views::i18n::Texts;
+use herald_views::tray::TrayView;
 use tokio::sync::mpsc;
 
 use crate::input::Command;

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use herald_agent::push::inbound::{listener, Keys};
-use herald_agent::push::stream as push;
-use herald_agent::push::PushEvent;
-use herald_agent::store::StoreHandle;
-use herald_agent::sync::{self, Endpoint, SyncClient};
-use herald_agent::{config, schedule};
+use herald_core::push::inbound::{listener, Keys};
+use herald_core::push::stream as push;
+use herald_core::push::PushEvent;
+use herald_core::store::StoreHandle;
+use herald_core::sync::{self, Endpoint, SyncClient};
+use herald_core::{config, schedule};
 use rand::Rng;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

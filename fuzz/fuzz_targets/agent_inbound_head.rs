@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = herald_agent::push::inbound::parse_head(data);
+    let _ = herald_core::push::inbound::parse_head(data);
 });

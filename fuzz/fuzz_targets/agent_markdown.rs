@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = std::str::from_utf8(data) else {
         return;
     };
-    let html = herald_agent::render::body_html(body).to_ascii_lowercase();
+    let html = herald_views::render::body_html(body).to_ascii_lowercase();
     for tag in html.split('<').skip(1) {
         let tag = tag.split('>').next().unwrap_or("");
         let name = tag.split_whitespace().next().unwrap_or("");
@@ -31,5 +31,5 @@ fuzz_target!(|data: &[u8]| {
             "event handler in <{tag}> of {html}"
         );
     }
-    let _ = herald_agent::render::body_text(body);
+    let _ = herald_views::render::body_text(body);
 });

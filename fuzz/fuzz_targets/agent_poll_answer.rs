@@ -5,7 +5,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use herald_agent::store::{ContactTimes, Store};
+use herald_core::store::{ContactTimes, Store};
 use libfuzzer_sys::fuzz_target;
 
 fn store() -> &'static Mutex<(tempfile::TempDir, Store)> {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(answer) = serde_json::from_slice::<herald_protocol::PollResponse>(data) else {
         return;
     };
-    if herald_agent::sync::validate(&answer).is_err() {
+    if herald_core::sync::validate(&answer).is_err() {
         return;
     }
     let mut guard = store().lock().unwrap_or_else(|e| e.into_inner());

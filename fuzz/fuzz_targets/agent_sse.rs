@@ -1,7 +1,7 @@
 //! The push stream as the network delivers it, in chunks of any size.
 #![no_main]
 
-use herald_agent::push::stream::SseParser;
+use herald_core::push::stream::SseParser;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Parser, ValueEnum};
-use herald_agent::config;
-use herald_agent::history::{self, HistoryRow, ReceiptStanding};
-use herald_agent::store::{LogOrder, Store};
+use herald_core::config;
+use herald_core::history::{self, HistoryRow, ReceiptStanding};
+use herald_core::store::{LogOrder, Store};
 
 #[derive(Parser)]
 #[command(

@@ -1,7 +1,7 @@
 //! The history page: static HTML, its style and script; the data arrives
 //! later through `herald.load`.
 
-use herald_agent::i18n::Locale;
+use herald_views::i18n::Locale;
 
 const STYLE: &str = include_str!("assets/history.css");
 const SCRIPT: &str = include_str!("assets/history.js");

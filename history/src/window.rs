@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use herald_agent::control::{self, Request};
-use herald_agent::history;
-use herald_agent::store::{LogOrder, Store};
+use herald_core::control::{self, Request};
+use herald_core::history;
+use herald_core::store::{LogOrder, Store};
 use rand::Rng;
 use serde::Deserialize;
 use tao::dpi::LogicalSize;
@@ -20,7 +20,7 @@ use tao::window::WindowBuilder;
 use wry::WebViewBuilder;
 
 use crate::{page, words};
-use herald_agent::i18n::Locale;
+use herald_views::i18n::Locale;
 
 /// How often the window asks SQLite whether the store changed (a cheap
 /// counter read); it rebuilds the page only when it did, or when a message

@@ -1,7 +1,7 @@
 //! The history window's words in English, French and German. The page
 //! gets them as one JSON object; elements name theirs with `data-t`.
 
-use herald_agent::i18n::Locale;
+use herald_views::i18n::Locale;
 
 /// Key, English, French, German. `{n}`-style holes are filled by the page.
 const WORDS: &[(&str, &str, &str, &str)] = &[

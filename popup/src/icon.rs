@@ -2,7 +2,7 @@
 //! and the window switcher show whose window it is. Shared by
 //! `herald-popup` and `herald-history` (included by path).
 
-use herald_agent::tray::{icon_rgba, TrayState, ICON_SIZE};
+use herald_views::tray::{icon_rgba, TrayState, ICON_SIZE};
 
 pub fn herald() -> Option<tao::window::Icon> {
     tao::window::Icon::from_rgba(icon_rgba(TrayState::Normal), ICON_SIZE, ICON_SIZE).ok()

@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
-use herald_agent::popup::{Outcome, PopupRequest};
+use herald_views::popup::{Outcome, PopupRequest};
 
 mod icon;
 #[cfg(windows)]
@@ -62,7 +62,7 @@ fn show(req: &PopupRequest) -> Result<()> {
             }
         }
     }
-    let view = herald_agent::popup::NativeView::new(req);
+    let view = herald_views::popup::NativeView::new(req);
     let outcome = native::show(&view, req.severity).context("the native dialog failed")?;
     answer(outcome);
     Ok(())

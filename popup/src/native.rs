@@ -13,8 +13,8 @@
 use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicU8, Ordering};
 
 use anyhow::{bail, Result};
-use herald_agent::popup::{NativeView, Outcome};
 use herald_protocol::Severity;
+use herald_views::popup::{NativeView, Outcome};
 use windows_sys::Win32::Foundation::{HWND, LPARAM, LRESULT, RECT, WPARAM};
 use windows_sys::Win32::Graphics::Gdi::{
     CreateFontW, GetStockObject, GetSysColorBrush, SetBkMode, SetTextColor, COLOR_BTNFACE,

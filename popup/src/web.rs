@@ -2,8 +2,8 @@
 //! the rendered Markdown body.
 
 use anyhow::{Context, Result};
-use herald_agent::popup::{outcome_from_ipc, page, Outcome, PopupRequest};
 use herald_protocol::Severity;
+use herald_views::popup::{outcome_from_ipc, page, Outcome, PopupRequest};
 use rand::Rng;
 use tao::dpi::{LogicalSize, PhysicalPosition};
 use tao::event::{Event, WindowEvent};

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use herald_agent::push::inbound::listener;
-use herald_agent::push::{self, PushEvent};
+use herald_core::push::inbound::listener;
+use herald_core::push::{self, PushEvent};
 use rand::Rng;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;

@@ -3,10 +3,10 @@
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use herald_agent::focus;
-use herald_agent::popup::Outcome;
-use herald_agent::schedule::{self, ScreenChange};
-use herald_agent::{MessageState, StoredMessage};
+use herald_core::focus;
+use herald_core::schedule::{self, ScreenChange};
+use herald_core::{MessageState, StoredMessage};
+use herald_views::popup::Outcome;
 
 use crate::notice;
 use crate::popup_process::{Ending, Popup};

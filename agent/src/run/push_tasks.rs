@@ -4,8 +4,8 @@
 //! once when told to check.
 
 use chrono::{Local, Utc};
-use herald_agent::push::inbound::Keys;
-use herald_agent::push::PushEvent;
+use herald_core::push::inbound::Keys;
+use herald_core::push::PushEvent;
 use herald_protocol::PushMode;
 
 use super::Agent;

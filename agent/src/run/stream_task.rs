@@ -4,8 +4,8 @@
 
 use std::sync::atomic::Ordering;
 
-use herald_agent::push::stream as push;
-use herald_agent::push::PushEvent;
+use herald_core::push::stream as push;
+use herald_core::push::PushEvent;
 
 use super::Agent;
 

@@ -45,6 +45,15 @@ impl SyncState {
         local_now + Duration::milliseconds(self.clock_offset_ms)
     }
 
+    /// What the tray shows of the contacts.
+    pub fn contacts(&self) -> herald_views::tray::Contacts {
+        herald_views::tray::Contacts {
+            last_success: self.last_success,
+            last_attempt: self.last_attempt,
+            failures: self.failures,
+        }
+    }
+
     /// The cursor to send to `server`: one from another server means nothing.
     pub fn cursor_for(&self, server: &str) -> Option<&str> {
         match (&self.server, &self.cursor) {

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::i18n::Locale;
 use crate::render::{body_html, body_text, escape};
-use crate::store::StoredMessage;
 
 /// Written as JSON on the popup's standard input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,24 +26,6 @@ pub struct PopupRequest {
     /// user does changes nothing.
     #[serde(default)]
     pub review: bool,
-}
-
-impl PopupRequest {
-    pub fn new(m: &StoredMessage, locale: Locale) -> Self {
-        PopupRequest {
-            id: m.id.clone(),
-            revision: m.revision,
-            severity: m.severity,
-            title: m.title.clone(),
-            body_markdown: m.body.clone(),
-            sender: m.sender.clone(),
-            revised_at: m.revised_at,
-            valid_from: m.valid_from,
-            valid_until: m.valid_until,
-            locale,
-            review: false,
-        }
-    }
 }
 
 /// What the user did, printed by the popup as one word on standard output.
@@ -69,52 +50,6 @@ impl Outcome {
             "cancelled" => Some(Outcome::Cancelled),
             _ => None,
         }
-    }
-}
-
-/// Consecutive failures to put a popup on screen: a popup that cannot
-/// start, or dies without an answer. While they last, the agent retries
-/// with backoff instead of every few seconds, and tells the user and the
-/// exchange log once per streak, not at every try.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PopupTrouble {
-    failures: u32,
-    reason: Option<String>,
-    retry_at: Option<DateTime<Utc>>,
-}
-
-/// The first retry after a failure; each further failure doubles it.
-pub const RETRY_FIRST: chrono::Duration = chrono::Duration::seconds(10);
-/// The longest wait between two tries.
-pub const RETRY_MAX: chrono::Duration = chrono::Duration::seconds(300);
-
-impl PopupTrouble {
-    /// Records a failure at `now`; true when it starts a streak, which is
-    /// when the user and the log are told.
-    pub fn failed(&mut self, reason: &str, now: DateTime<Utc>) -> bool {
-        self.failures = self.failures.saturating_add(1);
-        let doublings = self.failures.saturating_sub(1).min(10);
-        let delay = (RETRY_FIRST * 2_i32.pow(doublings)).min(RETRY_MAX);
-        self.retry_at = Some(now + delay);
-        let first = self.reason.is_none();
-        self.reason = Some(reason.to_owned());
-        first
-    }
-
-    /// A popup came up; returns how many tries had failed before, if any.
-    pub fn recovered(&mut self) -> Option<u32> {
-        let failures = std::mem::take(self).failures;
-        (failures > 0).then_some(failures)
-    }
-
-    /// When the next try may happen, if that is still to come.
-    pub fn retry_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.retry_at.filter(|t| *t > now)
-    }
-
-    /// Why the last try failed, while the streak lasts.
-    pub fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
     }
 }
 
@@ -291,29 +226,6 @@ mod tests {
         assert_eq!(v.close_label, "Close");
         r.review = true;
         assert_eq!(NativeView::new(&r).read_label, None);
-    }
-
-    #[test]
-    fn popup_failures_back_off_and_are_told_once_per_streak() {
-        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let mut t = PopupTrouble::default();
-        assert_eq!(t.retry_at(t0), None);
-        assert!(t.failed("no display", t0));
-        assert_eq!(t.retry_at(t0), Some(t0 + RETRY_FIRST));
-        assert_eq!(t.reason(), Some("no display"));
-        let mut at = t0;
-        let mut delays = Vec::new();
-        for _ in 0..8 {
-            at = t.retry_at(at).unwrap();
-            assert!(!t.failed("still no display", at), "told twice");
-            delays.push((t.retry_at(at).unwrap() - at).num_seconds());
-        }
-        assert_eq!(delays, [20, 40, 80, 160, 300, 300, 300, 300]);
-        assert_eq!(t.retry_at(at + RETRY_MAX), None);
-        assert_eq!(t.recovered(), Some(9));
-        assert_eq!(t.reason(), None);
-        assert_eq!(t.recovered(), None);
-        assert!(t.failed("again", at), "a new streak is told again");
     }
 
     #[test]

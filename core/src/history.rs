@@ -7,9 +7,9 @@ use herald_protocol::Severity;
 use serde::Serialize;
 
 use crate::error::StoreError;
-use crate::render::body_html;
 use crate::schedule;
 use crate::store::{ExchangeEntry, MessageState, Store};
+use herald_views::render::body_html;
 
 /// Whether the server has the receipts of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,11 +1,20 @@
 //! What the tray icon says: its state, its tooltip and its pictures. Pure
-//! functions of what the store knows and the time; the agent binary only
-//! hands the result to the platform's tray.
+//! functions of the last contacts and the time; the agent binary only
+//! hands the result to the platform's tray, and every window takes its
+//! icon from here.
 
 use chrono::{DateTime, Local, Utc};
 
 use crate::i18n::Texts;
-use crate::store::SyncState;
+
+/// What the tray needs to know of the agent's contacts with the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contacts {
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// Failed contacts since the last successful one.
+    pub failures: u32,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrayState {
@@ -26,7 +35,7 @@ pub struct TrayView {
 /// The tray's state and tooltip. `waiting` counts the valid messages the
 /// user has not read that are not on screen.
 pub fn view(
-    sync: &SyncState,
+    sync: &Contacts,
     waiting: usize,
     dnd_until: Option<DateTime<Utc>>,
     popup_trouble: Option<&str>,
@@ -123,7 +132,7 @@ mod tests {
     #[test]
     fn states_follow_contact_and_waiting() {
         let t = Locale::En.texts();
-        let mut sync = SyncState::default();
+        let mut sync = Contacts::default();
         let v = view(&sync, 0, None, None, at(0), t);
         assert_eq!(v.state, TrayState::Normal);
         assert!(v.tooltip.contains("No contact"), "{}", v.tooltip);
@@ -148,9 +157,9 @@ mod tests {
     #[test]
     fn a_popup_that_cannot_start_is_in_the_tooltip() {
         let t = Locale::En.texts();
-        let sync = SyncState {
+        let sync = Contacts {
             last_success: Some(at(-60)),
-            ..SyncState::default()
+            ..Contacts::default()
         };
         let v = view(&sync, 1, None, Some("no display"), at(0), t);
         assert_eq!(v.state, TrayState::Waiting);

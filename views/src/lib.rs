@@ -1,0 +1,13 @@
+//! What Herald shows, without a window: the popup's page and its exchange
+//! with the agent, the tray's model and icons, Markdown rendered to HTML
+//! that cannot run anything, and the words in English, French and German.
+//! `herald-popup` needs nothing else; the agent and the history window use
+//! it over `herald-core`.
+
+pub mod i18n;
+pub mod popup;
+pub mod render;
+pub mod tray;
+
+#[cfg(test)]
+mod xss_tests;
