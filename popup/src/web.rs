@@ -14,6 +14,8 @@ use wry::WebViewBuilder;
 enum PopupEvent {
     Loaded,
     Done(Outcome),
+    /// The agent that started this popup is gone (killed, crashed).
+    Orphaned,
 }
 
 const WIDTH: f64 = 460.0;
@@ -74,8 +76,18 @@ pub fn show(req: &PopupRequest) -> Result<()> {
         });
     let webview = crate::webview::build(builder, &window)?;
 
+    watch_parent(event_loop.create_proxy());
+
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
+        if let Event::UserEvent(PopupEvent::Orphaned) = event {
+            // Nobody would hear the answer, and the agent that restarts
+            // shows the message again: a second window of the same message
+            // must not be left behind.
+            eprintln!("herald-popup: the agent is gone; closing");
+            *control_flow = ControlFlow::ExitWithCode(3);
+            return;
+        }
         let outcome = match event {
             Event::WindowEvent {
                 event: WindowEvent::CloseRequested,
@@ -100,6 +112,26 @@ pub fn show(req: &PopupRequest) -> Result<()> {
         }
     })
 }
+
+/// Tells the loop when the agent that started the popup is gone: on Unix
+/// the popup is then handed to another parent.
+#[cfg(unix)]
+fn watch_parent(proxy: tao::event_loop::EventLoopProxy<PopupEvent>) {
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        if std::os::unix::process::parent_id() != parent {
+            let _ = proxy.send_event(PopupEvent::Orphaned);
+            return;
+        }
+    });
+}
+
+/// Not watched on Windows yet: an orphaned popup stays there until it is
+/// answered, and its answer goes nowhere (the restarted agent shows the
+/// message again).
+#[cfg(not(unix))]
+fn watch_parent(_proxy: tao::event_loop::EventLoopProxy<PopupEvent>) {}
 
 /// The page itself is the only thing the popup may load. A link the user
 /// follows opens in the default browser instead; anything else is refused.

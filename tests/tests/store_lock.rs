@@ -31,7 +31,7 @@ fn a_store_locked_for_four_seconds_holds_up_neither_push_nor_check_now() {
     let mut child = agent
         .command()
         .args(["run", "--headless"])
-        .env("HERALD_LOG", "herald_agent=debug,info")
+        .env("HERALD_LOG", "herald_core=debug,herald_agent=debug,info")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
