@@ -24,6 +24,14 @@ pub struct Cli {
     /// asks for inbound push. Off unless set.
     #[arg(long, global = true, env = "HERALD_PUSH_LISTEN")]
     pub push_listen: Option<String>,
+    /// A CA certificate (PEM) to trust for an https server, besides the
+    /// system's roots.
+    #[arg(long, global = true, env = "HERALD_SERVER_CA")]
+    pub server_ca: Option<PathBuf>,
+    /// An enrollment key: with no token given, the agent signs in with it
+    /// on its first contact and keeps the token it gets.
+    #[arg(long, global = true, env = "HERALD_ENROLL_KEY", hide_env_values = true)]
+    pub enroll_key: Option<String>,
     /// Where the per-user store lives.
     #[arg(long, global = true, env = "HERALD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -36,6 +44,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Sign in now with the enrollment key, replacing the kept token.
+    Enroll,
     /// Contact the server once (send receipts, fetch messages), then exit.
     Sync {
         #[arg(long)]
@@ -105,6 +115,13 @@ pub enum MachineConfigAction {
         server: Option<String>,
         #[arg(long = "set-push-listen")]
         push_listen: Option<String>,
+        /// A CA certificate file (PEM); it is copied next to the config.
+        // Its own id: the global --server-ca is a path under the same name.
+        #[arg(long = "set-server-ca", id = "set_server_ca", value_name = "FILE")]
+        server_ca: Option<String>,
+        /// An enrollment key, so that agents sign in by themselves.
+        #[arg(long = "set-enroll-key", id = "set_enroll_key", value_name = "KEY")]
+        enroll_key: Option<String>,
     },
     /// Removes the machine config.
     Remove,

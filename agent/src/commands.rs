@@ -6,8 +6,9 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use herald_core::config::{self, FileConfig};
 use herald_core::control::{ControlError, Request};
+use herald_core::signin::SignIn;
 use herald_core::store::{LogOrder, Store, StoreHandle, StoredMessage};
-use herald_core::sync::{self, Endpoint, SyncClient};
+use herald_core::sync;
 use herald_core::{schedule, SyncError};
 use serde::Serialize;
 
@@ -20,6 +21,10 @@ pub struct Context {
     pub token: Option<String>,
     pub host: String,
     pub push_listen: Option<String>,
+    /// A CA to trust for the server, besides the system's.
+    pub server_ca: Option<PathBuf>,
+    /// Signs the agent in when no token is given.
+    pub enroll_key: Option<String>,
     /// The settings the machine config imposed.
     pub imposed: Vec<&'static str>,
 }
@@ -48,6 +53,12 @@ impl Context {
         if non_empty(&machine.push_listen).is_some() {
             imposed.push("push_listen");
         }
+        if non_empty(&machine.server_ca).is_some() {
+            imposed.push("server_ca");
+        }
+        if non_empty(&machine.enroll_key).is_some() {
+            imposed.push("enroll_key");
+        }
         // The machine config is a policy: what it holds wins over the user's
         // flags, environment and file alike.
         Ok(Context {
@@ -63,6 +74,13 @@ impl Context {
             push_listen: non_empty(&machine.push_listen)
                 .or_else(|| non_empty(&cli.push_listen))
                 .or_else(|| non_empty(&file.push_listen)),
+            server_ca: non_empty(&machine.server_ca)
+                .or_else(|| non_empty(&cli.server_ca.as_ref().map(|p| p.display().to_string())))
+                .or_else(|| non_empty(&file.server_ca))
+                .map(PathBuf::from),
+            enroll_key: non_empty(&machine.enroll_key)
+                .or_else(|| non_empty(&cli.enroll_key))
+                .or_else(|| non_empty(&file.enroll_key)),
             imposed,
         })
     }
@@ -79,13 +97,15 @@ impl Context {
             .with_context(|| format!("cannot open the store {}", path.display()))
     }
 
-    pub fn client(&self) -> Result<SyncClient, SyncError> {
-        let server = self.server.clone().ok_or(SyncError::NoServer)?;
-        let token = self.token.clone().ok_or(SyncError::NoToken)?;
-        SyncClient::new(Endpoint {
-            server,
-            token,
+    /// How the agent gets its token: given, kept from signing in, or by
+    /// enrolling now.
+    pub fn sign_in(&self) -> Result<SignIn, SyncError> {
+        Ok(SignIn {
+            server: self.server.clone().ok_or(SyncError::NoServer)?,
             host: self.host.clone(),
+            server_ca: self.server_ca.clone(),
+            token: self.token.clone(),
+            enroll_key: self.enroll_key.clone(),
         })
     }
 }
@@ -99,8 +119,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 pub fn sync(ctx: &Context, json: bool) -> Result<()> {
     let store = ctx.store_handle()?;
-    let client = ctx.client().context("sync failed")?;
     let rt = runtime()?;
+    let sign_in = ctx.sign_in().context("sync failed")?;
+    let client = rt.block_on(sign_in.client(&store)).context("sync failed")?;
     let applied = rt
         .block_on(sync::sync_once(&store, &client))
         .context("sync failed")?;
@@ -195,6 +216,7 @@ pub fn cancel(ctx: &Context, id: &str) -> Result<()> {
 #[derive(Serialize)]
 struct Status {
     server: Option<String>,
+    server_ca: Option<PathBuf>,
     host: String,
     store: PathBuf,
     last_success: Option<DateTime<Utc>>,
@@ -219,6 +241,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
     let now = st.server_now(Utc::now());
     let s = Status {
         server: ctx.server.clone().or(st.server.clone()),
+        server_ca: ctx.server_ca.clone(),
         host: ctx.host.clone(),
         store: store.path().to_owned(),
         last_success: st.last_success,
@@ -244,6 +267,9 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
         "server:           {}",
         s.server.as_deref().unwrap_or("(not configured)")
     );
+    if let Some(ca) = &s.server_ca {
+        println!("server CA:        {}", ca.display());
+    }
     if !s.machine_config.is_empty() {
         println!(
             "machine config:   {} ({})",
@@ -370,54 +396,25 @@ pub fn history(ctx: &Context) -> Result<()> {
     }
 }
 
-/// What the installer runs: writes or removes the machine-wide config.
-pub fn machine_config(action: crate::cli::MachineConfigAction) -> Result<()> {
-    use crate::cli::MachineConfigAction;
-    let path = config::machine_config_file();
-    match action {
-        MachineConfigAction::Write {
-            server,
-            push_listen,
-        } => {
-            let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-            let (server, push_listen) = (given(server), given(push_listen));
-            if let Some(l) = &push_listen {
-                config::parse_listen(l)?;
-            }
-            // A value not given keeps the one already there, so that a
-            // repair or an upgrade without SERVER= does not wipe it.
-            let old = config::load(&path)?;
-            let text = config::machine_config_text(
-                server.or(old.server).as_deref(),
-                push_listen.or(old.push_listen).as_deref(),
-            );
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("machine config written: {}", path.display());
-        }
-        MachineConfigAction::Remove => match std::fs::remove_file(&path) {
-            Ok(()) => println!("machine config removed: {}", path.display()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                println!("no machine config at {}", path.display());
-            }
-            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
-        },
-        MachineConfigAction::Show => {
-            let c = config::load(&path)?;
-            println!("file:        {}", path.display());
-            println!(
-                "server:      {}",
-                c.server.as_deref().unwrap_or("(not set)")
-            );
-            println!(
-                "push_listen: {}",
-                c.push_listen.as_deref().unwrap_or("(not set)")
-            );
-        }
+/// Enrolls with the configured key now, replacing the token kept for this
+/// server and host: after `host revoke`, or to check a key by hand.
+pub fn enroll(ctx: &Context) -> Result<()> {
+    let store = ctx.store_handle()?;
+    let sign_in = ctx.sign_in().context("enrollment failed")?;
+    if sign_in.enroll_key.is_none() {
+        anyhow::bail!(
+            "no enrollment key: give --enroll-key, HERALD_ENROLL_KEY, 'enroll_key' in the config file or the installer's ENROLL_KEY"
+        );
     }
+    let rt = runtime()?;
+    let client = rt
+        .block_on(sign_in.enroll(&store))
+        .context("enrollment failed")?;
+    println!(
+        "enrolled at {} as {} on {}",
+        client.endpoint().server,
+        herald_core::signin::os_user_name(),
+        client.endpoint().host
+    );
     Ok(())
 }

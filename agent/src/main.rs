@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod control_socket;
 mod input;
+mod machine_config;
 mod notice;
 mod popup_process;
 mod run;
@@ -34,11 +35,12 @@ fn main() {
 fn dispatch(cli: cli::Cli) -> Result<()> {
     // The installer runs this before any user config or store exists.
     if let cli::Command::MachineConfig { action } = cli.command {
-        return commands::machine_config(action);
+        return machine_config::run(action);
     }
     let ctx = commands::Context::new(&cli)?;
     match cli.command {
         cli::Command::Sync { json } => commands::sync(&ctx, json),
+        cli::Command::Enroll => commands::enroll(&ctx),
         cli::Command::Queue { all, json } => commands::queue(&ctx, all, json),
         cli::Command::Ack { id } => commands::ack(&ctx, &id),
         cli::Command::Cancel { id } => commands::cancel(&ctx, &id),

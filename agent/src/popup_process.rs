@@ -128,6 +128,7 @@ impl Popup {
         };
         let request = serde_json::to_vec(&request).context("cannot encode the message")?;
         let mut child = Command::new(binary)
+            .env("HERALD_AGENT_PID", std::process::id().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use herald_core::control::Request;
 use herald_core::lock::{self, LockError};
@@ -17,8 +17,10 @@ use herald_core::popup_retry::PopupTrouble;
 use herald_core::push::inbound::Keys;
 use herald_core::push::PushEvent;
 use herald_core::schedule;
+use herald_core::signin::SignIn;
 use herald_core::store::StoreHandle;
 use herald_core::sync::{self, SyncClient};
+use herald_core::SyncError;
 use herald_protocol::PushMode;
 use herald_views::i18n::Locale;
 use herald_views::tray;
@@ -40,6 +42,25 @@ mod stream_task;
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const DO_NOT_DISTURB: chrono::Duration = chrono::Duration::hours(1);
 
+/// A client with a token. At login the network may not be up yet, so an
+/// unreachable server is waited for; anything an administrator must fix
+/// (no token, a refused key, a certificate) ends the agent with the reason.
+async fn signed_in(sign_in: &SignIn, store: &StoreHandle) -> Result<SyncClient> {
+    let mut failures = 0u32;
+    loop {
+        match sign_in.client(store).await {
+            Ok(c) => return Ok(c),
+            Err(e @ (SyncError::Unreachable { .. } | SyncError::Status { .. })) => {
+                let delay = Duration::from_secs(5u64 << failures.min(6));
+                failures += 1;
+                tracing::warn!(error = %e, "cannot sign in yet; trying again in {} s", delay.as_secs());
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e).context("cannot sign in"),
+        }
+    }
+}
+
 pub fn run(ctx: &Context, headless: bool) -> Result<()> {
     let _lock = match lock::acquire(&ctx.data_dir) {
         Ok(l) => l,
@@ -56,11 +77,12 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
         .map(herald_core::config::parse_listen)
         .transpose()?;
     let store = ctx.store_handle()?;
-    let client = ctx.client()?;
+    let sign_in = ctx.sign_in()?;
     let headless = headless || !has_display();
     let locale = Locale::from_env();
-    tracing::info!(server = %client.endpoint().server, host = %ctx.host, store = %store.path().display(), headless, "agent started");
+    tracing::info!(server = %sign_in.server, host = %ctx.host, store = %store.path().display(), headless, "agent started");
     runtime()?.block_on(async {
+        let client = signed_in(&sign_in, &store).await?;
         let (tx, commands) = mpsc::channel(16);
         let (push_tx, push_events) = mpsc::unbounded_channel();
         control_socket::listen(&ctx.data_dir, tx.clone())?;

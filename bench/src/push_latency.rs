@@ -362,7 +362,12 @@ async fn main() -> Result<()> {
     let http = reqwest::Client::new();
     let (probe_tx, probe_rx) = watch::channel::<Probe>(None);
     let found = Arc::new(Mutex::new(Vec::new()));
-    let stream_http = push::client()?;
+    let stream_http = push::client(&Endpoint {
+        server: server.url.clone(),
+        token: String::new(),
+        host: String::new(),
+        server_ca: None,
+    })?;
     let interval = Duration::from_secs(args.poll_interval);
     let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     if args.light && args.push != "stream" {
@@ -389,6 +394,7 @@ async fn main() -> Result<()> {
                 server: server.url.clone(),
                 token,
                 host: format!("pc-{i}"),
+                server_ca: None,
             };
             let mut light = Light {
                 pool: light_pool.clone(),
@@ -414,6 +420,7 @@ async fn main() -> Result<()> {
             server: server.url.clone(),
             token,
             host: format!("pc-{i}"),
+            server_ca: None,
         };
         let mut client = SyncClient::new(endpoint.clone())?;
         let (wake_tx, wake_rx) = mpsc::channel(1);

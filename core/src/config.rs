@@ -15,6 +15,11 @@ pub struct FileConfig {
     /// Where to take inbound push calls (`IP:PORT`), used only when the
     /// server asks for inbound push. Unset: no port is ever opened.
     pub push_listen: Option<String>,
+    /// A CA certificate file (PEM) to trust for an `https://` server,
+    /// besides the system's roots.
+    pub server_ca: Option<String>,
+    /// Signs the agent in when no token is given (see `signin`).
+    pub enroll_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,14 +79,15 @@ pub fn machine_config_file() -> PathBuf {
     }
 }
 
-/// The machine config's text for the settings given, as the installer
-/// writes it. Values are TOML strings, so any text is safe in them.
-pub fn machine_config_text(server: Option<&str>, push_listen: Option<&str>) -> String {
+/// The machine config's text for the settings given (`(key, value)`), as
+/// the installer writes it. Values are TOML strings, so any text is safe
+/// in them.
+pub fn machine_config_text(settings: &[(&str, Option<&str>)]) -> String {
     let mut out = String::from(
         "# Written by the Herald installer. These settings win over each user's own.\n",
     );
     let quoted = |v: &str| toml::Value::String(v.to_owned()).to_string();
-    for (key, value) in [("server", server), ("push_listen", push_listen)] {
+    for &(key, value) in settings {
         if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
             out.push_str(&format!("{key} = {}\n", quoted(v)));
         }
@@ -138,7 +144,11 @@ mod tests {
         let p = dir.path().join("m.toml");
         std::fs::write(
             &p,
-            machine_config_text(Some("http://srv:8740/\"x\""), Some("  ")),
+            machine_config_text(&[
+                ("server", Some("http://srv:8740/\"x\"")),
+                ("push_listen", Some("  ")),
+                ("server_ca", None),
+            ]),
         )
         .unwrap();
         let c = load(&p).unwrap();

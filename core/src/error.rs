@@ -32,11 +32,17 @@ pub enum StoreError {
 pub enum SyncError {
     #[error("no server configured: give --server, HERALD_SERVER or 'server' in the config file")]
     NoServer,
-    #[error("no token configured: give --token, HERALD_TOKEN or 'token' in the config file")]
+    #[error("no token and no enrollment key: give --token, HERALD_TOKEN or 'token' in the config file, or an enrollment key (--enroll-key, HERALD_ENROLL_KEY, 'enroll_key', the installer's ENROLL_KEY)")]
     NoToken,
     #[error("cannot reach the server at {server}: {reason}")]
     Unreachable { server: String, reason: String },
-    #[error("the server refused the agent token (401): ask the administrator for a new one")]
+    #[error("the certificate of {server} does not verify ({reason}): give the CA that issued it as server_ca in the config, HERALD_SERVER_CA or the installer's SERVER_CA")]
+    Certificate { server: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("the server refused the enrollment key: {0}")]
+    EnrollRefused(String),
+    #[error("the server refused the agent token (401): ask the administrator for a new one; an agent that signed in with an enrollment key signs in again with 'herald-agent enroll'")]
     Unauthorized,
     #[error("the server answered {status}: {reason}")]
     Status { status: u16, reason: String },

@@ -13,8 +13,10 @@ pub mod lock;
 pub mod popup_retry;
 pub mod push;
 pub mod schedule;
+pub mod signin;
 pub mod store;
 pub mod sync;
+pub mod tls;
 
 pub use error::{StoreError, SyncError};
 pub use store::{MessageState, Store, StoredMessage};

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use herald_protocol::{
-    time_in_range, ErrorBody, PollRequest, PollResponse, ReceiptAnswer, ReceiptBatch, API_VERSION,
+    time_in_range, EnrollRequest, Enrolled, ErrorBody, PollRequest, PollResponse, ReceiptAnswer,
+    ReceiptBatch, API_VERSION, ENROLL_PATH,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -29,6 +30,8 @@ pub struct Endpoint {
     pub server: String,
     pub token: String,
     pub host: String,
+    /// A CA to trust besides the system's, for `https://` servers.
+    pub server_ca: Option<std::path::PathBuf>,
 }
 
 /// HTTP client for the agent API. Clones share the connection pool.
@@ -41,10 +44,11 @@ pub struct SyncClient {
 
 impl SyncClient {
     pub fn new(endpoint: Endpoint) -> Result<Self, SyncError> {
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
-            .user_agent(concat!("herald-agent/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("herald-agent/", env!("CARGO_PKG_VERSION")));
+        let http = crate::tls::trust(builder, endpoint.server_ca.as_ref())?
             .build()
             .map_err(|e| SyncError::Unreachable {
                 server: endpoint.server.clone(),
@@ -62,6 +66,27 @@ impl SyncClient {
         &self.endpoint
     }
 
+    /// Presents an enrollment key for `user` on this client's host; the
+    /// answer's token works for that user on that host only.
+    pub async fn enroll(&self, key: &str, user: &str) -> Result<Enrolled, SyncError> {
+        let req = EnrollRequest {
+            key: key.to_owned(),
+            user: user.to_owned(),
+            host: self.endpoint.host.clone(),
+            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        match self.post(ENROLL_PATH, &req).await {
+            Err(SyncError::Unauthorized) => Err(SyncError::EnrollRefused(
+                "unknown, revoked or expired key".into(),
+            )),
+            Err(SyncError::Status {
+                status: 403,
+                reason,
+            }) => Err(SyncError::EnrollRefused(reason)),
+            other => other,
+        }
+    }
+
     /// The port to announce for inbound push calls, while listening on it.
     pub fn set_push_port(&mut self, port: Option<u16>) {
         self.push_port = port;
@@ -73,18 +98,13 @@ impl SyncClient {
         body: &B,
     ) -> Result<T, SyncError> {
         let server = &self.endpoint.server;
-        let unreachable = |e: reqwest::Error| SyncError::Unreachable {
-            server: server.clone(),
-            reason: chain(&e),
-        };
-        let mut resp = self
-            .http
-            .post(format!("{server}{path}"))
-            .bearer_auth(&self.endpoint.token)
-            .json(body)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let failed = |e: reqwest::Error| unreachable(server, &e);
+        let mut req = self.http.post(format!("{server}{path}"));
+        // An agent signing in has no token yet.
+        if !self.endpoint.token.is_empty() {
+            req = req.bearer_auth(&self.endpoint.token);
+        }
+        let mut resp = req.json(body).send().await.map_err(failed)?;
         let status = resp.status();
         if resp
             .content_length()
@@ -93,7 +113,7 @@ impl SyncClient {
             return Err(SyncError::TooLarge(MAX_ANSWER_BYTES));
         }
         let mut buf = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+        while let Some(chunk) = resp.chunk().await.map_err(failed)? {
             buf.extend_from_slice(&chunk);
             if buf.len() > MAX_ANSWER_BYTES {
                 return Err(SyncError::TooLarge(MAX_ANSWER_BYTES));
@@ -248,6 +268,21 @@ fn one_line(s: &str) -> String {
 
 /// reqwest's own message hides the cause ("error sending request"); the
 /// chain says "connection refused" or "timed out".
+/// A failed request: a refused certificate is told apart, as the fix is
+/// the administrator's (give the CA), not the network's.
+pub(crate) fn unreachable(server: &str, e: &reqwest::Error) -> SyncError {
+    match crate::tls::refused_certificate(e) {
+        Some(reason) => SyncError::Certificate {
+            server: server.to_owned(),
+            reason,
+        },
+        None => SyncError::Unreachable {
+            server: server.to_owned(),
+            reason: chain(e),
+        },
+    }
+}
+
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut src = e.source();

@@ -15,6 +15,8 @@ enum PopupEvent {
     Loaded,
     Done(Outcome),
     /// The agent that started this popup is gone (killed, crashed).
+    /// Watched on Unix only; Windows would need a job object.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Orphaned,
 }
 
@@ -117,7 +119,11 @@ pub fn show(req: &PopupRequest) -> Result<()> {
 /// the popup is then handed to another parent.
 #[cfg(unix)]
 fn watch_parent(proxy: tao::event_loop::EventLoopProxy<PopupEvent>) {
-    let parent = std::os::unix::process::parent_id();
+    // The agent names itself: it may already be gone when this runs.
+    let parent = std::env::var("HERALD_AGENT_PID")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(std::os::unix::process::parent_id);
     std::thread::spawn(move || loop {
         std::thread::sleep(std::time::Duration::from_millis(300));
         if std::os::unix::process::parent_id() != parent {

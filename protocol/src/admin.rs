@@ -27,6 +27,16 @@ pub struct UserCreated {
 pub struct UserInfo {
     pub name: String,
     pub groups: Vec<String>,
+    /// `local` or `directory`.
+    #[serde(default = "local")]
+    pub source: String,
+    /// Disabled (or gone) in the directory: receives nothing.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+fn local() -> String {
+    "local".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,12 +6,16 @@
 
 mod admin;
 mod agent;
+mod directory;
+mod enroll;
 mod enums;
 mod inbound;
 mod time;
 
 pub use admin::*;
 pub use agent::*;
+pub use directory::*;
+pub use enroll::*;
 pub use enums::*;
 pub use inbound::*;
 pub use time::{in_range as time_in_range, EARLIEST_MS, LATEST_MS};

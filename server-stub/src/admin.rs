@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/messages/{id}", get(get_message).patch(edit_message))
         .route("/messages/{id}/withdraw", post(withdraw_message))
         .route("/messages/{id}/receipts", get(message_receipts))
+        .merge(crate::enroll_api::admin_routes())
+        .merge(crate::directory_api::admin_routes())
         // Before any extractor: a request without the admin token learns
         // nothing, not even whether its body would have parsed.
         .route_layer(middleware::from_fn_with_state(state, require_admin))

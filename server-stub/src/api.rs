@@ -15,7 +15,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use herald_protocol::{
     ErrorBody, Health, PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch,
-    API_VERSION, PUSH_PATH,
+    API_VERSION, ENROLL_PATH, PUSH_PATH,
 };
 use rusqlite::Connection;
 
@@ -92,13 +92,14 @@ impl AppState {
         self.write(move |c| seen.flush(c)).await
     }
 
-    async fn agent_user(&self, headers: &HeaderMap) -> Result<User, Error> {
-        self.user_by_token(auth::bearer(headers)?).await
+    /// The user of an agent on `host` (normalized), or 401.
+    async fn agent_user(&self, headers: &HeaderMap, host: &str) -> Result<User, Error> {
+        self.user_by_token(auth::bearer(headers)?, host).await
     }
 
-    pub(crate) async fn user_by_token(&self, token: &str) -> Result<User, Error> {
-        let token = token.to_owned();
-        self.read(move |c| directory::user_by_token(c, &token)?.ok_or(Error::Unauthorized))
+    pub(crate) async fn user_by_token(&self, token: &str, host: &str) -> Result<User, Error> {
+        let (token, host) = (token.to_owned(), host.to_owned());
+        self.read(move |c| directory::user_by_token(c, &token, &host)?.ok_or(Error::Unauthorized))
             .await
     }
 }
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/poll", post(agent_poll))
         .route("/api/v1/receipts", post(agent_receipts))
         .route(PUSH_PATH, get(agent_push))
+        .route(ENROLL_PATH, post(crate::enroll_api::agent_enroll))
         .nest("/api/v1/admin", crate::admin::router(state.clone()))
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
@@ -234,7 +236,9 @@ pub(crate) async fn agent_poll(
             let user = match user {
                 Some(user) => user,
                 None => {
-                    directory::user_by_token_hash(c, &token_hash)?.ok_or(Error::Unauthorized)?
+                    let host = directory::normalize_host(&req.host)?;
+                    directory::user_by_token_hash(c, &token_hash, &host)?
+                        .ok_or(Error::Unauthorized)?
                 }
             };
             let mut answer = poll::poll(c, &user, &req, &policy, db.server_id(), now)?;
@@ -294,8 +298,8 @@ pub(crate) async fn agent_receipts(
     headers: HeaderMap,
     Body(batch): Body<ReceiptBatch>,
 ) -> Result<Json<ReceiptAnswer>, Error> {
-    let user = st.agent_user(&headers).await?;
     let host = directory::normalize_host(&batch.host)?;
+    let user = st.agent_user(&headers, &host).await?;
     let name = user.name.clone();
     let answer = st
         .write(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))

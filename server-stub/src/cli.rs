@@ -35,6 +35,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+    /// A CA certificate (PEM) to trust for an https server, besides the
+    /// system's roots.
+    #[arg(long, global = true, env = "HERALD_SERVER_CA")]
+    pub server_ca: Option<PathBuf>,
     /// Where the server keeps its database and admin token.
     #[arg(long, global = true, env = "HERALD_SERVER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -52,6 +56,15 @@ pub enum Command {
     /// Manage group membership (groups are created when first used).
     #[command(subcommand)]
     Group(GroupCmd),
+    /// Users and groups from LDAP / Active Directory.
+    #[command(subcommand)]
+    Directory(crate::directory_cli::DirectoryCmd),
+    /// Enrollment keys: agents sign in with one, no token copied by hand.
+    #[command(subcommand)]
+    Enroll(crate::enroll_cli::EnrollCmd),
+    /// A computer: log out its signed-in agents.
+    #[command(subcommand)]
+    Host(crate::enroll_cli::HostCmd),
     /// List the computers agents have reported.
     Hosts {
         #[arg(long)]
@@ -95,6 +108,17 @@ pub struct ServeArgs {
     /// them polling.
     #[arg(long, value_enum, default_value = "stream")]
     pub push: PushArg,
+    /// Serve HTTPS with this certificate chain (PEM), leaf first.
+    #[arg(long, env = "HERALD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, env = "HERALD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Server config file (TOML; its [directory] section makes the server
+    /// sync users and groups from LDAP / Active Directory on an interval).
+    /// Default: server.toml in the data directory, if there is one.
+    #[arg(long, env = "HERALD_SERVER_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -124,7 +148,8 @@ pub enum UserCmd {
     },
     /// Delete a user; the user's token stops working.
     Remove { name: String },
-    /// Give a user a new agent token; prints it.
+    /// Give a user a new agent token; prints it. The agents of theirs that
+    /// signed in (enrollment) must sign in again.
     Token { name: String },
     List {
         #[arg(long)]
@@ -187,6 +212,9 @@ const NONE: Option<&()> = None;
 pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     match cmd {
         Command::Serve(_) => anyhow::bail!("serve is not an admin command"),
+        Command::Enroll(cmd) => crate::enroll_cli::enroll(cmd, c).await?,
+        Command::Directory(cmd) => crate::directory_cli::run(cmd, c).await?,
+        Command::Host(cmd) => crate::enroll_cli::host(cmd, c).await?,
         Command::User(UserCmd::Add { name, groups }) => {
             let created: UserCreated = c
                 .call(

@@ -13,11 +13,21 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    pub fn new(server: &str, token: &str) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .context("cannot build the HTTP client")?;
+    pub fn new(server: &str, token: &str, ca: Option<&std::path::Path>) -> Result<Self> {
+        let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+        if let Some(ca) = ca {
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("cannot read the server CA {}", ca.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("the server CA {} is not PEM", ca.display()))?;
+            if certs.is_empty() {
+                bail!("the server CA {} holds no certificate", ca.display());
+            }
+            builder = certs
+                .into_iter()
+                .fold(builder, reqwest::ClientBuilder::add_root_certificate);
+        }
+        let http = builder.build().context("cannot build the HTTP client")?;
         Ok(AdminClient {
             http,
             base: server.trim_end_matches('/').to_owned(),

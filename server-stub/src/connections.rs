@@ -66,6 +66,7 @@ pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
 /// Accepts and serves connections until `shutdown` completes, then drains.
 pub async fn run(
     listener: TcpListener,
+    tls: Option<crate::tls::Acceptor>,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -95,7 +96,10 @@ pub async fn run(
             stop: stop_rx.clone(),
             _alive: alive_tx.clone(),
         };
-        tokio::spawn(conn.serve(tcp, peer));
+        match &tls {
+            None => tokio::spawn(conn.serve(tcp, peer)),
+            Some(tls) => tokio::spawn(conn.handshake(tls.clone(), tcp, peer)),
+        };
     }
     drop(listener);
     state.hub.close_all();
@@ -129,7 +133,24 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(mut self, mut tcp: TcpStream, peer: SocketAddr) {
+    /// TLS first, within the time a request head gets; a client that
+    /// never completes it does not delay shutdown.
+    async fn handshake(mut self, tls: crate::tls::Acceptor, tcp: TcpStream, peer: SocketAddr) {
+        let accepted = tokio::select! {
+            a = tokio::time::timeout(stream::HEAD_TIMEOUT, tls.accept(tcp)) => a,
+            _ = self.stop.changed() => return,
+        };
+        match accepted {
+            Ok(Ok(io)) => self.serve(io, peer).await,
+            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake not done in time"),
+        }
+    }
+
+    async fn serve<IO>(mut self, mut tcp: IO, peer: SocketAddr)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let mut first = BytesMut::with_capacity(1024);
         let routing = tokio::time::timeout(stream::HEAD_TIMEOUT, async {
             loop {
@@ -173,7 +194,10 @@ impl Connection {
     }
 
     /// Hyper serves the rest of the connection, first bytes included.
-    async fn http(mut self, io: Rewind, peer: SocketAddr) {
+    async fn http<IO>(mut self, io: Rewind<IO>, peer: SocketAddr)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let moved = Arc::clone(&io.moved);
         let router = self.router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
@@ -236,13 +260,13 @@ impl Activity {
 
 /// A connection whose first bytes were read to route it, then given back;
 /// it notes when bytes move.
-struct Rewind {
+struct Rewind<IO> {
     first: Bytes,
-    io: TcpStream,
+    io: IO,
     moved: Arc<Activity>,
 }
 
-impl AsyncRead for Rewind {
+impl<IO: AsyncRead + Unpin> AsyncRead for Rewind<IO> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -267,7 +291,7 @@ impl AsyncRead for Rewind {
     }
 }
 
-impl AsyncWrite for Rewind {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Rewind<IO> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -12,6 +12,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_push.sql"),
     include_str!("../migrations/0003_inbound.sql"),
     include_str!("../migrations/0004_change_tracking.sql"),
+    include_str!("../migrations/0005_enrollment.sql"),
+    include_str!("../migrations/0006_directory_source.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

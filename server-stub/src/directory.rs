@@ -14,6 +14,8 @@ use crate::error::Error;
 pub struct User {
     pub id: i64,
     pub name: String,
+    /// Disabled or gone in the directory: nothing applies to them.
+    pub disabled: bool,
 }
 
 /// User and group names: what a directory would accept as an account name.
@@ -58,6 +60,7 @@ pub fn add_user(
     check_name("user", name)?;
     for g in groups {
         check_name("group", g)?;
+        local_only(conn, "groups", "group", g)?;
     }
     let tx = db::Atomic::begin(conn)?;
     let exists: bool = tx.query_row(
@@ -81,10 +84,12 @@ pub fn add_user(
     Ok(token)
 }
 
-/// Gives a user a new token; the old one stops working at once.
+/// Gives a user a new token; the old one, and every token an agent of
+/// theirs got by signing in, stop working at once.
 pub fn rotate_token(conn: &Connection, name: &str) -> Result<String, Error> {
     let token = auth::new_token();
-    let n = conn.execute(
+    let tx = db::Atomic::begin(conn)?;
+    let n = tx.execute(
         "UPDATE users SET token_hash = ?2 WHERE name = ?1",
         params![name, auth::hash_token(&token)],
     )?;
@@ -92,14 +97,33 @@ pub fn rotate_token(conn: &Connection, name: &str) -> Result<String, Error> {
         return Err(Error::NotFound(format!("no user '{name}'")));
     }
     // Whoever held the old token may hold the inbound push keys it fetched.
-    conn.execute(
+    tx.execute(
         "DELETE FROM push_listeners WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
         [name],
     )?;
+    tx.execute(
+        "DELETE FROM host_tokens WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+        [name],
+    )?;
+    tx.commit()?;
     Ok(token)
 }
 
+/// Directory users and groups change in the directory only: a local edit
+/// would be undone by the next sync, or worse, kept by surprise.
+fn local_only(conn: &Connection, table: &str, what: &str, name: &str) -> Result<(), Error> {
+    let sql = format!("SELECT source FROM {table} WHERE name = ?1");
+    let source: Option<String> = conn.query_row(&sql, [name], |r| r.get(0)).optional()?;
+    if source.as_deref() == Some("directory") {
+        return Err(Error::Forbidden(format!(
+            "{what} '{name}' comes from the directory: change it there"
+        )));
+    }
+    Ok(())
+}
+
 pub fn remove_user(conn: &Connection, name: &str) -> Result<(), Error> {
+    local_only(conn, "users", "user", name)?;
     let n = conn.execute("DELETE FROM users WHERE name = ?1", [name])?;
     if n == 0 {
         return Err(Error::NotFound(format!("no user '{name}'")));
@@ -110,6 +134,7 @@ pub fn remove_user(conn: &Connection, name: &str) -> Result<(), Error> {
 
 pub fn add_member(conn: &Connection, group: &str, user: &str) -> Result<(), Error> {
     check_name("group", group)?;
+    local_only(conn, "groups", "group", group)?;
     let tx = db::Atomic::begin(conn)?;
     let uid = add_member_tx(&tx, group, user)?;
     changes::record(&tx, &[Scope::User(uid)])?;
@@ -129,6 +154,7 @@ fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<i64, Error>
 }
 
 pub fn remove_member(conn: &Connection, group: &str, user: &str) -> Result<(), Error> {
+    local_only(conn, "groups", "group", group)?;
     let uid = user_id(conn, user)?;
     let n = conn.execute(
         "DELETE FROM memberships WHERE user_id = ?2
@@ -150,26 +176,44 @@ fn user_id(conn: &Connection, name: &str) -> Result<i64, Error> {
         .ok_or_else(|| Error::NotFound(format!("no user '{name}'")))
 }
 
-/// The user whose agent token this is, if any.
-pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>, Error> {
-    user_by_token_hash(conn, &auth::hash_token(token))
+/// The user whose agent token this is, if any, for an agent on `host`
+/// (normalized): a user's own token works on any of their computers, a
+/// token from signing in only on the computer it was given to.
+pub fn user_by_token(conn: &Connection, token: &str, host: &str) -> Result<Option<User>, Error> {
+    user_by_token_hash(conn, &auth::hash_token(token), host)
 }
 
-pub fn user_by_token_hash(conn: &Connection, hash: &str) -> Result<Option<User>, Error> {
-    Ok(conn
-        .prepare_cached("SELECT id, name FROM users WHERE token_hash = ?1")?
-        .query_row([hash], |r| {
-            Ok(User {
-                id: r.get(0)?,
-                name: r.get(1)?,
-            })
+pub fn user_by_token_hash(
+    conn: &Connection,
+    hash: &str,
+    host: &str,
+) -> Result<Option<User>, Error> {
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            disabled: r.get(2)?,
         })
+    };
+    let own = conn
+        .prepare_cached("SELECT id, name, disabled FROM users WHERE token_hash = ?1")?
+        .query_row([hash], row)
+        .optional()?;
+    if own.is_some() {
+        return Ok(own);
+    }
+    Ok(conn
+        .prepare_cached(
+            "SELECT u.id, u.name, u.disabled FROM host_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?1 AND t.host = ?2",
+        )?
+        .query_row([hash, host], row)
         .optional()?)
 }
 
 pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
     let mut stmt = conn.prepare(
-        "SELECT u.name, COALESCE(group_concat(g.name, ','), '')
+        "SELECT u.name, COALESCE(group_concat(g.name, ','), ''), u.source, u.disabled
          FROM users u
          LEFT JOIN memberships m ON m.user_id = u.id
          LEFT JOIN groups g ON g.id = m.group_id
@@ -186,6 +230,8 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
         Ok(UserInfo {
             name: r.get(0)?,
             groups,
+            source: r.get(2)?,
+            disabled: r.get(3)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -9,9 +9,14 @@ pub mod changes;
 pub mod connections;
 pub mod db;
 pub mod directory;
+pub mod directory_api;
+pub mod directory_sync;
+pub mod enroll;
+pub mod enroll_api;
 pub mod error;
 pub mod inbound;
 pub mod lastseen;
+pub mod ldap;
 pub mod messages;
 pub mod openapi;
 pub mod poll;
@@ -19,6 +24,7 @@ pub mod pool;
 pub mod push;
 pub mod stream;
 pub mod timespec;
+pub mod tls;
 
 use std::future::Future;
 
@@ -26,15 +32,16 @@ pub use api::AppState;
 pub use error::Error;
 pub use poll::AgentPolicy;
 
-/// Serves the HTTP API on `listener` until `shutdown` completes, then lets
-/// requests in flight finish.
+/// Serves the HTTP API on `listener` (over TLS when given an acceptor)
+/// until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<tls::Acceptor>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let flusher = tokio::spawn(flush_last_seen(state.clone()));
-    connections::run(listener, state.clone(), shutdown).await;
+    connections::run(listener, tls, state.clone(), shutdown).await;
     flusher.abort();
     if let Err(e) = state.flush_last_seen().await {
         tracing::error!(error = %e, "cannot write the last-seen times at shutdown");

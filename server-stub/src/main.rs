@@ -2,6 +2,8 @@
 
 mod cli;
 mod client;
+mod directory_cli;
+mod enroll_cli;
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +56,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(t) => t,
                 None => read_admin_token(&data_dir)?,
             };
-            let client = client::AdminClient::new(&cli.server, &token)?;
+            let client = client::AdminClient::new(&cli.server, &token, cli.server_ca.as_deref())?;
             cli::run_admin(other, &client).await
         }
     }
@@ -119,15 +121,41 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         min_agent_version: args.min_agent_version,
         push: args.push.into(),
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(herald_server::tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let config_path = args.config.clone().or_else(|| {
+        let p = data_dir.join("server.toml");
+        p.exists().then_some(p)
+    });
+    let config = match &config_path {
+        Some(p) => directory_cli::load_config(p)?,
+        None => directory_cli::ServerConfig::default(),
+    };
     let state = herald_server::AppState::new(db, &token, policy);
+    if let Some(dir) = config.directory {
+        tracing::info!(url = %dir.url, every_secs = dir.interval().as_secs(), "directory sync on");
+        tokio::spawn(herald_server::directory_api::sync_forever(
+            state.clone(),
+            dir,
+        ));
+    }
     let listener = herald_server::connections::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Tests and scripts read this line to learn the port when given port 0.
-    println!("herald-server listening on http://{addr}");
+    println!("herald-server listening on {scheme}://{addr}");
+    if tls.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "serving plain HTTP beyond this computer: agents' tokens cross the network in clear; give --tls-cert and --tls-key"
+        );
+    }
     tracing::info!(db = %db_path.display(), "serving");
-    herald_server::serve(listener, state, shutdown_signal()).await?;
+    herald_server::serve(listener, tls, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

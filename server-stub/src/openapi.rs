@@ -5,7 +5,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, api};
+use crate::{admin, api, directory_api, enroll_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,13 @@ use crate::{admin, api};
         admin::edit_message,
         admin::withdraw_message,
         admin::message_receipts,
+        enroll_api::agent_enroll,
+        enroll_api::create_key,
+        enroll_api::list_keys,
+        enroll_api::revoke_key,
+        enroll_api::revoke_host,
+        directory_api::apply_snapshot,
+        directory_api::status,
     ),
     modifiers(&Tokens)
 )]

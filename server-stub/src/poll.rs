@@ -97,7 +97,7 @@ pub fn quick(
     // One read transaction: a consistent snapshot, and one round of file
     // locking instead of one per lookup.
     let tx = conn.unchecked_transaction()?;
-    let Some(user) = directory::user_by_token_hash(&tx, token_hash)? else {
+    let Some(user) = directory::user_by_token_hash(&tx, token_hash, host)? else {
         return Ok(Quick::Unknown);
     };
     let row = sync_row(&tx, user.id, host)?;
@@ -322,6 +322,10 @@ fn applicable(
     host: &str,
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Message>, Error> {
+    if user.disabled {
+        // What they had stops as "no longer addressed".
+        return Ok(BTreeMap::new());
+    }
     // From the recipients that name this user or host, by index: a poll's
     // cost follows what applies to the agent, not how many messages exist.
     let sql = format!(

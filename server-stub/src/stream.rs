@@ -12,8 +12,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::{Stream, StreamExt};
 use herald_protocol::{ErrorBody, PushMode, PUSH_HEARTBEAT_SECS, PUSH_PATH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::api::AppState;
 use crate::directory;
@@ -46,9 +45,10 @@ pub(crate) async fn open(
             st.policy.push.as_str()
         )));
     }
-    let user = st.user_by_token(token?).await?;
+    let token = token?;
     let host =
         directory::normalize_host(host.ok_or_else(|| Error::bad("give the host: ?host=NAME"))?)?;
+    let user = st.user_by_token(token, &host).await?;
     let reg = st.hub.register(&user.name, &host);
     tracing::debug!(user = %user.name, %host, streams = st.hub.connected(), "push stream open");
     Ok(reg)
@@ -118,7 +118,11 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<Head>, Error> {
 
 /// Serves a connection whose first bytes (`head`, already read) ask for the
 /// push stream, until the stream ends or the agent goes.
-pub(crate) async fn serve(mut tcp: TcpStream, mut head: BytesMut, st: AppState) {
+pub(crate) async fn serve<IO: AsyncRead + AsyncWrite + Unpin>(
+    mut tcp: IO,
+    mut head: BytesMut,
+    st: AppState,
+) {
     let parsed = tokio::time::timeout(HEAD_TIMEOUT, async {
         loop {
             if let Some(h) = parse_head(&head)? {
@@ -158,7 +162,7 @@ pub(crate) async fn serve(mut tcp: TcpStream, mut head: BytesMut, st: AppState) 
 }
 
 /// The answer to a request that gets no stream, as the router would give it.
-async fn refuse(tcp: &mut TcpStream, e: &Error) -> std::io::Result<()> {
+async fn refuse(tcp: &mut (impl AsyncWrite + Unpin), e: &Error) -> std::io::Result<()> {
     let status = e.status();
     if status.is_server_error() {
         tracing::error!(error = %e, "push stream request failed");
@@ -207,8 +211,11 @@ pub(crate) fn events(reg: Registration) -> impl Stream<Item = &'static [u8]> + S
 
 /// The stream on a bare connection: its body runs until the connection
 /// closes, so it needs neither a length nor chunks.
-async fn stream(tcp: &mut TcpStream, reg: Registration) -> std::io::Result<()> {
-    let (mut rd, mut wr) = tcp.split();
+async fn stream(
+    tcp: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    reg: Registration,
+) -> std::io::Result<()> {
+    let (mut rd, mut wr) = tokio::io::split(tcp);
     send(&mut wr, b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n").await?;
     let events = events(reg);
     tokio::pin!(events);

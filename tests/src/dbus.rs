@@ -9,8 +9,20 @@ use std::sync::{Arc, Mutex};
 use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedValue, Structure, Value};
 
+thread_local! {
+    /// The bus of this test's [`Notifications`], while it lives.
+    static PRIVATE_BUS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The session bus, or the private bus of this test's [`Notifications`].
 fn session() -> Connection {
-    Connection::session().expect("no session bus: run under dbus-run-session")
+    match PRIVATE_BUS.with(|b| b.borrow().clone()) {
+        Some(address) => zbus::blocking::connection::Builder::address(address.as_str())
+            .unwrap()
+            .build()
+            .expect("cannot reach the private bus"),
+        None => Connection::session().expect("no session bus: run under dbus-run-session"),
+    }
 }
 
 /// The bus name of the tray of process `pid`, if it has one.
@@ -116,11 +128,32 @@ pub fn click(dest: &str, label: &str) {
 /// A notification: (app name, summary, body).
 pub type Notice = (String, String, String);
 
-/// A notification service on the session bus that records what it gets.
+/// A notification service that records what it gets, on a bus of its own.
+/// Not on the shared session bus: any test before this one that made the
+/// agent notify has had the bus start the installed daemon (dunst), which
+/// then owns the name for the rest of the session.
 pub struct Notifications {
     _conn: Connection,
     got: Arc<Mutex<Vec<Notice>>>,
+    daemon: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
 }
+
+/// A session bus with no activatable services: nothing can take the name.
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=DIR</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
 
 struct Recorder {
     got: Arc<Mutex<Vec<Notice>>>,
@@ -162,9 +195,34 @@ impl Recorder {
 }
 
 impl Notifications {
+    /// Starts the bus and the service. Until it is dropped, this thread's
+    /// tray helpers use that bus; give [`Self::address`] to the agent.
     pub fn start() -> Self {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            BUS_CONFIG.replace("DIR", &dir.path().display().to_string()),
+        )
+        .unwrap();
+        let mut daemon = std::process::Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
+            .stdout(std::process::Stdio::piped())
+            // It complains of the fd limit it may not raise; that is noise.
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("cannot start dbus-daemon");
+        let mut address = String::new();
+        std::io::BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_string();
+        assert!(!address.is_empty(), "dbus-daemon printed no address");
+        PRIVATE_BUS.with(|b| *b.borrow_mut() = Some(address.clone()));
         let got = Arc::new(Mutex::new(Vec::new()));
-        let conn = zbus::blocking::connection::Builder::session()
+        let conn = zbus::blocking::connection::Builder::address(address.as_str())
             .unwrap()
             .name("org.freedesktop.Notifications")
             .unwrap()
@@ -175,10 +233,29 @@ impl Notifications {
             .unwrap()
             .build()
             .expect("cannot own org.freedesktop.Notifications");
-        Notifications { _conn: conn, got }
+        Notifications {
+            _conn: conn,
+            got,
+            daemon,
+            address,
+            _dir: dir,
+        }
+    }
+
+    /// The bus address, for the agent's `DBUS_SESSION_BUS_ADDRESS`.
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     pub fn received(&self) -> Vec<Notice> {
         self.got.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Notifications {
+    fn drop(&mut self) {
+        PRIVATE_BUS.with(|b| *b.borrow_mut() = None);
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
     }
 }

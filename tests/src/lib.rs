@@ -14,6 +14,8 @@ use serde_json::Value;
 
 pub mod dbus;
 pub mod inbound;
+pub mod ldap;
+pub mod tls;
 pub mod wine;
 
 /// Variables of the developer's own setup that must not leak into tests.
@@ -30,6 +32,11 @@ const HERALD_VARS: &[&str] = &[
     "HERALD_MACHINE_CONFIG",
     "HERALD_POPUP",
     "HERALD_POPUP_NATIVE",
+    "HERALD_SERVER_CA",
+    "HERALD_TLS_CERT",
+    "HERALD_TLS_KEY",
+    "HERALD_SERVER_CONFIG",
+    "HERALD_ENROLL_KEY",
 ];
 
 /// Path of a workspace binary, built (once per test process) so that the
@@ -76,6 +83,8 @@ pub struct Server {
     pub admin_token: String,
     dir: tempfile::TempDir,
     extra: Vec<String>,
+    /// The CA the admin commands trust, for a server on TLS.
+    pub ca: Option<PathBuf>,
 }
 
 impl Server {
@@ -94,14 +103,26 @@ impl Server {
             admin_token: ADMIN_TOKEN.to_owned(),
             dir,
             extra,
+            ca: None,
         }
+    }
+
+    /// Starts on HTTPS with the certificate `ca` issued.
+    pub fn start_tls(ca: &tls::TestCa, extra: &[&str]) -> Self {
+        let cert = ca.cert.display().to_string();
+        let key = ca.key.display().to_string();
+        let mut args = vec!["--tls-cert", &cert, "--tls-key", &key];
+        args.extend_from_slice(extra);
+        let mut server = Self::start_with(&args);
+        server.ca = Some(ca.ca.clone());
+        server
     }
 
     /// Stops the server and starts it again on the same address and
     /// database, as after a restart: every push stream is cut.
     pub fn restart(&mut self) {
         self.stop();
-        let addr = self.url.trim_start_matches("http://").to_owned();
+        let addr = self.url.split_once("://").map_or("", |(_, a)| a).to_owned();
         let (child, url) = Self::spawn(self.dir.path(), &addr, &self.extra);
         assert_eq!(url, self.url);
         self.child = Some(child);
@@ -143,12 +164,14 @@ impl Server {
 
     /// Runs an admin command against this server.
     pub fn admin(&self, args: &[&str]) -> Output {
-        command("herald-server")
-            .args(args)
+        let mut c = command("herald-server");
+        c.args(args)
             .env("HERALD_SERVER", &self.url)
-            .env("HERALD_ADMIN_TOKEN", &self.admin_token)
-            .output()
-            .unwrap()
+            .env("HERALD_ADMIN_TOKEN", &self.admin_token);
+        if let Some(ca) = &self.ca {
+            c.env("HERALD_SERVER_CA", ca);
+        }
+        c.output().unwrap()
     }
 
     /// Runs an admin command that must succeed; returns its stdout.
@@ -203,6 +226,8 @@ pub struct Agent {
     wine: Option<(PathBuf, String)>,
     /// Use the platform's default data directory instead of a private one.
     pub default_data_dir: bool,
+    /// Extra environment for the agent (a private session bus, say).
+    pub env: Vec<(String, String)>,
 }
 
 impl Agent {
@@ -214,6 +239,7 @@ impl Agent {
             host: host.into(),
             wine: None,
             default_data_dir: false,
+            env: Vec::new(),
         }
     }
 
@@ -259,6 +285,7 @@ impl Agent {
         if !self.default_data_dir {
             c.env("HERALD_DATA_DIR", path(self.dir.path()));
         }
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 

@@ -126,7 +126,10 @@ fn a_message_arriving_behind_a_popup_is_announced_by_a_notification() {
     let notices = Notifications::start();
     let server = Server::start_with(&["--poll-interval", "300"]);
     let token = server.add_user("alice", &[]);
-    let agent = Agent::new(&server.url, &token, "pc-1");
+    let mut agent = Agent::new(&server.url, &token, "pc-1");
+    agent
+        .env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), notices.address().into()));
     server.send("user:alice", "alert", "On screen", &[]);
     let _run = agent.start(&[]);
     let w = wait_window("On screen");
@@ -154,7 +157,10 @@ fn a_popup_that_cannot_start_is_retried_with_backoff_and_told_once() {
     let notices = Notifications::start();
     let server = Server::start_with(&["--poll-interval", "300"]);
     let token = server.add_user("alice", &[]);
-    let agent = Agent::new(&server.url, &token, "pc-1");
+    let mut agent = Agent::new(&server.url, &token, "pc-1");
+    agent
+        .env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), notices.address().into()));
     // A popup that cannot open a window: it counts its starts and fails as
     // herald-popup does, with a one-line reason.
     let dir = tempfile::tempdir().unwrap();

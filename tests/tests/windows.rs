@@ -11,6 +11,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use herald_e2e::tls::TestCa;
 use herald_e2e::wine::{self, Prefix};
 use herald_e2e::{wait_for, windows_titled, xdotool, Agent, Server};
 
@@ -264,6 +265,54 @@ fn a_popup_that_cannot_start_keeps_the_message_and_is_logged_once() {
 }
 
 #[test]
+fn over_tls_the_windows_agent_trusts_the_given_ca_and_refuses_without() {
+    let Some(_turn) = turn() else { return };
+    let ca = TestCa::new();
+    let server = Server::start_tls(&ca, &["--poll-interval", "300"]);
+    let token = server.add_user("tess", &[]);
+    server.send("user:tess", "info", "TLS on Windows", &[]);
+    let mut agent = agent(&server, &token, "win-tls");
+    let out = agent.run(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("does not verify") && err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    agent
+        .env
+        .push(("HERALD_SERVER_CA".into(), wine::win_path(&ca.ca)));
+    let out = agent.ok(&["sync"]);
+    assert!(out.contains("1 received"), "{out}");
+}
+
+#[test]
+fn the_windows_agent_enrolls_with_a_key_and_a_revoked_key_enrolls_no_one() {
+    let Some(_turn) = turn() else { return };
+    let server = Server::start_with(&["--poll-interval", "300"]);
+    let key = server.ok(&["enroll", "create"]).trim().to_owned();
+    server.send("all", "info", "Enrolled on Windows", &[]);
+    let mut first = agent(&server, "", "win-enroll-1");
+    first.env.push(("HERALD_ENROLL_KEY".into(), key.clone()));
+    let out = first.ok(&["sync"]);
+    assert!(out.contains("1 received"), "{out}");
+    // The token is kept in the store: the key is not needed again.
+    first.env.clear();
+    first.ok(&["sync"]);
+
+    let id = server.ok(&["enroll", "list"]);
+    let id = id.split('\t').next().unwrap().to_owned();
+    server.ok(&["enroll", "revoke", &id]);
+    let mut second = agent(&server, "", "win-enroll-2");
+    second.env.push(("HERALD_ENROLL_KEY".into(), key));
+    let out = second.run(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("refused the enrollment key"), "{err}");
+    first.ok(&["sync"]);
+}
+
+#[test]
 fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
     let Some(_turn) = turn() else { return };
     // A prefix of its own: the machine config it writes is a policy that
@@ -273,9 +322,20 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
     let token = server.add_user("willy", &[]);
     let msi = wine::win_path(&wine::windows_target_dir().join("herald-agent.msi"));
     let server_prop = format!("SERVER={}", server.url);
+    // The CA is copied at install: the file named may be on a share.
+    let ca = TestCa::new();
+    let ca_prop = format!("SERVER_CA={}", wine::win_path(&ca.ca));
     let out = prefix.wine(
         "msiexec",
-        &["/i", &msi, "/qn", &server_prop, "PUSH_LISTEN=127.0.0.1:0"],
+        &[
+            "/i",
+            &msi,
+            "/qn",
+            &server_prop,
+            "PUSH_LISTEN=127.0.0.1:0",
+            &ca_prop,
+            "ENROLL_KEY=k-from-the-msi",
+        ],
     );
     assert!(out.status.success(), "msiexec /i failed: {out:?}");
 
@@ -313,6 +373,19 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
         "{text}"
     );
     assert!(text.contains("push_listen = \"127.0.0.1:0\""), "{text}");
+    // TOML may write the path as a literal string or with escapes.
+    assert!(
+        text.lines().any(|l| l.starts_with("server_ca = ")
+            && l.replace(r"\\", r"\")
+                .contains(r"C:\ProgramData\Herald\server-ca.pem")),
+        "{text}"
+    );
+    assert!(text.contains("enroll_key = \"k-from-the-msi\""), "{text}");
+    let copied = prefix.drive_c().join("ProgramData/Herald/server-ca.pem");
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&ca.ca).unwrap()
+    );
 
     // The installed agent takes the server from the machine config, even
     // when the user's environment names another one.
@@ -331,7 +404,7 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
     );
     let status = installed.ok(&["status"]);
     assert!(
-        status.contains("machine config:   server, push_listen"),
+        status.contains("machine config:   server, push_listen, server_ca, enroll_key"),
         "{status}"
     );
 
@@ -339,6 +412,7 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
     assert!(out.status.success(), "msiexec /x failed: {out:?}");
     assert!(!dir.join("herald-agent.exe").exists(), "files left behind");
     assert!(!config.exists(), "machine config left behind");
+    assert!(!copied.exists(), "CA copy left behind");
     assert_eq!(
         prefix.reg_value(
             r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run",

@@ -15,7 +15,7 @@ impl Agent {
         let tx = self.push.clone();
         let hint_queued = self.hint_queued.clone();
         tokio::spawn(async move {
-            let http = match push::client() {
+            let http = match push::client(&endpoint) {
                 Ok(h) => h,
                 Err(e) => {
                     tracing::error!(error = %e, "push stream: no HTTP client");

@@ -76,7 +76,7 @@ pub async fn hold(
         .await
     {
         Ok(r) => r,
-        Err(e) => return format!("cannot reach the server: {}", crate::sync::chain(&e)),
+        Err(e) => return crate::sync::unreachable(&endpoint.server, &e).to_string(),
     };
     if !resp.status().is_success() {
         return format!("the server answered {}", resp.status());
@@ -145,13 +145,16 @@ pub async fn hold_forever(
 }
 
 /// The HTTP client for the stream: no overall timeout (the stream is meant
-/// to last), a connect timeout, and TCP keepalive.
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+/// to last), a connect timeout, TCP keepalive, and the same trust as the
+/// polls.
+pub fn client(endpoint: &Endpoint) -> Result<reqwest::Client, crate::SyncError> {
+    let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .tcp_keepalive(Duration::from_secs(30))
-        .user_agent(concat!("herald-agent/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("herald-agent/", env!("CARGO_PKG_VERSION")));
+    crate::tls::trust(builder, endpoint.server_ca.as_ref())?
         .build()
+        .map_err(|e| crate::sync::unreachable(&endpoint.server, &e))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! Every change that the user causes (show, read, cancel) and the receipt it
 //! owes the server are written in one transaction, so a crash loses neither.
 
+mod credentials;
 mod exchange;
 mod handle;
 mod messages;
@@ -20,6 +21,7 @@ use serde::Serialize;
 
 use crate::error::StoreError;
 
+pub use credentials::Credential;
 pub use exchange::{ExchangeEntry, LogOrder};
 pub use handle::StoreHandle;
 pub use messages::ReceiptStatus;
@@ -30,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_push.sql"),
     include_str!("../../migrations/0003_inbound.sql"),
     include_str!("../../migrations/0004_dnd.sql"),
+    include_str!("../../migrations/0005_credentials.sql"),
 ];
 
 /// Where a message stands for this user.

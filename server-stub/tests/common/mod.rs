@@ -33,7 +33,7 @@ pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(serve(listener, state, async {
+    let served = tokio::spawn(serve(listener, None, state, async {
         let _ = stopped.await;
     }));
     TestServer {

@@ -1,0 +1,106 @@
+//! What the installer runs: writes, shows or removes the machine-wide
+//! config, so that its format lives in one place.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use herald_core::config;
+
+use crate::cli::MachineConfigAction;
+
+/// The copy of the CA the installer was given, next to the machine config:
+/// the file it named (often on a share) may be gone when the agent runs.
+const CA_FILE: &str = "server-ca.pem";
+
+pub fn run(action: MachineConfigAction) -> Result<()> {
+    let path = config::machine_config_file();
+    match action {
+        MachineConfigAction::Write {
+            server,
+            push_listen,
+            server_ca,
+            enroll_key,
+        } => write(&path, server, push_listen, server_ca, enroll_key)?,
+        MachineConfigAction::Remove => {
+            let dir = path.parent().map(Path::to_path_buf);
+            match std::fs::remove_file(&path) {
+                Ok(()) => println!("machine config removed: {}", path.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    println!("no machine config at {}", path.display());
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot remove {}", path.display()))
+                }
+            }
+            if let Some(dir) = dir {
+                // Absent when no CA was given: nothing to report.
+                let _ = std::fs::remove_file(dir.join(CA_FILE));
+            }
+        }
+        MachineConfigAction::Show => {
+            let c = config::load(&path)?;
+            let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not set)".into());
+            println!("file:        {}", path.display());
+            println!("server:      {}", shown(&c.server));
+            println!("push_listen: {}", shown(&c.push_listen));
+            println!("server_ca:   {}", shown(&c.server_ca));
+            // The key is a secret: whether there is one is enough.
+            let key = if c.enroll_key.is_some() {
+                "(set)"
+            } else {
+                "(not set)"
+            };
+            println!("enroll_key:  {key}");
+        }
+    }
+    Ok(())
+}
+
+fn write(
+    path: &Path,
+    server: Option<String>,
+    push_listen: Option<String>,
+    server_ca: Option<String>,
+    enroll_key: Option<String>,
+) -> Result<()> {
+    let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let (server, push_listen, server_ca) = (given(server), given(push_listen), given(server_ca));
+    let enroll_key = given(enroll_key);
+    if let Some(l) = &push_listen {
+        config::parse_listen(l)?;
+    }
+    let dir = path
+        .parent()
+        .context("the machine config has no folder")?
+        .to_path_buf();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let server_ca = match server_ca {
+        Some(source) => {
+            let source = Path::new(source.trim());
+            // A wrong file fails the install, not every contact after it.
+            herald_core::tls::load_ca(source)?;
+            let copy = dir.join(CA_FILE);
+            if source != copy {
+                std::fs::copy(source, &copy).with_context(|| {
+                    format!("cannot copy {} to {}", source.display(), copy.display())
+                })?;
+            }
+            Some(copy.display().to_string())
+        }
+        None => None,
+    };
+    // A value not given keeps the one already there, so that a repair or
+    // an upgrade without SERVER= does not wipe it.
+    let old = config::load(path)?;
+    let text = config::machine_config_text(&[
+        ("server", server.or(old.server).as_deref()),
+        ("push_listen", push_listen.or(old.push_listen).as_deref()),
+        ("server_ca", server_ca.or(old.server_ca).as_deref()),
+        ("enroll_key", enroll_key.or(old.enroll_key).as_deref()),
+    ]);
+    // Readable by every user, whose agents read it; an enrollment key in it
+    // is known to everyone who can log on here, which is its trust model.
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("machine config written: {}", path.display());
+    Ok(())
+}
