@@ -34,7 +34,7 @@ pub fn get() -> MutexGuard<'static, World> {
             .expect("message");
             message_ids.push(messages::create(&conn, new, now).expect("send").id);
         }
-        let user = directory::user_by_token(&conn, &token)
+        let user = directory::user_by_token(&conn, &token, "pc-fuzz")
             .expect("lookup")
             .expect("the user");
         Mutex::new(World {
