@@ -124,7 +124,7 @@ pub(crate) async fn list_users(State(st): State<AppState>) -> Result<Json<Vec<Us
 
 #[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = NewUser,
     security(("admin_token" = [])),
-    responses((status = 200, description = "The user and its agent token", body = UserCreated), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The user and its agent token", body = UserCreated), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn add_user(
     State(st): State<AppState>,
     Body(new): Body<NewUser>,
@@ -143,7 +143,7 @@ pub(crate) async fn add_user(
 #[utoipa::path(delete, path = "/api/v1/admin/users/{name}", tag = "admin",
     params(("name" = String, Path, description = "User name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn remove_user(
     State(st): State<AppState>,
     Path(name): Path<String>,
@@ -172,7 +172,7 @@ pub(crate) async fn rotate_token(
 #[utoipa::path(post, path = "/api/v1/admin/groups/{group}/members", tag = "admin", request_body = Membership,
     params(("group" = String, Path, description = "Group name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Added"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Added"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn add_member(
     State(st): State<AppState>,
     Path(group): Path<String>,
@@ -185,7 +185,7 @@ pub(crate) async fn add_member(
 #[utoipa::path(delete, path = "/api/v1/admin/groups/{group}/members/{user}", tag = "admin",
     params(("group" = String, Path, description = "Group name"), ("user" = String, Path, description = "User name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn remove_member(
     State(st): State<AppState>,
     Path((group, user)): Path<(String, String)>,

@@ -10,7 +10,9 @@ fn the_running_agent_polls_on_the_servers_interval_and_survives_an_outage() {
     let mut server = Server::start_with(&["--poll-interval", "1"]);
     let token = server.add_user("alice", &[]);
     let agent = Agent::new(&server.url, &token, "pc-1");
-    let mut child = agent.command().args(["run", "--headless"]).spawn().unwrap();
+    // Killed on drop, even when an assertion fails: a leaked agent would
+    // poll a dead port for the rest of the suite.
+    let mut run = agent.start(&["--headless"]);
     server.send("user:alice", "alert", "first", &[]);
     wait_for(
         "the agent to stage the message",
@@ -19,7 +21,11 @@ fn the_running_agent_polls_on_the_servers_interval_and_survives_an_outage() {
     );
     let status = agent.ok(&["status", "--json"]);
     assert!(status.contains("\"poll_interval_secs\": 1"), "{status}");
-    assert!(!status.contains("\"next_poll\": null"), "{status}");
+    // The next poll is planned once the contact's answer is stored, a
+    // moment after the message is.
+    wait_for("the next poll planned", Duration::from_secs(5), || {
+        agent.status()["next_poll"].is_string()
+    });
 
     server.stop();
     wait_for(
@@ -27,12 +33,7 @@ fn the_running_agent_polls_on_the_servers_interval_and_survives_an_outage() {
         Duration::from_secs(15),
         || agent.contacts().first().is_some_and(|e| e["ok"] == false),
     );
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the agent died when the server went away"
-    );
-    child.kill().ok();
-    child.wait().ok();
+    assert!(run.is_alive(), "the agent died when the server went away");
 }
 
 #[test]
