@@ -9,6 +9,11 @@
 
 #[cfg(unix)]
 mod gss;
+mod keytab;
+#[cfg(windows)]
+mod sspi;
+
+pub use keytab::realms as keytab_realms;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KrbError {
@@ -25,7 +30,11 @@ pub fn client_token(service: &str) -> Result<Vec<u8>, KrbError> {
     {
         gss::client_token(service)
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        sspi::client_token(service)
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = service;
         Err(KrbError::Unavailable(
@@ -50,7 +59,49 @@ pub fn accept(token: &[u8], keytab: Option<&std::path::Path>) -> Result<String, 
     }
 }
 
+/// SSPI names a service `HTTP/host`; GSSAPI's host-based form is
+/// `HTTP@host`. Either is taken.
+pub fn spn_of(service: &str) -> String {
+    match service.split_once('@') {
+        Some((class, host)) if !class.contains('/') => format!("{class}/{host}"),
+        _ => service.to_owned(),
+    }
+}
+
+/// An NTLM message, bare or inside SPNEGO: what Windows' Negotiate sends
+/// when it has no Kerberos ticket. Neither side can use it.
+pub fn is_ntlm(token: &[u8]) -> bool {
+    const SIGNATURE: &[u8] = b"NTLMSSP\0";
+    token.windows(SIGNATURE.len()).any(|w| w == SIGNATURE)
+}
+
 /// The user name of a principal: `alice@EXAMPLE.COM` gives `alice`.
 pub fn user_of(principal: &str) -> &str {
     principal.split('@').next().unwrap_or(principal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ntlm_is_told_apart_from_kerberos() {
+        assert!(is_ntlm(b"NTLMSSP\0\x01\0\0\0"));
+        let mut spnego = vec![0x60, 0x48, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+        spnego.extend_from_slice(b"\xa0\x3e0<NTLMSSP\0\x01");
+        assert!(is_ntlm(&spnego));
+        assert!(!is_ntlm(&[0x60, 0x82, 0x02, 0x10, 0x06, 0x06, 0x2b, 0x06]));
+    }
+
+    #[test]
+    fn services_are_named_as_sspi_wants() {
+        assert_eq!(spn_of("HTTP@herald.example.com"), "HTTP/herald.example.com");
+        assert_eq!(spn_of("HTTP/herald.example.com"), "HTTP/herald.example.com");
+    }
+
+    #[test]
+    fn principals_give_user_names() {
+        assert_eq!(user_of("alice@EXAMPLE.COM"), "alice");
+        assert_eq!(user_of("bob"), "bob");
+    }
 }

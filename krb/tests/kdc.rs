@@ -1,112 +1,31 @@
 //! A real MIT KDC (Debian's krb5-kdc) in a temporary realm: a user's
-//! ticket cache from `kinit`, a server keytab, and the token between them.
+//! ticket cache from `kinit`, the server's keytab, and the token between
+//! them. The realm fixture is the end-to-end suite's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/kdc.rs"]
+mod kdc;
+
 use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-struct Kdc {
-    dir: tempfile::TempDir,
-    child: Child,
-}
+use kdc::Kdc;
 
-impl Drop for Kdc {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn run(dir: &Path, cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd)
-        .args(args)
-        .env("KRB5_CONFIG", dir.join("krb5.conf"))
-        .env("KRB5_KDC_PROFILE", dir.join("kdc.conf"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{cmd} {args:?}: {out:?}");
-}
-
-fn kdc() -> Option<Kdc> {
-    if !Path::new("/usr/sbin/krb5kdc").exists() {
-        assert!(std::env::var_os("CI").is_none(), "CI must have krb5-kdc");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    std::fs::write(
-        d.join("krb5.conf"),
-        format!(
-            "[libdefaults]\n default_realm = HERALD.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n\
-             [realms]\n HERALD.TEST = {{\n  kdc = 127.0.0.1:{port}\n }}\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("kdc.conf"),
-        format!(
-            "[kdcdefaults]\n kdc_ports = {port}\n kdc_tcp_ports = {port}\n\
-             [realms]\n HERALD.TEST = {{\n  database_name = {d}/principal\n  key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n }}\n",
-            d = d.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(d.join("kadm5.acl"), "").unwrap();
-    run(
-        d,
-        "kdb5_util",
-        &["-r", "HERALD.TEST", "-P", "master", "create", "-s"],
-    );
-    let kt = |p: &str, file: &str| {
-        run(
-            d,
-            "kadmin.local",
-            &["-q", &format!("addprinc -randkey {p}")],
-        );
-        run(
-            d,
-            "kadmin.local",
-            &["-q", &format!("ktadd -k {}/{file} {p}", d.display())],
-        );
-    };
-    kt("HTTP/localhost", "server.keytab");
-    kt("alice", "alice.keytab");
-    let child = Command::new("/usr/sbin/krb5kdc")
-        .args(["-n"])
-        .env("KRB5_CONFIG", d.join("krb5.conf"))
-        .env("KRB5_KDC_PROFILE", d.join("kdc.conf"))
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the KDC did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(Kdc { dir, child })
-}
-
-/// Runs this test binary's `helper` in a child with the realm's settings:
-/// GSSAPI reads its environment once per process.
-fn as_role(kdc: &Kdc, role: &str, extra: &[(&str, String)]) -> std::process::Output {
-    let d = kdc.dir.path();
+/// Runs this test binary's `helper` in a child with the realm's settings
+/// and `cache` as the ticket cache: GSSAPI reads its environment once per
+/// process.
+fn as_role(kdc: &Kdc, role: &str, cache: &str, extra: &[(&str, String)]) -> String {
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.args(["--exact", "helper", "--nocapture", "--include-ignored"])
         .env("HERALD_KRB_ROLE", role)
-        .env("KRB5_CONFIG", d.join("krb5.conf"))
-        .env("KRB5CCNAME", format!("FILE:{}/alice.cc", d.display()));
+        .env("KRB5_CONFIG", kdc.config())
+        .env("KRB5CCNAME", cache);
     for (k, v) in extra {
         c.env(k, v);
     }
-    c.output().unwrap()
+    let out = c.output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -114,14 +33,13 @@ fn as_role(kdc: &Kdc, role: &str, extra: &[(&str, String)]) -> std::process::Out
 fn helper() {
     let role = std::env::var("HERALD_KRB_ROLE").unwrap();
     match role.as_str() {
-        "client" => {
-            let token = herald_krb::client_token("HTTP@localhost").unwrap();
-            std::fs::write(std::env::var("HERALD_KRB_OUT").unwrap(), token).unwrap();
-        }
-        "client-fails" => {
-            let e = herald_krb::client_token("HTTP@localhost").unwrap_err();
-            println!("ERROR: {e}");
-        }
+        "client" => match herald_krb::client_token("HTTP@localhost") {
+            Ok(token) => {
+                std::fs::write(std::env::var("HERALD_KRB_OUT").unwrap(), token).unwrap();
+                println!("TOKEN");
+            }
+            Err(e) => println!("ERROR: {e}"),
+        },
         "server" => {
             let token = std::fs::read(std::env::var("HERALD_KRB_IN").unwrap()).unwrap();
             let keytab = std::env::var("HERALD_KRB_KEYTAB").unwrap();
@@ -134,79 +52,73 @@ fn helper() {
     }
 }
 
+fn token(kdc: &Kdc, cache: &str, file: &str) -> (String, String) {
+    let path = kdc.dir().join(file).display().to_string();
+    let said = as_role(kdc, "client", cache, &[("HERALD_KRB_OUT", path.clone())]);
+    (said, path)
+}
+
+fn accept(kdc: &Kdc, token: &str, keytab: &Path) -> String {
+    as_role(
+        kdc,
+        "server",
+        "FILE:/nonexistent",
+        &[
+            ("HERALD_KRB_IN", token.to_owned()),
+            ("HERALD_KRB_KEYTAB", keytab.display().to_string()),
+        ],
+    )
+}
+
 #[test]
-fn a_ticket_from_kinit_is_accepted_with_the_keytab_and_names_the_user() {
-    let Some(kdc) = kdc() else { return };
-    let d = kdc.dir.path();
-    // No credentials yet: a clear error.
-    let out = as_role(&kdc, "client-fails", &[]);
-    let text = String::from_utf8_lossy(&out.stdout);
+fn a_ticket_from_kinit_names_its_user_and_a_stale_key_or_late_token_is_refused() {
+    if !kdc::available() {
+        return;
+    }
+    let kdc = Kdc::start();
+    let keytab = kdc.keytab();
+
+    // No credentials: a clear error from the client's side.
+    let (said, _) = token(&kdc, "FILE:/nonexistent/cache", "none");
     assert!(
-        text.contains("ERROR: Kerberos: no ticket for HTTP@localhost"),
-        "{text}"
+        said.contains("ERROR: Kerberos: no ticket for HTTP@localhost"),
+        "{said}"
     );
 
-    run(
-        d,
-        "kinit",
-        &[
-            "-k",
-            "-t",
-            &format!("{}/alice.keytab", d.display()),
-            "-c",
-            &format!("FILE:{}/alice.cc", d.display()),
-            "alice",
-        ],
-    );
-    let token = d.join("token");
-    let out = as_role(
+    let cache = kdc.login("alice");
+    let (said, alice) = token(&kdc, &cache, "alice.token");
+    assert!(said.lines().any(|l| l == "TOKEN"), "{said}");
+    let said = accept(&kdc, &alice, &keytab);
+    assert!(said.contains("PRINCIPAL: alice@HERALD.TEST"), "{said}");
+    // Garbage is refused, not trusted.
+    std::fs::write(kdc.dir().join("garbage"), b"\x60\x03\x06\x01\x00").unwrap();
+    let said = accept(
         &kdc,
-        "client",
-        &[("HERALD_KRB_OUT", token.display().to_string())],
+        &kdc.dir().join("garbage").display().to_string(),
+        &keytab,
     );
-    assert!(out.status.success(), "{out:?}");
+    assert!(said.contains("ERROR:"), "{said}");
 
-    let keytab = d.join("server.keytab").display().to_string();
-    let out = as_role(
-        &kdc,
-        "server",
-        &[
-            ("HERALD_KRB_IN", token.display().to_string()),
-            ("HERALD_KRB_KEYTAB", keytab),
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("PRINCIPAL: alice@HERALD.TEST"),
-        "{text} {out:?}"
-    );
+    // A token made with tickets that have since expired (kinit -l 2s; the
+    // realm allows 1 s of clock skew) is refused by the server, and the
+    // client will not make a new one from the expired cache.
+    let short = kdc.login_for("carol", "2s");
+    let (said, late) = token(&kdc, &short, "carol.token");
+    assert!(said.lines().any(|l| l == "TOKEN"), "{said}");
+    std::thread::sleep(Duration::from_millis(4_500));
+    let said = accept(&kdc, &late, &keytab);
+    assert!(said.contains("ERROR:"), "{said}");
+    assert!(said.contains("expired"), "{said}");
+    let (said, _) = token(&kdc, &short, "carol2.token");
+    assert!(said.contains("ERROR:"), "{said}");
+    assert!(said.contains("expired"), "{said}");
 
-    // A keytab whose key is not the ticket's: refused.
-    run(
-        d,
-        "kadmin.local",
-        &[
-            "-q",
-            &format!("ktadd -k {}/stale.keytab HTTP/localhost", d.display()),
-        ],
-    );
-    let out = as_role(
-        &kdc,
-        "server",
-        &[
-            ("HERALD_KRB_IN", token.display().to_string()),
-            (
-                "HERALD_KRB_KEYTAB",
-                d.join("server.keytab").display().to_string(),
-            ),
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    // The old keytab still has the key the ticket was made with; the new
-    // one (stale.keytab re-keyed the principal) would not. Either way the
-    // result names what happened.
-    assert!(
-        text.contains("PRINCIPAL:") || text.contains("ERROR:"),
-        "{text}"
-    );
+    // The service was re-keyed after the server's keytab was written: a
+    // fresh ticket carries the new key, which the keytab lacks.
+    kdc.admin("cpw -randkey HTTP/localhost");
+    let cache = kdc.login("bob");
+    let (said, bob) = token(&kdc, &cache, "bob.token");
+    assert!(said.lines().any(|l| l == "TOKEN"), "{said}");
+    let said = accept(&kdc, &bob, &keytab);
+    assert!(said.contains("ERROR:"), "{said}");
 }
