@@ -32,6 +32,9 @@ pub struct Cli {
     /// on its first contact and keeps the token it gets.
     #[arg(long, global = true, env = "HERALD_ENROLL_KEY", hide_env_values = true)]
     pub enroll_key: Option<String>,
+    /// Sign in by Kerberos with the logged-on user's ticket (no token).
+    #[arg(long, global = true, env = "HERALD_KERBEROS")]
+    pub kerberos: bool,
     /// Where the per-user store lives.
     #[arg(long, global = true, env = "HERALD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -122,9 +125,70 @@ pub enum MachineConfigAction {
         /// An enrollment key, so that agents sign in by themselves.
         #[arg(long = "set-enroll-key", id = "set_enroll_key", value_name = "KEY")]
         enroll_key: Option<String>,
+        /// 1: agents sign in by Kerberos with the logged-on user's ticket;
+        /// 0: they do not.
+        #[arg(long = "set-kerberos", id = "set_kerberos", value_name = "1|0")]
+        kerberos: Option<String>,
+        /// The server's Kerberos service, when not HTTP@ its host name.
+        #[arg(
+            long = "set-kerberos-service",
+            id = "set_kerberos_service",
+            value_name = "SERVICE"
+        )]
+        kerberos_service: Option<String>,
     },
     /// Removes the machine config.
     Remove,
     /// Prints the machine config.
     Show,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    /// What the MSI's custom action runs: a clash of argument ids between
+    /// the global flags and these panics only when the value is read.
+    #[test]
+    fn the_installers_command_line_parses_and_reads() {
+        let cli = Cli::try_parse_from([
+            "herald-agent",
+            "--kerberos",
+            "machine-config",
+            "write",
+            "--set-server",
+            "https://herald.example.com",
+            "--set-server-ca",
+            "C:\\ca.pem",
+            "--set-enroll-key",
+            "",
+            "--set-kerberos",
+            "1",
+            "--set-kerberos-service",
+            "HTTP@herald",
+        ])
+        .expect("parses");
+        assert!(cli.kerberos);
+        let Command::MachineConfig {
+            action:
+                MachineConfigAction::Write {
+                    server,
+                    server_ca,
+                    enroll_key,
+                    kerberos,
+                    kerberos_service,
+                    ..
+                },
+        } = cli.command
+        else {
+            panic!("not machine-config write");
+        };
+        assert_eq!(server.as_deref(), Some("https://herald.example.com"));
+        assert_eq!(server_ca.as_deref(), Some("C:\\ca.pem"));
+        assert_eq!(enroll_key.as_deref(), Some(""));
+        assert_eq!(kerberos.as_deref(), Some("1"));
+        assert_eq!(kerberos_service.as_deref(), Some("HTTP@herald"));
+    }
 }

@@ -8,7 +8,6 @@ use herald_core::config::{self, FileConfig};
 use herald_core::control::{ControlError, Request};
 use herald_core::signin::SignIn;
 use herald_core::store::{LogOrder, Store, StoreHandle, StoredMessage};
-use herald_core::sync;
 use herald_core::{schedule, SyncError};
 use serde::Serialize;
 
@@ -25,6 +24,10 @@ pub struct Context {
     pub server_ca: Option<PathBuf>,
     /// Signs the agent in when no token is given.
     pub enroll_key: Option<String>,
+    /// Sign in by Kerberos, as this service (default `HTTP@` the
+    /// server's host).
+    pub kerberos: bool,
+    pub kerberos_service: Option<String>,
     /// The settings the machine config imposed.
     pub imposed: Vec<&'static str>,
 }
@@ -81,6 +84,13 @@ impl Context {
             enroll_key: non_empty(&machine.enroll_key)
                 .or_else(|| non_empty(&cli.enroll_key))
                 .or_else(|| non_empty(&file.enroll_key)),
+            kerberos: machine
+                .kerberos
+                .or(cli.kerberos.then_some(true))
+                .or(file.kerberos)
+                .unwrap_or(false),
+            kerberos_service: non_empty(&machine.kerberos_service)
+                .or_else(|| non_empty(&file.kerberos_service)),
             imposed,
         })
     }
@@ -100,8 +110,17 @@ impl Context {
     /// How the agent gets its token: given, kept from signing in, or by
     /// enrolling now.
     pub fn sign_in(&self) -> Result<SignIn, SyncError> {
+        let server = self.server.clone().ok_or(SyncError::NoServer)?;
+        let kerberos_service = if self.kerberos || self.kerberos_service.is_some() {
+            self.kerberos_service
+                .clone()
+                .or_else(|| herald_core::signin::kerberos_service_of(&server))
+        } else {
+            None
+        };
         Ok(SignIn {
-            server: self.server.clone().ok_or(SyncError::NoServer)?,
+            kerberos_service,
+            server,
             host: self.host.clone(),
             server_ca: self.server_ca.clone(),
             token: self.token.clone(),
@@ -123,7 +142,7 @@ pub fn sync(ctx: &Context, json: bool) -> Result<()> {
     let sign_in = ctx.sign_in().context("sync failed")?;
     let client = rt.block_on(sign_in.client(&store)).context("sync failed")?;
     let applied = rt
-        .block_on(sync::sync_once(&store, &client))
+        .block_on(async { sign_in.sync_renewing(&store, &client).await.0 })
         .context("sync failed")?;
     let state = rt.block_on(store.read(|s| s.sync_state()))?;
     if json {

@@ -20,7 +20,20 @@ pub fn run(action: MachineConfigAction) -> Result<()> {
             push_listen,
             server_ca,
             enroll_key,
-        } => write(&path, server, push_listen, server_ca, enroll_key)?,
+            kerberos,
+            kerberos_service,
+        } => {
+            let given = config::FileConfig {
+                server,
+                push_listen,
+                server_ca,
+                enroll_key,
+                kerberos: kerberos.as_deref().map(switch).transpose()?.flatten(),
+                kerberos_service,
+                ..config::FileConfig::default()
+            };
+            write(&path, given)?;
+        }
         MachineConfigAction::Remove => {
             let dir = path.parent().map(Path::to_path_buf);
             match std::fs::remove_file(&path) {
@@ -51,21 +64,35 @@ pub fn run(action: MachineConfigAction) -> Result<()> {
                 "(not set)"
             };
             println!("enroll_key:  {key}");
+            let kerberos = match c.kerberos {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "(not set)",
+            };
+            println!("kerberos:    {kerberos}");
+            println!("kerberos_service: {}", shown(&c.kerberos_service));
         }
     }
     Ok(())
 }
 
-fn write(
-    path: &Path,
-    server: Option<String>,
-    push_listen: Option<String>,
-    server_ca: Option<String>,
-    enroll_key: Option<String>,
-) -> Result<()> {
-    let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-    let (server, push_listen, server_ca) = (given(server), given(push_listen), given(server_ca));
-    let enroll_key = given(enroll_key);
+/// An installer's yes or no; empty is "not given".
+fn switch(text: &str) -> Result<Option<bool>> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        other => anyhow::bail!("--set-kerberos: give 1 or 0, not '{other}'"),
+    }
+}
+
+fn write(path: &Path, given: config::FileConfig) -> Result<()> {
+    let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let server = text(given.server);
+    let push_listen = text(given.push_listen);
+    let server_ca = text(given.server_ca);
+    let enroll_key = text(given.enroll_key);
+    let kerberos_service = text(given.kerberos_service);
     if let Some(l) = &push_listen {
         config::parse_listen(l)?;
     }
@@ -92,12 +119,15 @@ fn write(
     // A value not given keeps the one already there, so that a repair or
     // an upgrade without SERVER= does not wipe it.
     let old = config::load(path)?;
-    let text = config::machine_config_text(&[
-        ("server", server.or(old.server).as_deref()),
-        ("push_listen", push_listen.or(old.push_listen).as_deref()),
-        ("server_ca", server_ca.or(old.server_ca).as_deref()),
-        ("enroll_key", enroll_key.or(old.enroll_key).as_deref()),
-    ]);
+    let text = config::machine_config_text(&config::FileConfig {
+        server: server.or(old.server),
+        push_listen: push_listen.or(old.push_listen),
+        server_ca: server_ca.or(old.server_ca),
+        enroll_key: enroll_key.or(old.enroll_key),
+        kerberos: given.kerberos.or(old.kerberos),
+        kerberos_service: kerberos_service.or(old.kerberos_service),
+        ..config::FileConfig::default()
+    });
     // Readable by every user, whose agents read it; an enrollment key in it
     // is known to everyone who can log on here, which is its trust model.
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;

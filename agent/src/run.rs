@@ -19,7 +19,7 @@ use herald_core::push::PushEvent;
 use herald_core::schedule;
 use herald_core::signin::SignIn;
 use herald_core::store::StoreHandle;
-use herald_core::sync::{self, SyncClient};
+use herald_core::sync::SyncClient;
 use herald_core::SyncError;
 use herald_protocol::PushMode;
 use herald_views::i18n::Locale;
@@ -104,6 +104,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
         let mut agent = Agent {
             store,
             client,
+            sign_in,
             headless,
             data_dir: ctx.data_dir.clone(),
             popup_bin: sibling_binary("HERALD_POPUP", "herald-popup"),
@@ -161,6 +162,8 @@ pub(crate) struct Agent {
     /// waits on SQLite's lock.
     pub(crate) store: StoreHandle,
     pub(crate) client: SyncClient,
+    /// How to sign in again when a token Kerberos gave is refused.
+    sign_in: SignIn,
     pub(crate) headless: bool,
     data_dir: PathBuf,
     pub(crate) popup_bin: PathBuf,
@@ -203,8 +206,9 @@ pub(crate) struct Agent {
     pub(crate) force_sync: bool,
 }
 
-/// A contact with the server running as a task; its words for the user.
-type Contact = tokio::task::JoinHandle<Result<String, String>>;
+/// A contact with the server running as a task: its words for the user,
+/// and the new client if it had to sign in again.
+type Contact = tokio::task::JoinHandle<(Result<String, String>, Option<SyncClient>)>;
 
 enum Flow {
     Continue,
@@ -249,7 +253,11 @@ impl Agent {
                         None => std::future::pending().await,
                     }
                 } => {
-                    let result = done.unwrap_or_else(|e| Err(format!("the contact failed: {e}")));
+                    let (result, renewed) = done
+                        .unwrap_or_else(|e| (Err(format!("the contact failed: {e}")), None));
+                    if let Some(client) = renewed {
+                        self.use_client(client);
+                    }
                     if let Some((_, replies)) = self.syncing.take() {
                         for reply in replies {
                             let _ = reply.send(result.clone());
@@ -279,9 +287,11 @@ impl Agent {
     fn start_sync(&mut self) {
         let store = self.store.clone();
         let client = self.client.clone();
+        let sign_in = self.sign_in.clone();
         let replies = std::mem::take(&mut self.check_replies);
         let task = tokio::spawn(async move {
-            match sync::sync_once(&store, &client).await {
+            let (outcome, renewed) = sign_in.sync_renewing(&store, &client).await;
+            let said = match outcome {
                 Ok(a) => {
                     tracing::info!(
                         received = a.received,
@@ -298,9 +308,18 @@ impl Agent {
                     tracing::warn!(error = %e, "sync failed");
                     Err(e.to_string())
                 }
-            }
+            };
+            (said, renewed)
         });
         self.syncing = Some((task, replies));
+    }
+
+    /// Takes a new token: push restarts with it at the next alignment.
+    fn use_client(&mut self, client: SyncClient) {
+        if let Some((_, task)) = self.push_task.take() {
+            task.abort();
+        }
+        self.client = client;
     }
 
     /// Decides and records when the next contact happens (local time).

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The config file. Every field can also come from a flag or the
 /// environment, which win over the file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub server: Option<String>,
@@ -20,6 +20,10 @@ pub struct FileConfig {
     pub server_ca: Option<String>,
     /// Signs the agent in when no token is given (see `signin`).
     pub enroll_key: Option<String>,
+    /// Sign in by Kerberos with the logged-on user's ticket.
+    pub kerberos: Option<bool>,
+    /// The server's Kerberos service, when not `HTTP@` its host name.
+    pub kerberos_service: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,19 +83,15 @@ pub fn machine_config_file() -> PathBuf {
     }
 }
 
-/// The machine config's text for the settings given (`(key, value)`), as
-/// the installer writes it. Values are TOML strings, so any text is safe
-/// in them.
-pub fn machine_config_text(settings: &[(&str, Option<&str>)]) -> String {
+/// The machine config's text, as the installer writes it. Settings not
+/// set are left out; values are TOML strings and booleans, so any text is
+/// safe in them.
+pub fn machine_config_text(config: &FileConfig) -> String {
     let mut out = String::from(
         "# Written by the Herald installer. These settings win over each user's own.\n",
     );
-    let quoted = |v: &str| toml::Value::String(v.to_owned()).to_string();
-    for &(key, value) in settings {
-        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-            out.push_str(&format!("{key} = {}\n", quoted(v)));
-        }
-    }
+    // Strings and booleans only: the serializer cannot fail on them.
+    out.push_str(&toml::to_string(config).unwrap_or_default());
     out
 }
 
@@ -139,20 +139,21 @@ mod tests {
     }
 
     #[test]
-    fn machine_config_round_trips_and_skips_empty_values() {
+    fn machine_config_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.toml");
         std::fs::write(
             &p,
-            machine_config_text(&[
-                ("server", Some("http://srv:8740/\"x\"")),
-                ("push_listen", Some("  ")),
-                ("server_ca", None),
-            ]),
+            machine_config_text(&FileConfig {
+                server: Some("http://srv:8740/\"x\"".into()),
+                kerberos: Some(true),
+                ..FileConfig::default()
+            }),
         )
         .unwrap();
         let c = load(&p).unwrap();
         assert_eq!(c.server.as_deref(), Some("http://srv:8740/\"x\""));
+        assert_eq!(c.kerberos, Some(true));
         assert_eq!(c.push_listen, None);
         assert_eq!(c.token, None);
     }

@@ -42,6 +42,10 @@ pub enum SyncError {
     Tls(#[from] crate::tls::TlsError),
     #[error("the server refused the enrollment key: {0}")]
     EnrollRefused(String),
+    #[error("Kerberos sign-in refused: {0}")]
+    KerberosRefused(String),
+    #[error(transparent)]
+    Kerberos(#[from] herald_krb::KrbError),
     #[error("the server refused the agent token (401): ask the administrator for a new one; an agent that signed in with an enrollment key signs in again with 'herald-agent enroll'")]
     Unauthorized,
     #[error("the server answered {status}: {reason}")]

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use herald_protocol::{
-    time_in_range, EnrollRequest, Enrolled, ErrorBody, PollRequest, PollResponse, ReceiptAnswer,
-    ReceiptBatch, API_VERSION, ENROLL_PATH,
+    time_in_range, EnrollRequest, Enrolled, ErrorBody, KerberosSignIn, PollRequest, PollResponse,
+    ReceiptAnswer, ReceiptBatch, API_VERSION, ENROLL_PATH, KERBEROS_PATH,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -97,12 +97,42 @@ impl SyncClient {
         path: &str,
         body: &B,
     ) -> Result<T, SyncError> {
+        // An agent signing in has no token yet.
+        let auth =
+            (!self.endpoint.token.is_empty()).then(|| format!("Bearer {}", self.endpoint.token));
+        self.post_as(path, body, auth).await
+    }
+
+    /// Signs in with a Kerberos (SPNEGO) token for the server.
+    pub async fn kerberos_sign_in(&self, token: &[u8]) -> Result<Enrolled, SyncError> {
+        use base64::Engine as _;
+        let auth = format!(
+            "Negotiate {}",
+            base64::engine::general_purpose::STANDARD.encode(token)
+        );
+        let req = KerberosSignIn {
+            host: self.endpoint.host.clone(),
+        };
+        match self.post_as(KERBEROS_PATH, &req, Some(auth)).await {
+            Err(SyncError::Status {
+                status: 401 | 403 | 404,
+                reason,
+            }) => Err(SyncError::KerberosRefused(reason)),
+            other => other,
+        }
+    }
+
+    async fn post_as<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        auth: Option<String>,
+    ) -> Result<T, SyncError> {
         let server = &self.endpoint.server;
         let failed = |e: reqwest::Error| unreachable(server, &e);
         let mut req = self.http.post(format!("{server}{path}"));
-        // An agent signing in has no token yet.
-        if !self.endpoint.token.is_empty() {
-            req = req.bearer_auth(&self.endpoint.token);
+        if let Some(auth) = auth {
+            req = req.header(reqwest::header::AUTHORIZATION, auth);
         }
         let mut resp = req.json(body).send().await.map_err(failed)?;
         let status = resp.status();
@@ -119,7 +149,8 @@ impl SyncClient {
                 return Err(SyncError::TooLarge(MAX_ANSWER_BYTES));
             }
         }
-        if status == reqwest::StatusCode::UNAUTHORIZED {
+        // A refused ticket says why; a refused token is just refused.
+        if status == reqwest::StatusCode::UNAUTHORIZED && path != KERBEROS_PATH {
             return Err(SyncError::Unauthorized);
         }
         if !status.is_success() {

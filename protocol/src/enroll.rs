@@ -74,3 +74,13 @@ pub struct HostRevoked {
     /// Tokens that no longer work.
     pub tokens: u64,
 }
+
+/// Where an agent signs in by Kerberos: `Authorization: Negotiate <token>`.
+pub const KERBEROS_PATH: &str = "/api/v1/signin/kerberos";
+
+/// `POST /api/v1/signin/kerberos`: the user comes from the ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KerberosSignIn {
+    pub host: String,
+}

@@ -15,7 +15,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use herald_protocol::{
     ErrorBody, Health, PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch,
-    API_VERSION, ENROLL_PATH, PUSH_PATH,
+    API_VERSION, ENROLL_PATH, KERBEROS_PATH, PUSH_PATH,
 };
 use rusqlite::Connection;
 
@@ -149,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/receipts", post(agent_receipts))
         .route(PUSH_PATH, get(agent_push))
         .route(ENROLL_PATH, post(crate::enroll_api::agent_enroll))
+        .route(KERBEROS_PATH, post(crate::kerberos_api::sign_in))
         .nest("/api/v1/admin", crate::admin::router(state.clone()))
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))

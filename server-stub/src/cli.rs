@@ -119,6 +119,15 @@ pub struct ServeArgs {
     /// Default: server.toml in the data directory, if there is one.
     #[arg(long, env = "HERALD_SERVER_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Take Kerberos sign-in (SPNEGO), checked with this keytab (the
+    /// server's HTTP/host principal).
+    #[arg(long, env = "HERALD_KEYTAB")]
+    pub keytab: Option<PathBuf>,
+    /// Take Kerberos users from this realm (repeat for more). Default: the
+    /// realms of the keytab's keys, so a trusted domain's `alice` is not
+    /// taken for this one's.
+    #[arg(long = "kerberos-realm", requires = "keytab", value_name = "REALM")]
+    pub kerberos_realms: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -51,6 +51,13 @@ pub struct SyncArgs {
     /// Users matching this are disabled (AD: by userAccountControl).
     #[arg(long)]
     pub disabled_filter: Option<String>,
+    /// The CA (PEM) that signed the directory's certificate, instead of
+    /// the system's roots.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Upgrade ldap:// with StartTLS.
+    #[arg(long)]
+    pub starttls: bool,
     /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -105,6 +112,8 @@ fn settings(a: &SyncArgs) -> Result<LdapSettings> {
             .clone()
             .or(f.and_then(|f| f.disabled_filter.clone())),
         interval_secs: None,
+        ca_file: a.ca_file.clone().or(f.and_then(|f| f.ca_file.clone())),
+        starttls: a.starttls || f.is_some_and(|f| f.starttls),
     })
 }
 

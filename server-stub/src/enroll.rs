@@ -161,20 +161,7 @@ pub fn enroll(
             (tx.last_insert_rowid(), user.to_owned())
         }
     };
-    let token = auth::new_token();
-    tx.execute(
-        "INSERT INTO host_tokens(token_hash, user_id, host, via, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(user_id, host) DO UPDATE SET
-             token_hash = excluded.token_hash, via = excluded.via, created_at = excluded.created_at",
-        params![
-            auth::hash_token(&token),
-            user_id,
-            host,
-            format!("enroll:{key_id}"),
-            to_ms(now)
-        ],
-    )?;
+    let token = issue_host_token(&tx, user_id, &host, &format!("enroll:{key_id}"), now)?;
     tx.execute(
         "UPDATE enroll_keys SET enrolled = enrolled + 1 WHERE id = ?1",
         [&key_id],
@@ -186,6 +173,57 @@ pub fn enroll(
         user: name,
         host,
     })
+}
+
+/// A new token for `user_id` on `host`, replacing theirs there.
+pub fn issue_host_token(
+    c: &Connection,
+    user_id: i64,
+    host: &str,
+    via: &str,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let token = auth::new_token();
+    c.execute(
+        "INSERT INTO host_tokens(token_hash, user_id, host, via, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(user_id, host) DO UPDATE SET
+             token_hash = excluded.token_hash, via = excluded.via, created_at = excluded.created_at",
+        params![auth::hash_token(&token), user_id, host, via, to_ms(now)],
+    )?;
+    Ok(token)
+}
+
+/// Signs in `principal`'s user on `host` after Kerberos vouched for them:
+/// the user must exist (from the directory, usually) and not be disabled.
+pub fn kerberos(
+    conn: &Connection,
+    principal: &str,
+    host: &str,
+    now: DateTime<Utc>,
+) -> Result<Enrolled, Error> {
+    let host = directory::normalize_host(host)?;
+    let name = principal.split('@').next().unwrap_or(principal);
+    let tx = db::Atomic::begin(conn)?;
+    let found: Option<(i64, String, bool)> = tx
+        .query_row(
+            "SELECT id, name, disabled FROM users WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((user_id, user, disabled)) = found else {
+        return Err(Error::Forbidden(format!(
+            "no user '{name}' for the Kerberos principal {principal}"
+        )));
+    };
+    if disabled {
+        return Err(Error::Forbidden(format!("user '{user}' is disabled")));
+    }
+    let token = issue_host_token(&tx, user_id, &host, "kerberos", now)?;
+    tx.commit()?;
+    tracing::info!(%user, %host, %principal, "signed in by Kerberos");
+    Ok(Enrolled { token, user, host })
 }
 
 fn check_pattern(pattern: &str) -> Result<(), Error> {

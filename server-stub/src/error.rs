@@ -10,6 +10,8 @@ pub enum Error {
     BadRequest(String),
     #[error("missing or wrong token")]
     Unauthorized,
+    #[error("the Kerberos ticket was refused: {0}")]
+    KerberosRefused(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -34,7 +36,7 @@ impl Error {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::KerberosRefused(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,

@@ -46,6 +46,14 @@ pub struct LdapSettings {
     pub disabled_filter: Option<String>,
     /// How often `serve` syncs, in seconds (default 900).
     pub interval_secs: Option<u64>,
+    /// The CA (PEM) that signed the directory's certificate, for
+    /// `ldaps://` or StartTLS, instead of the system's roots: a domain's
+    /// own CA, usually.
+    pub ca_file: Option<PathBuf>,
+    /// Upgrade an `ldap://` connection with StartTLS, so that the bind
+    /// password never crosses the network in clear.
+    #[serde(default)]
+    pub starttls: bool,
 }
 
 impl LdapSettings {
@@ -96,6 +104,8 @@ pub enum LdapError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot use the directory's CA file {path}: {reason}")]
+    Ca { path: String, reason: String },
     #[error("cannot reach the directory at {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error("the directory refused the bind as {dn}: {reason}")]
@@ -107,6 +117,33 @@ pub enum LdapError {
 const TIMEOUT: Duration = Duration::from_secs(30);
 const PAGE: i32 = 500;
 
+/// A TLS client trusting only `ca`. ldap3 speaks rustls 0.21, hence
+/// that version's types here.
+fn trusting(ca: &std::path::Path) -> Result<std::sync::Arc<rustls021::ClientConfig>, LdapError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let err = |reason: String| LdapError::Ca {
+        path: ca.display().to_string(),
+        reason,
+    };
+    let mut roots = rustls021::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| err(e.to_string()))? {
+        let cert = cert.map_err(|e| err(e.to_string()))?;
+        roots
+            .add(&rustls021::Certificate(cert.to_vec()))
+            .map_err(|e| err(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(err("no PEM certificate in it".into()));
+    }
+    Ok(std::sync::Arc::new(
+        rustls021::ClientConfig::builder()
+            .with_safe_defaults()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
 /// Reads the whole directory the settings describe.
 pub async fn fetch(s: &LdapSettings) -> Result<DirectorySnapshot, LdapError> {
     let password =
@@ -115,7 +152,12 @@ pub async fn fetch(s: &LdapSettings) -> Result<DirectorySnapshot, LdapError> {
             source,
         })?;
     let password = password.trim_end_matches(['\r', '\n']);
-    let settings = LdapConnSettings::new().set_conn_timeout(TIMEOUT);
+    let mut settings = LdapConnSettings::new()
+        .set_conn_timeout(TIMEOUT)
+        .set_starttls(s.starttls);
+    if let Some(ca) = &s.ca_file {
+        settings = settings.set_config(trusting(ca)?);
+    }
     let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &s.url)
         .await
         .map_err(|e| LdapError::Connect {

@@ -15,6 +15,7 @@ pub mod enroll;
 pub mod enroll_api;
 pub mod error;
 pub mod inbound;
+pub mod kerberos_api;
 pub mod lastseen;
 pub mod ldap;
 pub mod messages;

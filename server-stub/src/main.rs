@@ -133,6 +133,15 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         Some(p) => directory_cli::load_config(p)?,
         None => directory_cli::ServerConfig::default(),
     };
+    if let Some(kt) = &args.keytab {
+        let realms = if args.kerberos_realms.is_empty() {
+            herald_krb::keytab_realms(kt).context("--keytab")?
+        } else {
+            args.kerberos_realms.clone()
+        };
+        tracing::info!(keytab = %kt.display(), ?realms, "Kerberos sign-in on");
+        herald_server::kerberos_api::set_keytab(kt.clone(), realms);
+    }
     let state = herald_server::AppState::new(db, &token, policy);
     if let Some(dir) = config.directory {
         tracing::info!(url = %dir.url, every_secs = dir.interval().as_secs(), "directory sync on");

@@ -5,7 +5,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, api, directory_api, enroll_api};
+use crate::{admin, api, directory_api, enroll_api, kerberos_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,7 @@ use crate::{admin, api, directory_api, enroll_api};
         admin::withdraw_message,
         admin::message_receipts,
         enroll_api::agent_enroll,
+        kerberos_api::sign_in,
         enroll_api::create_key,
         enroll_api::list_keys,
         enroll_api::revoke_key,

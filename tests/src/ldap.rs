@@ -18,6 +18,8 @@ pub struct Slapd {
     child: Option<Child>,
     dir: tempfile::TempDir,
     pub url: String,
+    /// `ldap://`, which takes StartTLS when the server has a certificate.
+    pub plain_url: String,
 }
 
 /// slapd is there (scripts/install-deps installs it); in CI it must be.
@@ -37,6 +39,16 @@ impl Slapd {
     /// Starts with `tree` (LDIF under `BASE`) and, if given, a size limit
     /// that Herald's account cannot pass.
     pub fn start(tree: &str, size_limit: Option<u32>) -> Self {
+        Self::start_with(tree, size_limit, None)
+    }
+
+    /// Starts with the certificate `ca` issued: `url` is `ldaps://`, and
+    /// `plain_url` takes StartTLS.
+    pub fn start_tls(tree: &str, ca: &crate::tls::TestCa) -> Self {
+        Self::start_with(tree, None, Some(ca))
+    }
+
+    fn start_with(tree: &str, size_limit: Option<u32>, ca: Option<&crate::tls::TestCa>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::create_dir(d.join("db")).unwrap();
@@ -58,6 +70,16 @@ impl Slapd {
             d = d.display(),
             limit = size_limit.map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
         );
+        let tls = ca.map_or_else(String::new, |ca| {
+            format!(
+                "TLSCACertificateFile {}\nTLSCertificateFile {}\nTLSCertificateKeyFile {}\n",
+                ca.ca.display(),
+                ca.cert.display(),
+                ca.key.display()
+            )
+        });
+        // Global directives come before the first database.
+        let conf = conf.replacen("database mdb", &format!("{tls}database mdb"), 1);
         std::fs::write(d.join("slapd.conf"), conf).unwrap();
         let base = format!(
             "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
@@ -73,15 +95,24 @@ impl Slapd {
             .output()
             .unwrap();
         assert!(out.status.success(), "slapadd: {out:?}");
-        let port = {
+        let free = || {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let url = format!("ldap://127.0.0.1:{port}");
+        let port = free();
+        let plain_url = format!("ldap://127.0.0.1:{port}");
+        let (url, listen) = if ca.is_some() {
+            let tls_port = free();
+            let tls_url = format!("ldaps://127.0.0.1:{tls_port}");
+            let listen = format!("{plain_url}/ {tls_url}/");
+            (tls_url, listen)
+        } else {
+            (plain_url.clone(), format!("{plain_url}/"))
+        };
         let child = Command::new("/usr/sbin/slapd")
             .arg("-f")
             .arg(d.join("slapd.conf"))
-            .args(["-h", &format!("{url}/"), "-d", "0"])
+            .args(["-h", &listen, "-d", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -94,11 +125,27 @@ impl Slapd {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Slapd {
+        let mut slapd = Slapd {
             child: Some(child),
             dir,
             url,
+            plain_url,
+        };
+        // The TLS port opens with the plain one; wait for both.
+        if let Some(tls_port) = slapd.url.strip_prefix("ldaps://127.0.0.1:") {
+            let tls_port: u16 = tls_port.parse().unwrap();
+            while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "slapd's TLS port did not open"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
+        if slapd.child.as_mut().unwrap().try_wait().unwrap().is_some() {
+            panic!("slapd exited at start");
+        }
+        slapd
     }
 
     /// A file with Herald's bind password.

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 pub mod dbus;
 pub mod inbound;
+pub mod kdc;
 pub mod ldap;
 pub mod tls;
 pub mod wine;

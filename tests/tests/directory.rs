@@ -253,3 +253,46 @@ fn serve_syncs_from_its_config_file_and_reports_failures() {
     });
     assert!(server.ok(&["user", "list"]).trim().is_empty());
 }
+
+#[test]
+fn ldaps_and_starttls_work_with_the_domains_ca_and_refuse_without_it() {
+    if !ldap::available() {
+        return;
+    }
+    let ca = herald_e2e::tls::TestCa::new();
+    let dir = Slapd::start_tls(&tree(), &ca);
+    let server = Server::start();
+    let ca_file = ca.ca.display().to_string();
+
+    // The system's roots do not know the domain's CA: refused, nothing
+    // applied, and the reason names the certificate.
+    let args = sync_args(&dir, &dir.password_file());
+    let out = run(&server, &args, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("cannot reach the directory at ldaps://"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(users(&server).is_empty());
+
+    // With the CA, over ldaps://.
+    let out = ok(&server, &args, &["--ca-file", &ca_file]);
+    assert!(out.contains("alice"), "{out}");
+    assert_eq!(users(&server).len(), 4);
+
+    // And by StartTLS on ldap://.
+    let mut plain = sync_args(&dir, &dir.password_file());
+    let at = plain.iter().position(|a| a == "--url").unwrap();
+    plain[at + 1].clone_from(&dir.plain_url);
+    ok(&server, &plain, &["--starttls", "--ca-file", &ca_file]);
+
+    // A CA file that is not one is refused by name.
+    let out = run(&server, &args, &["--ca-file", "/etc/hostname"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot use the directory's CA file /etc/hostname"),
+        "{err}"
+    );
+}

@@ -335,6 +335,7 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
             "PUSH_LISTEN=127.0.0.1:0",
             &ca_prop,
             "ENROLL_KEY=k-from-the-msi",
+            "KERBEROS=1",
         ],
     );
     assert!(out.status.success(), "msiexec /i failed: {out:?}");
@@ -381,6 +382,7 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
         "{text}"
     );
     assert!(text.contains("enroll_key = \"k-from-the-msi\""), "{text}");
+    assert!(text.contains("kerberos = true"), "{text}");
     let copied = prefix.drive_c().join("ProgramData/Herald/server-ca.pem");
     assert_eq!(
         std::fs::read(&copied).unwrap(),
@@ -420,4 +422,45 @@ fn the_msi_installs_per_machine_and_uninstalls_cleanly() {
         ),
         None
     );
+}
+
+/// SSPI under wine: wine's Negotiate and Kerberos packages run on the
+/// system's MIT Kerberos, so the Windows agent's SSPI code signs in with a
+/// `kinit` ticket cache from a real KDC, as a domain logon would give it.
+#[test]
+fn the_windows_agent_signs_in_by_kerberos_through_sspi() {
+    let Some(_turn) = turn() else { return };
+    if !herald_e2e::kdc::available() {
+        return;
+    }
+    let kdc = herald_e2e::kdc::Kdc::start();
+    let keytab = kdc.keytab().display().to_string();
+    let config = kdc.config().display().to_string();
+    // The server reads the realm's settings from its environment.
+    std::env::set_var("KRB5_CONFIG", &config);
+    let server = Server::start_with(&["--keytab", &keytab, "--poll-interval", "300"]);
+    server.add_user("winkrb", &[]);
+    server.send("user:winkrb", "info", "By SSPI", &[]);
+    let cache = kdc.login("winkrb");
+    let url = server.url.replace("127.0.0.1", "localhost");
+    let prefix = Prefix::shared();
+    let exe = wine::win_path(&wine::release_dir().join("herald-agent.exe"));
+    let mut a = Agent::under_wine(&url, "", "win-krb-1", prefix.path(), &exe);
+    a.env.push(("HERALD_KERBEROS".into(), "true".into()));
+    a.env.push(("KRB5CCNAME".into(), cache));
+    a.env.push(("KRB5_CONFIG".into(), config));
+    let out = a.ok(&["sync"]);
+    assert!(out.contains("1 received"), "{out}");
+
+    // Without a ticket, a clear error and nothing sent.
+    let mut b = Agent::under_wine(&url, "", "win-krb-2", prefix.path(), &exe);
+    b.env.push(("HERALD_KERBEROS".into(), "true".into()));
+    b.env
+        .push(("KRB5CCNAME".into(), "FILE:/nonexistent/cache".into()));
+    b.env
+        .push(("KRB5_CONFIG".into(), kdc.config().display().to_string()));
+    let out = b.run(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("no ticket for HTTP/localhost"), "{err}");
 }
