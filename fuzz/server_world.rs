@@ -32,7 +32,7 @@ pub fn get() -> MutexGuard<'static, World> {
                 "to": [to], "severity": "warning", "title": title, "body": "**b**"
             }))
             .expect("message");
-            message_ids.push(messages::create(&conn, new, now).expect("send").id);
+            message_ids.push(messages::create(&conn, new, "fuzz", now).expect("send").id);
         }
         let user = directory::user_by_token(&conn, &token, "pc-fuzz")
             .expect("lookup")

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ReceiptKind, ReceiptPolicy, Severity};
+use crate::{PushState, ReceiptKind, ReceiptPolicy, Severity};
 
 /// `POST /api/v1/admin/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +60,10 @@ pub struct Membership {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewMessage {
     pub to: Vec<String>,
+    /// Recipients left out of `to`: `user:NAME`, `group:NAME` (its
+    /// members) or `host:NAME`. An exclusion wins over every inclusion.
+    #[serde(default)]
+    pub exclude: Vec<String>,
     pub severity: Severity,
     pub title: String,
     pub body: String,
@@ -102,6 +106,8 @@ pub struct MessageInfo {
     pub body: String,
     pub sender: String,
     pub to: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
     pub receipt: ReceiptPolicy,
@@ -111,6 +117,9 @@ pub struct MessageInfo {
     /// Agents are told at once of it, and of its revisions and withdrawal.
     #[serde(default)]
     pub immediate: bool,
+    /// The account that sent it (`admin-token` for the static token).
+    #[serde(default)]
+    pub created_by: String,
 }
 
 /// One receipt as recorded by the server.
@@ -125,4 +134,98 @@ pub struct ReceiptRecord {
     pub at: DateTime<Utc>,
     /// When the server recorded it.
     pub recorded_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/admin/audience`: whom a message would reach, before it
+/// is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AudienceQuery {
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Audience {
+    /// Enabled users the message reaches by name, group or `all`.
+    pub users: u64,
+    /// Computers named as recipients and not excluded: whoever uses them
+    /// gets it too.
+    pub hosts: u64,
+}
+
+/// One revision of a message: when, by whom, what changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevisionInfo {
+    pub revision: u32,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub changes: String,
+}
+
+/// A message's receipts by addressed user, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptReport {
+    pub message: MessageInfo,
+    /// Users addressed now, and any other who sent a receipt.
+    pub users: Vec<UserReceipts>,
+    pub addressed: u64,
+    /// Of the addressed, how many displayed / read the current revision.
+    pub displayed: u64,
+    pub read: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserReceipts {
+    pub user: String,
+    /// Addressed now (false: a receipt from before a change of groups).
+    pub addressed: bool,
+    /// The first "displayed" and "read" of the current revision.
+    pub displayed: Option<ReceiptAt>,
+    pub read: Option<ReceiptAt>,
+    /// The latest earlier revision this user read, if they have not read
+    /// the current one.
+    #[serde(default)]
+    pub read_earlier: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptAt {
+    pub at: DateTime<Utc>,
+    pub host: String,
+}
+
+/// `GET /api/v1/admin/fleet`: every host, as the console's fleet page
+/// shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FleetReport {
+    pub poll_interval_secs: u64,
+    /// Agents older than this get a version warning with each poll.
+    #[serde(default)]
+    pub min_agent_version: Option<String>,
+    /// A host is overdue after this long without contact.
+    pub overdue_after_secs: u64,
+    pub hosts: Vec<FleetHost>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FleetHost {
+    pub name: String,
+    pub last_user: String,
+    pub last_seen: DateTime<Utc>,
+    /// Empty until an agent that says its version has polled.
+    pub agent_version: String,
+    pub overdue: bool,
+    /// The version warning this host's agent gets, if any.
+    #[serde(default)]
+    pub version_warning: Option<String>,
+    pub push: PushState,
 }

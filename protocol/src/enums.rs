@@ -55,6 +55,18 @@ macro_rules! text_enum {
 }
 
 text_enum!(
+    /// What an administrator's account may do: `admin` everything,
+    /// `sender` send within its limits.
+    Role, "role", { Admin => "admin", Sender => "sender" }
+);
+
+text_enum!(
+    /// How the server can reach a host at once: a stream the agent holds,
+    /// an inbound listener it registered, or only its next poll.
+    PushState, "push state", { Stream => "stream", Inbound => "inbound", Poll => "poll" }
+);
+
+text_enum!(
     /// How urgent a message is. Declaration order is urgency order, so
     /// `Alert > Warning > Info`.
     Severity, "severity", { Info => "info", Warning => "warning", Alert => "alert" }
@@ -173,6 +185,8 @@ mod tests {
         check(ReceiptPolicy::ALL);
         check(ReceiptKind::ALL);
         check(StopReason::ALL);
+        check(Role::ALL);
+        check(PushState::ALL);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! that anything speaking the protocol can depend on it cheaply; beyond
 //! serde it has only the HMAC that signs inbound push calls.
 
+mod accounts;
 mod admin;
 mod agent;
 mod directory;
@@ -12,6 +13,7 @@ mod enums;
 mod inbound;
 mod time;
 
+pub use accounts::*;
 pub use admin::*;
 pub use agent::*;
 pub use directory::*;

@@ -1,28 +1,25 @@
 //! The admin API. Every route sits behind `require_admin`, one layer on
 //! this router, so that a new endpoint cannot forget the check.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use herald_protocol::{
-    ErrorBody, HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser, PushMode,
-    ReceiptRecord, UserCreated, UserInfo,
-};
-use rusqlite::Connection;
+use herald_protocol::{ErrorBody, HostInfo, Membership, NewUser, UserCreated, UserInfo};
 
+use crate::accounts::{self, Actor};
 use crate::api::{AppState, Body, Path};
+use crate::audit;
 use crate::auth;
+use crate::console_api;
 use crate::directory;
 use crate::error::Error;
-use crate::inbound::{self, Listener};
-use crate::messages;
-use crate::poll::AgentPolicy;
-use crate::push::Targets;
+use crate::messages_api;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
@@ -32,89 +29,151 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/groups/{group}/members", post(add_member))
         .route("/groups/{group}/members/{user}", delete(remove_member))
         .route("/hosts", get(list_hosts))
-        .route("/messages", get(list_messages).post(send_message))
-        .route("/messages/{id}", get(get_message).patch(edit_message))
-        .route("/messages/{id}/withdraw", post(withdraw_message))
-        .route("/messages/{id}/receipts", get(message_receipts))
+        .route(
+            "/messages",
+            get(messages_api::list_messages).post(messages_api::send_message),
+        )
+        .route(
+            "/messages/{id}",
+            get(messages_api::get_message).patch(messages_api::edit_message),
+        )
+        .route(
+            "/messages/{id}/withdraw",
+            post(messages_api::withdraw_message),
+        )
+        .route(
+            "/messages/{id}/receipts",
+            get(messages_api::message_receipts),
+        )
+        .route(
+            "/messages/{id}/revisions",
+            get(messages_api::message_revisions),
+        )
+        .route("/messages/{id}/report", get(messages_api::message_report))
+        .route(
+            "/messages/{id}/report.csv",
+            get(messages_api::message_report_csv),
+        )
+        .route(
+            "/messages/{id}/unread-again",
+            post(messages_api::unread_again),
+        )
+        .route("/audience", post(messages_api::audience))
+        .route("/fleet", get(crate::fleet::get_fleet))
+        .merge(crate::compose::admin_routes())
         .merge(crate::enroll_api::admin_routes())
         .merge(crate::directory_api::admin_routes())
+        .merge(crate::accounts_api::admin_routes())
         // Before any extractor: a request without the admin token learns
         // nothing, not even whether its body would have parsed.
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
+/// Finds who calls: the static admin token, or an account's API token.
+/// A sender may only reach the routes `sender_may` lists; everything else,
+/// including any route added later, is an admin's.
 async fn require_admin(
     State(st): State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, Error> {
-    let token = auth::bearer(req.headers())?;
-    if auth::hash_token(token).as_str() == &*st.admin_token_hash {
-        Ok(next.run(req).await)
-    } else {
-        Err(Error::Unauthorized)
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip().to_string())
+        .unwrap_or_default();
+    let actor = match auth::bearer(req.headers()).map(str::to_owned) {
+        Ok(token) if auth::hash_token(&token).as_str() == &*st.admin_token_hash => {
+            Actor::admin_token(source)
+        }
+        Ok(token) => st
+            .read(move |c| accounts::by_token(c, &token, source))
+            .await?
+            .ok_or(Error::Unauthorized)?,
+        // The console: a session cookie, and for a change its CSRF token.
+        Err(_) => {
+            let (_, actor, csrf) = console_api::session_of(&st, req.headers(), source)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            if req.method() != Method::GET {
+                console_api::check_csrf(req.headers(), &csrf)?;
+            }
+            actor
+        }
+    };
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| {
+            // Relative to the admin API, whether or not axum gives the
+            // prefix the router is nested under.
+            let p = p.as_str();
+            p.strip_prefix("/api/v1/admin").unwrap_or(p).to_owned()
+        })
+        .unwrap_or_default();
+    let method = req.method().clone();
+    if !actor.is_admin() && !sender_may(&method, &route) {
+        return Err(Error::Forbidden(format!(
+            "{}: the sender role cannot {method} /api/v1/admin{route}",
+            actor.name
+        )));
     }
+    req.extensions_mut().insert(actor.clone());
+    let response = next.run(req).await;
+    // Changes the handlers do not audit themselves get a line here.
+    if method != Method::GET && response.status().is_success() && !audited_by_handler(&route) {
+        let line = format!("{method} /api/v1/admin{route}");
+        if let Err(e) = st
+            .write(move |c| audit::record(c, &actor, "api", &route, &line, Utc::now()))
+            .await
+        {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+    Ok(response)
+}
+
+/// What a sender may call, besides nothing.
+fn sender_may(method: &Method, route: &str) -> bool {
+    const READ: &[&str] = &[
+        "/messages",
+        "/messages/{id}",
+        "/messages/{id}/receipts",
+        "/messages/{id}/revisions",
+        "/messages/{id}/report",
+        "/messages/{id}/report.csv",
+        "/users",
+        "/hosts",
+        "/whoami",
+        "/templates",
+    ];
+    const WRITE: &[(&str, &str)] = &[
+        ("POST", "/messages"),
+        ("PATCH", "/messages/{id}"),
+        ("POST", "/messages/{id}/withdraw"),
+        ("POST", "/messages/{id}/unread-again"),
+        ("POST", "/audience"),
+        ("POST", "/preview"),
+    ];
+    if *method == Method::GET {
+        return READ.contains(&route);
+    }
+    WRITE.contains(&(method.as_str(), route))
+}
+
+/// Routes whose handlers write their own audit line, in the transaction
+/// of the change.
+/// Handlers that write their own audit line, and requests that change
+/// nothing though they are POSTs (a count, a preview).
+fn audited_by_handler(route: &str) -> bool {
+    route.starts_with("/messages")
+        || route.starts_with("/accounts")
+        || route == "/audience"
+        || route == "/preview"
 }
 
 /// Whom to tell at once of a change to message `id`, read in the same
 /// database turn as the change; `None` when the message is not pushed.
-type PushPlan = Option<(Targets, Vec<Listener>)>;
-
-fn push_plan(c: &Connection, id: &str, policy: &AgentPolicy) -> Result<PushPlan, Error> {
-    let Some(targets) = messages::push_targets(c, id)? else {
-        return Ok(None);
-    };
-    let listeners = if policy.push == PushMode::Inbound {
-        inbound::listeners(c, &targets, Utc::now(), policy.listener_max_age())?
-    } else {
-        Vec::new()
-    };
-    Ok(Some((targets, listeners)))
-}
-
-/// Makes a change to a message, then tells the agents it concerns.
-async fn change<F>(st: &AppState, f: F) -> Result<Json<MessageInfo>, Error>
-where
-    F: FnOnce(&Connection) -> Result<MessageInfo, Error> + Send + 'static,
-{
-    let policy = Arc::clone(&st.policy);
-    let (info, plan) = st
-        .write(move |c| {
-            let info = f(c)?;
-            let plan = push_plan(c, &info.id, &policy)?;
-            Ok((info, plan))
-        })
-        .await?;
-    hint(st, &info.id, plan);
-    Ok(Json(info))
-}
-
-/// Tells the agents a change concerns, by the server's push mode.
-fn hint(st: &AppState, id: &str, plan: PushPlan) {
-    let Some((targets, listeners)) = plan else {
-        return;
-    };
-    match st.policy.push {
-        PushMode::Off => {}
-        PushMode::Stream => {
-            let streams = st.hub.notify(&targets);
-            tracing::info!(%id, streams, "push hint");
-        }
-        PushMode::Inbound => {
-            let Some(http) = st.caller.clone() else {
-                return;
-            };
-            let id = id.to_owned();
-            // The admin's request does not wait for desktops to answer.
-            tokio::spawn(async move {
-                let calls = listeners.len();
-                let accepted = inbound::call_all(&http, listeners).await;
-                tracing::info!(%id, calls, accepted, "inbound push calls");
-            });
-        }
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
     security(("admin_token" = [])),
     responses((status = 200, description = "Every user", body = Vec<UserInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
@@ -203,68 +262,4 @@ pub(crate) async fn list_hosts(State(st): State<AppState>) -> Result<Json<Vec<Ho
         tracing::warn!(error = %e, "cannot write last-seen times; listing the stored ones");
     }
     st.read(directory::list_hosts).await.map(Json)
-}
-
-#[utoipa::path(get, path = "/api/v1/admin/messages", tag = "admin",
-    security(("admin_token" = [])),
-    responses((status = 200, description = "Every message", body = Vec<MessageInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
-pub(crate) async fn list_messages(
-    State(st): State<AppState>,
-) -> Result<Json<Vec<MessageInfo>>, Error> {
-    st.read(messages::list).await.map(Json)
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/messages", tag = "admin", request_body = NewMessage,
-    security(("admin_token" = [])),
-    responses((status = 200, description = "The message sent", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
-pub(crate) async fn send_message(
-    State(st): State<AppState>,
-    Body(new): Body<NewMessage>,
-) -> Result<Json<MessageInfo>, Error> {
-    change(&st, move |c| messages::create(c, new, Utc::now())).await
-}
-
-#[utoipa::path(get, path = "/api/v1/admin/messages/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Message id")),
-    security(("admin_token" = [])),
-    responses((status = 200, description = "The message", body = MessageInfo), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
-pub(crate) async fn get_message(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<MessageInfo>, Error> {
-    st.read(move |c| messages::get(c, &id)).await.map(Json)
-}
-
-#[utoipa::path(patch, path = "/api/v1/admin/messages/{id}", tag = "admin", request_body = MessageEdit,
-    params(("id" = String, Path, description = "Message id")),
-    security(("admin_token" = [])),
-    responses((status = 200, description = "The new revision", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
-pub(crate) async fn edit_message(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    Body(edit): Body<MessageEdit>,
-) -> Result<Json<MessageInfo>, Error> {
-    change(&st, move |c| messages::edit(c, &id, edit, Utc::now())).await
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/messages/{id}/withdraw", tag = "admin",
-    params(("id" = String, Path, description = "Message id")),
-    security(("admin_token" = [])),
-    responses((status = 200, description = "The message, withdrawn", body = MessageInfo), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
-pub(crate) async fn withdraw_message(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<MessageInfo>, Error> {
-    change(&st, move |c| messages::withdraw(c, &id, Utc::now())).await
-}
-
-#[utoipa::path(get, path = "/api/v1/admin/messages/{id}/receipts", tag = "admin",
-    params(("id" = String, Path, description = "Message id")),
-    security(("admin_token" = [])),
-    responses((status = 200, description = "Every receipt of the message", body = Vec<ReceiptRecord>), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
-pub(crate) async fn message_receipts(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<ReceiptRecord>>, Error> {
-    st.read(move |c| messages::receipts(c, &id)).await.map(Json)
 }

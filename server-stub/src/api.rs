@@ -43,6 +43,10 @@ pub struct AppState {
     /// Makes inbound push calls; `None` if no HTTP client could be built,
     /// and then agents find their messages by polling.
     pub(crate) caller: Option<reqwest::Client>,
+    /// Failed console sign-ins, by name and by address.
+    pub(crate) sign_ins: Arc<crate::sessions::SignInLimiter>,
+    /// Session cookies are `Secure`: the server speaks TLS.
+    pub(crate) secure_cookies: bool,
 }
 
 impl AppState {
@@ -57,7 +61,16 @@ impl AppState {
             caller: inbound::client()
                 .map_err(|e| tracing::error!(error = %e, "no client for inbound push calls"))
                 .ok(),
+            sign_ins: Arc::default(),
+            secure_cookies: false,
         }
+    }
+
+    /// Marks session cookies `Secure`, for a server on TLS.
+    #[must_use]
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
     }
 
     /// Runs writing work on the database's writer (see `Db::write`).
@@ -151,6 +164,8 @@ pub fn router(state: AppState) -> Router {
         .route(ENROLL_PATH, post(crate::enroll_api::agent_enroll))
         .route(KERBEROS_PATH, post(crate::kerberos_api::sign_in))
         .nest("/api/v1/admin", crate::admin::router(state.clone()))
+        .merge(crate::console_api::routes())
+        .merge(crate::console_ui::routes())
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state);
@@ -221,7 +236,8 @@ pub(crate) async fn agent_poll(
                 };
                 if let Some(key) = key {
                     answer.settings.push_secret = key;
-                    st.seen.host(&host, &user.name, to_ms(now));
+                    st.seen
+                        .host(&host, &user.name, Some(&req.agent_version), to_ms(now));
                     return Ok(Json(answer));
                 }
                 // A new inbound address: the full poll registers it.
@@ -229,6 +245,7 @@ pub(crate) async fn agent_poll(
             }
         }
     };
+    let version = req.agent_version.clone();
     let policy = Arc::clone(&st.policy);
     let db = Arc::clone(&st.db);
     let (answer, user) = st
@@ -251,7 +268,7 @@ pub(crate) async fn agent_poll(
             Ok((answer, user))
         })
         .await?;
-    st.seen.host(&host, &user.name, to_ms(now));
+    st.seen.host(&host, &user.name, Some(&version), to_ms(now));
     tracing::debug!(
         changed = answer.changed,
         messages = answer.messages.len(),
@@ -305,7 +322,7 @@ pub(crate) async fn agent_receipts(
     let answer = st
         .write(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))
         .await?;
-    st.seen.host(&host, &name, to_ms(Utc::now()));
+    st.seen.host(&host, &name, None, to_ms(Utc::now()));
     Ok(Json(answer))
 }
 

@@ -25,6 +25,14 @@ pub fn random_id(len: usize) -> String {
         .collect()
 }
 
+/// Text safe in a file name: letters, digits, '-' and '_' only.
+pub fn safe_file_part(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(64)
+        .collect()
+}
+
 /// The bearer token of a request, or 401.
 pub fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
     bearer_in(

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use herald_protocol::{
-    HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser, ReceiptPolicy,
-    ReceiptRecord, Severity, UserCreated, UserInfo,
+    Audience, AudienceQuery, HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser,
+    ReceiptPolicy, ReceiptRecord, ReceiptReport, RevisionInfo, Severity, UserCreated, UserInfo,
 };
 use reqwest::Method;
 
@@ -59,6 +59,11 @@ pub enum Command {
     /// Users and groups from LDAP / Active Directory.
     #[command(subcommand)]
     Directory(crate::directory_cli::DirectoryCmd),
+    /// Administrators' accounts: roles, senders' limits, API tokens.
+    #[command(subcommand)]
+    Admin(crate::accounts_cli::AdminCmd),
+    /// What administrators did: sign-ins, sends, edits, account changes.
+    Audit(crate::accounts_cli::AuditArgs),
     /// Enrollment keys: agents sign in with one, no token copied by hand.
     #[command(subcommand)]
     Enroll(crate::enroll_cli::EnrollCmd),
@@ -78,6 +83,27 @@ pub enum Command {
     Withdraw { id: String },
     /// List messages.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who has displayed and read a message, by addressed user.
+    Report {
+        id: String,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Send a message again, as a new one, to those who have not read it.
+    Again { id: String },
+    /// A message's revisions and what each changed.
+    Revisions { id: String },
+    /// How many users a message to these recipients would reach now.
+    Audience {
+        #[arg(long, required = true, value_delimiter = ',')]
+        to: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -177,6 +203,10 @@ pub struct SendArgs {
     /// Recipients: user:NAME, group:NAME, host:NAME or all, comma-separated.
     #[arg(long, required = true, value_delimiter = ',')]
     pub to: Vec<String>,
+    /// Left out, whatever else names them: user:NAME, group:NAME (its
+    /// members) or host:NAME, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
     #[arg(long)]
     pub severity: Severity,
     #[arg(long)]
@@ -222,6 +252,8 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     match cmd {
         Command::Serve(_) => anyhow::bail!("serve is not an admin command"),
         Command::Enroll(cmd) => crate::enroll_cli::enroll(cmd, c).await?,
+        Command::Admin(cmd) => crate::accounts_cli::admin(cmd, c).await?,
+        Command::Audit(a) => crate::accounts_cli::audit(a, c).await?,
         Command::Directory(cmd) => crate::directory_cli::run(cmd, c).await?,
         Command::Host(cmd) => crate::enroll_cli::host(cmd, c).await?,
         Command::User(UserCmd::Add { name, groups }) => {
@@ -288,6 +320,7 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
         Command::Send(a) => {
             let new = NewMessage {
                 to: a.to,
+                exclude: a.exclude,
                 severity: a.severity,
                 title: a.title,
                 body: a.body,
@@ -342,10 +375,80 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                         state,
                         m.valid_from.to_rfc3339(),
                         m.valid_until.to_rfc3339(),
-                        m.to.join(","),
+                        recipients_text(&m),
                         m.title
                     );
                 }
+            }
+        }
+        Command::Report { id, json, csv } => {
+            let path = format!("/api/v1/admin/messages/{}/report", seg(&id));
+            if csv {
+                print!("{}", c.text(Method::GET, &format!("{path}.csv")).await?);
+                return Ok(());
+            }
+            let r: ReceiptReport = c.call(Method::GET, &path, NONE).await?;
+            if json {
+                print_json(&r)?;
+                return Ok(());
+            }
+            let pct = |n: u64| (n * 100).checked_div(r.addressed).unwrap_or(0);
+            println!(
+                "{} addressed, {} displayed ({}%), {} read ({}%)",
+                r.addressed,
+                r.displayed,
+                pct(r.displayed),
+                r.read,
+                pct(r.read)
+            );
+            for u in &r.users {
+                let at = |a: &Option<herald_protocol::ReceiptAt>| {
+                    a.as_ref().map_or_else(
+                        || "-".to_owned(),
+                        |a| format!("{} on {}", a.at.to_rfc3339(), a.host),
+                    )
+                };
+                println!(
+                    "{}\t{}\tdisplayed {}\tread {}",
+                    u.user,
+                    if u.addressed {
+                        "addressed"
+                    } else {
+                        "no longer addressed"
+                    },
+                    at(&u.displayed),
+                    at(&u.read)
+                );
+            }
+        }
+        Command::Again { id } => {
+            let path = format!("/api/v1/admin/messages/{}/unread-again", seg(&id));
+            let m: MessageInfo = c.call(Method::POST, &path, NONE).await?;
+            println!("{}", m.id);
+            eprintln!("sent again to {} users", m.to.len());
+        }
+        Command::Revisions { id } => {
+            let path = format!("/api/v1/admin/messages/{}/revisions", seg(&id));
+            let revs: Vec<RevisionInfo> = c.call(Method::GET, &path, NONE).await?;
+            for r in revs {
+                println!(
+                    "r{}\t{}\t{}\t{}",
+                    r.revision,
+                    r.at.to_rfc3339(),
+                    r.by,
+                    r.changes
+                );
+            }
+        }
+        Command::Audience { to, exclude, json } => {
+            let q = AudienceQuery { to, exclude };
+            let a: Audience = c
+                .call(Method::POST, "/api/v1/admin/audience", Some(&q))
+                .await?;
+            if json {
+                print_json(&a)?;
+            } else {
+                println!("{} users, {} computers", a.users, a.hosts);
             }
         }
         Command::Receipts { id, json } => {
@@ -376,4 +479,11 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
         serde_json::to_string_pretty(value).context("cannot print JSON")?
     );
     Ok(())
+}
+
+/// `to`, then each exclusion as `-kind:name`.
+fn recipients_text(m: &MessageInfo) -> String {
+    let mut all = m.to.clone();
+    all.extend(m.exclude.iter().map(|x| format!("-{x}")));
+    all.join(",")
 }

@@ -55,6 +55,11 @@ impl AdminClient {
         self.call_raw(method, path, body).await.map(drop)
     }
 
+    /// The answer as text (CSV, say).
+    pub async fn text(&self, method: Method, path: &str) -> Result<String> {
+        self.call_raw::<()>(method, path, None).await
+    }
+
     async fn call_raw<B: Serialize>(
         &self,
         method: Method,

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_change_tracking.sql"),
     include_str!("../migrations/0005_enrollment.sql"),
     include_str!("../migrations/0006_directory_source.sql"),
+    include_str!("../migrations/0007_accounts.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

@@ -18,6 +18,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many tries (failed sign-ins); the text says when to try again.
+    #[error("{0}")]
+    TooMany(String),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("database schema: {0}")]
@@ -40,6 +43,7 @@ impl Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Db(_) | Error::Schema(_) | Error::Io(..) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

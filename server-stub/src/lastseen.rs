@@ -22,18 +22,22 @@ pub struct LastSeen {
 
 #[derive(Default)]
 struct Pending {
-    /// Host → (last user, Unix ms).
-    hosts: HashMap<String, (String, i64)>,
+    /// Host → (last user, agent version if the call said, Unix ms).
+    hosts: HashMap<String, (String, Option<String>, i64)>,
     /// (user id, host) → Unix ms.
     listeners: HashMap<(i64, String), i64>,
 }
 
 impl LastSeen {
-    pub fn host(&self, host: &str, user: &str, at_ms: i64) {
-        self.pending
-            .lock()
-            .hosts
-            .insert(host.to_owned(), (user.to_owned(), at_ms));
+    /// `version`: the agent's, from a poll; receipts do not say.
+    pub fn host(&self, host: &str, user: &str, version: Option<&str>, at_ms: i64) {
+        let mut p = self.pending.lock();
+        // A receipt after a poll keeps the version the poll gave.
+        let version = version
+            .map(str::to_owned)
+            .or_else(|| p.hosts.get(host).and_then(|(_, v, _)| v.clone()));
+        p.hosts
+            .insert(host.to_owned(), (user.to_owned(), version, at_ms));
     }
 
     pub fn listener(&self, user_id: i64, host: &str, at_ms: i64) {
@@ -74,10 +78,12 @@ fn write(conn: &Connection, batch: &Pending) -> Result<usize, Error> {
         // Only later times move a row: a full poll may have written a newer
         // one directly since this batch was taken.
         let mut host = tx.prepare_cached(
-            "UPDATE hosts SET last_seen = ?2, last_user = ?3 WHERE name = ?1 AND last_seen < ?2",
+            "UPDATE hosts SET last_seen = ?2, last_user = ?3,
+                    agent_version = COALESCE(?4, agent_version)
+             WHERE name = ?1 AND last_seen < ?2",
         )?;
-        for (name, (user, at)) in &batch.hosts {
-            n += host.execute(params![name, at, user])?;
+        for (name, (user, version, at)) in &batch.hosts {
+            n += host.execute(params![name, at, user, version])?;
         }
         let mut listener = tx.prepare_cached(
             "UPDATE push_listeners SET seen_at = ?3 WHERE user_id = ?1 AND host = ?2 AND seen_at < ?3",
@@ -104,19 +110,19 @@ mod tests {
         )
         .unwrap();
         let seen = LastSeen::default();
-        seen.host("pc-1", "ann", 100);
+        seen.host("pc-1", "ann", Some("1.0"), 100);
         assert_eq!(seen.flush(&conn).unwrap(), 0, "an older time moved the row");
-        seen.host("pc-1", "ann", 600);
-        seen.host("pc-1", "bob", 700);
+        seen.host("pc-1", "ann", Some("1.1"), 600);
+        seen.host("pc-1", "bob", None, 700);
         assert_eq!(seen.flush(&conn).unwrap(), 1);
-        let (at, user): (i64, String) = conn
+        let (at, user, version): (i64, String, String) = conn
             .query_row(
-                "SELECT last_seen, last_user FROM hosts WHERE name = 'pc-1'",
+                "SELECT last_seen, last_user, agent_version FROM hosts WHERE name = 'pc-1'",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!((at, user.as_str()), (700, "bob"));
+        assert_eq!((at, user.as_str(), version.as_str()), (700, "bob", "1.1"));
         assert_eq!(seen.flush(&conn).unwrap(), 0);
     }
 }

@@ -2,11 +2,17 @@
 //! bound, until the caller's shutdown future completes. The binary and the
 //! tests both go through it.
 
+pub mod accounts;
+pub mod accounts_api;
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod changes;
+pub mod compose;
 pub mod connections;
+pub mod console_api;
+pub mod console_ui;
 pub mod db;
 pub mod directory;
 pub mod directory_api;
@@ -14,15 +20,19 @@ pub mod directory_sync;
 pub mod enroll;
 pub mod enroll_api;
 pub mod error;
+pub mod fleet;
 pub mod inbound;
 pub mod kerberos_api;
 pub mod lastseen;
 pub mod ldap;
 pub mod messages;
+pub mod messages_api;
 pub mod openapi;
 pub mod poll;
 pub mod pool;
 pub mod push;
+pub mod report;
+pub mod sessions;
 pub mod stream;
 pub mod timespec;
 pub mod tls;

@@ -1,5 +1,6 @@
 //! `herald-server`: runs the server, and administers a running one over HTTP.
 
+mod accounts_cli;
 mod cli;
 mod client;
 mod directory_cli;
@@ -142,7 +143,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         tracing::info!(keytab = %kt.display(), ?realms, "Kerberos sign-in on");
         herald_server::kerberos_api::set_keytab(kt.clone(), realms);
     }
-    let state = herald_server::AppState::new(db, &token, policy);
+    let state = herald_server::AppState::new(db, &token, policy).with_secure_cookies(tls.is_some());
     if let Some(dir) = config.directory {
         tracing::info!(url = %dir.url, every_secs = dir.interval().as_secs(), "directory sync on");
         tokio::spawn(herald_server::directory_api::sync_forever(

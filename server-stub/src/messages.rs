@@ -1,9 +1,11 @@
 //! Messages: sending, revising, withdrawing, listing, and their receipts.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, Utc};
 use herald_protocol::{
-    MessageEdit, MessageInfo, NewMessage, ReceiptKind, ReceiptPolicy, ReceiptRecord, Recipient,
-    Severity, MAX_BODY_BYTES, MAX_TITLE_CHARS,
+    Audience, AudienceQuery, MessageEdit, MessageInfo, NewMessage, ReceiptKind, ReceiptPolicy,
+    ReceiptRecord, Recipient, RevisionInfo, Severity, MAX_BODY_BYTES, MAX_TITLE_CHARS,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -17,9 +19,12 @@ use crate::timespec;
 /// How long a message is valid when the sender does not say.
 pub const DEFAULT_VALIDITY: Duration = Duration::hours(24);
 
+/// Sends a message on behalf of account `by` (for the audit and a
+/// sender's own list).
 pub fn create(
     conn: &Connection,
     new: NewMessage,
+    by: &str,
     now: DateTime<Utc>,
 ) -> Result<MessageInfo, Error> {
     let title = check_title(&new.title)?;
@@ -36,6 +41,7 @@ pub fn create(
     };
     check_window(from, until, now)?;
     let recipients = parse_recipients(&new.to)?;
+    let excluded = parse_exclusions(&new.exclude)?;
     let sender = new
         .sender
         .as_deref()
@@ -44,7 +50,7 @@ pub fn create(
         .unwrap_or("Administrator");
 
     let tx = db::Atomic::begin(conn)?;
-    for r in &recipients {
+    for r in recipients.iter().chain(&excluded) {
         let (kind, name) = split(r);
         if !directory::recipient_exists(&tx, kind, name)? {
             return Err(Error::bad(format!("unknown recipient '{r}'")));
@@ -53,8 +59,8 @@ pub fn create(
     let id = auth::random_id(10);
     tx.execute(
         "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from, valid_until,
-                              receipt, created_at, revised_at, immediate)
-         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+                              receipt, created_at, revised_at, immediate, created_by)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
         params![
             id,
             new.severity.as_str(),
@@ -66,6 +72,7 @@ pub fn create(
             new.receipt.unwrap_or(ReceiptPolicy::Read).as_str(),
             to_ms(now),
             new.now.unwrap_or(new.severity == Severity::Alert),
+            by,
         ],
     )?;
     for r in &recipients {
@@ -75,10 +82,80 @@ pub fn create(
             params![id, kind, name],
         )?;
     }
+    for r in &excluded {
+        let (kind, name) = split(r);
+        tx.execute(
+            "INSERT OR IGNORE INTO recipients(message_id, kind, name) VALUES (?1, ?2, ?3)",
+            params![id, format!("{EXCLUDED_PREFIX}{kind}"), name],
+        )?;
+    }
+    record_revision(&tx, &id, 1, by, "sent", now)?;
     changes::record(&tx, &changes::message_scopes(&tx, &id)?)?;
     let info = get_tx(&tx, &id)?;
     tx.commit()?;
     Ok(info)
+}
+
+fn record_revision(
+    conn: &Connection,
+    id: &str,
+    revision: u32,
+    by: &str,
+    changes: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    conn.execute(
+        "INSERT OR REPLACE INTO message_revisions(message_id, revision, at, by, changes)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, revision, to_ms(now), by, changes],
+    )?;
+    Ok(())
+}
+
+/// What an edit changed, in words, for the message's history.
+fn describe_edit(before: &MessageInfo, after: &MessageInfo) -> String {
+    let mut said = Vec::new();
+    if before.title != after.title {
+        said.push(format!("title \"{}\" -> \"{}\"", before.title, after.title));
+    }
+    if before.body != after.body {
+        said.push("body".to_owned());
+    }
+    if before.severity != after.severity {
+        said.push(format!(
+            "severity {} -> {}",
+            before.severity, after.severity
+        ));
+    }
+    if before.valid_until != after.valid_until {
+        said.push(format!(
+            "valid until {} -> {}",
+            before.valid_until.to_rfc3339(),
+            after.valid_until.to_rfc3339()
+        ));
+    }
+    if said.is_empty() {
+        "nothing (the same values again)".to_owned()
+    } else {
+        said.join("; ")
+    }
+}
+
+/// Every revision of a message, oldest first.
+pub fn revisions(conn: &Connection, id: &str) -> Result<Vec<RevisionInfo>, Error> {
+    get_tx(conn, id)?;
+    let mut stmt = conn.prepare(
+        "SELECT revision, at, by, changes FROM message_revisions WHERE message_id = ?1 ORDER BY revision",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(RevisionInfo {
+            revision: r.get(0)?,
+            at: from_ms(r.get(1)?),
+            by: r.get(2)?,
+            changes: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Any change makes a new revision, which agents show again even to users who
@@ -87,6 +164,7 @@ pub fn edit(
     conn: &Connection,
     id: &str,
     edit: MessageEdit,
+    by: &str,
     now: DateTime<Utc>,
 ) -> Result<MessageInfo, Error> {
     if edit == MessageEdit::default() {
@@ -99,6 +177,7 @@ pub fn edit(
     if msg.withdrawn_at.is_some() {
         return Err(Error::Conflict(format!("message {id} is withdrawn")));
     }
+    let before = msg.clone();
     if let Some(t) = &edit.title {
         msg.title = check_title(t)?;
     }
@@ -126,8 +205,16 @@ pub fn edit(
             to_ms(now)
         ],
     )?;
-    changes::record(&tx, &changes::message_scopes(&tx, id)?)?;
     let info = get_tx(&tx, id)?;
+    record_revision(
+        &tx,
+        id,
+        info.revision,
+        by,
+        &describe_edit(&before, &info),
+        now,
+    )?;
+    changes::record(&tx, &changes::message_scopes(&tx, id)?)?;
     tx.commit()?;
     Ok(info)
 }
@@ -161,7 +248,7 @@ fn get_tx(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
         )
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("no message '{id}'")))?;
-    msg.to = recipients_of(conn, id)?;
+    (msg.to, msg.exclude) = recipients_of(conn, id)?;
     Ok(msg)
 }
 
@@ -171,7 +258,7 @@ pub fn list(conn: &Connection) -> Result<Vec<MessageInfo>, Error> {
     ))?;
     let mut out: Vec<MessageInfo> = stmt.query_map([], row_to_info)?.collect::<Result<_, _>>()?;
     for m in &mut out {
-        m.to = recipients_of(conn, &m.id)?;
+        (m.to, m.exclude) = recipients_of(conn, &m.id)?;
     }
     Ok(out)
 }
@@ -198,7 +285,7 @@ pub fn receipts(conn: &Connection, id: &str) -> Result<Vec<ReceiptRecord>, Error
 
 pub(crate) const COLUMNS: &str =
     "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
-                                  created_at, revised_at, withdrawn_at, immediate";
+                                  created_at, revised_at, withdrawn_at, immediate, created_by";
 
 pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
     let severity: String = r.get(2)?;
@@ -213,6 +300,7 @@ pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
         body: r.get(4)?,
         sender: r.get(5)?,
         to: Vec::new(),
+        exclude: Vec::new(),
         valid_from: from_ms(r.get(6)?),
         valid_until: from_ms(r.get(7)?),
         receipt: receipt.parse().unwrap_or(ReceiptPolicy::Read),
@@ -220,25 +308,34 @@ pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
         revised_at: from_ms(r.get(10)?),
         withdrawn_at: withdrawn.map(from_ms),
         immediate: r.get(12)?,
+        created_by: r.get(13)?,
     })
 }
 
-fn recipients_of(conn: &Connection, id: &str) -> Result<Vec<String>, Error> {
+/// Exclusions live beside the recipients, their kind prefixed with this:
+/// `not-user`, `not-group`, `not-host`.
+pub(crate) const EXCLUDED_PREFIX: &str = "not-";
+
+/// The message's recipients and its exclusions, as `kind:name`.
+fn recipients_of(conn: &Connection, id: &str) -> Result<(Vec<String>, Vec<String>), Error> {
     let mut stmt = conn
         .prepare("SELECT kind, name FROM recipients WHERE message_id = ?1 ORDER BY kind, name")?;
     let rows = stmt.query_map([id], |r| {
-        let kind: String = r.get(0)?;
-        let name: String = r.get(1)?;
-        Ok(if kind == "all" {
-            kind
-        } else {
-            format!("{kind}:{name}")
-        })
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let (mut to, mut exclude) = (Vec::new(), Vec::new());
+    for row in rows {
+        let (kind, name) = row?;
+        match kind.strip_prefix(EXCLUDED_PREFIX) {
+            Some(kind) => exclude.push(format!("{kind}:{name}")),
+            None if kind == "all" => to.push(kind),
+            None => to.push(format!("{kind}:{name}")),
+        }
+    }
+    Ok((to, exclude))
 }
 
-fn check_title(title: &str) -> Result<String, Error> {
+pub(crate) fn check_title(title: &str) -> Result<String, Error> {
     let title = title.trim();
     if title.is_empty() {
         return Err(Error::bad("empty title"));
@@ -251,7 +348,7 @@ fn check_title(title: &str) -> Result<String, Error> {
     Ok(title.to_owned())
 }
 
-fn check_body(body: &str) -> Result<(), Error> {
+pub(crate) fn check_body(body: &str) -> Result<(), Error> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Error::bad(format!(
             "body is {} bytes, over the limit of {} KiB",
@@ -282,6 +379,28 @@ fn check_window(
 }
 
 fn parse_recipients(specs: &[String]) -> Result<Vec<Recipient>, Error> {
+    let out = parse_list(specs)?;
+    if out.is_empty() {
+        return Err(Error::bad(
+            "no recipient: give user:NAME, group:NAME, host:NAME or all",
+        ));
+    }
+    Ok(out)
+}
+
+/// Whom to leave out; everyone cannot be.
+fn parse_exclusions(specs: &[String]) -> Result<Vec<Recipient>, Error> {
+    let out = parse_list(specs)?;
+    if out.contains(&Recipient::All) {
+        return Err(Error::bad(
+            "'all' cannot be excluded: exclude user:NAME, group:NAME or host:NAME",
+        ));
+    }
+    Ok(out)
+}
+
+/// Comma-separated or one by one, sorted, without repeats.
+fn parse_list(specs: &[String]) -> Result<Vec<Recipient>, Error> {
     let mut out = Vec::new();
     for spec in specs
         .iter()
@@ -297,11 +416,6 @@ fn parse_recipients(specs: &[String]) -> Result<Vec<Recipient>, Error> {
         };
         out.push(r);
     }
-    if out.is_empty() {
-        return Err(Error::bad(
-            "no recipient: give user:NAME, group:NAME, host:NAME or all",
-        ));
-    }
     out.sort();
     out.dedup();
     Ok(out)
@@ -314,6 +428,75 @@ fn split(r: &Recipient) -> (&'static str, &str) {
         Recipient::Host(n) => ("host", n),
         Recipient::All => ("all", ""),
     }
+}
+
+/// Whom a message to `to` minus `exclude` would reach now.
+pub fn audience(conn: &Connection, q: &AudienceQuery) -> Result<Audience, Error> {
+    let (users, hosts) = addressed(conn, &q.to, &q.exclude)?;
+    Ok(Audience {
+        users: users.len() as u64,
+        hosts: hosts.len() as u64,
+    })
+}
+
+/// The enabled users (lowercase names) and the hosts that recipients
+/// `to` minus `exclude` name now.
+pub fn addressed(
+    conn: &Connection,
+    to: &[String],
+    exclude: &[String],
+) -> Result<(BTreeSet<String>, BTreeSet<String>), Error> {
+    let to = parse_recipients(to)?;
+    let excluded = parse_exclusions(exclude)?;
+    let mut users: BTreeSet<String> = BTreeSet::new();
+    let mut hosts: BTreeSet<String> = BTreeSet::new();
+    for r in &to {
+        match r {
+            Recipient::All => {
+                for u in directory::list_users(conn)? {
+                    users.insert(u.name.to_lowercase());
+                }
+            }
+            Recipient::User(n) => {
+                users.insert(n.to_lowercase());
+            }
+            Recipient::Group(g) => {
+                for m in directory::members(conn, g)? {
+                    users.insert(m.to_lowercase());
+                }
+            }
+            Recipient::Host(h) => {
+                hosts.insert(h.clone());
+            }
+        }
+    }
+    for r in &excluded {
+        match r {
+            Recipient::User(n) => {
+                users.remove(&n.to_lowercase());
+            }
+            Recipient::Group(g) => {
+                for m in directory::members(conn, g)? {
+                    users.remove(&m.to_lowercase());
+                }
+            }
+            Recipient::Host(h) => {
+                hosts.remove(h);
+            }
+            Recipient::All => {}
+        }
+    }
+    // Disabled users receive nothing; unknown names reach no one.
+    let mut enabled = conn.prepare_cached(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1 COLLATE NOCASE AND disabled = 0)",
+    )?;
+    let mut reached = BTreeSet::new();
+    for u in users {
+        if enabled.query_row([&u], |r| r.get::<_, bool>(0))? {
+            reached.insert(u);
+        }
+    }
+    Ok((reached, hosts))
 }
 
 /// Who must hear of a change to message `id` at once: nobody unless it is

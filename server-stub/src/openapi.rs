@@ -5,7 +5,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, api, directory_api, enroll_api, kerberos_api};
+use crate::{
+    accounts_api, admin, api, console_api, directory_api, enroll_api, kerberos_api, messages_api,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,12 +24,32 @@ use crate::{admin, api, directory_api, enroll_api, kerberos_api};
         admin::add_member,
         admin::remove_member,
         admin::list_hosts,
-        admin::list_messages,
-        admin::send_message,
-        admin::get_message,
-        admin::edit_message,
-        admin::withdraw_message,
-        admin::message_receipts,
+        messages_api::list_messages,
+        messages_api::send_message,
+        messages_api::get_message,
+        messages_api::edit_message,
+        messages_api::withdraw_message,
+        messages_api::message_receipts,
+        messages_api::message_revisions,
+        messages_api::message_report,
+        messages_api::message_report_csv,
+        messages_api::unread_again,
+        messages_api::audience,
+        crate::fleet::get_fleet,
+        crate::compose::preview,
+        crate::compose::list_templates,
+        crate::compose::save_template,
+        crate::compose::delete_template,
+        accounts_api::list,
+        accounts_api::add,
+        accounts_api::change,
+        accounts_api::token,
+        accounts_api::whoami,
+        accounts_api::audit_list,
+        accounts_api::audit_csv,
+        console_api::sign_in,
+        console_api::sign_out,
+        console_api::session,
         enroll_api::agent_enroll,
         kerberos_api::sign_in,
         enroll_api::create_key,
@@ -59,7 +81,10 @@ impl Modify for Tokens {
             "agent_token",
             bearer("A user's agent token, from `herald-server user add`."),
         );
-        components.add_security_scheme("admin_token", bearer("The server's admin token."));
+        components.add_security_scheme(
+            "admin_token",
+            bearer("The server's admin token, or an admin account's API token."),
+        );
     }
 }
 

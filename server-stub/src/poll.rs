@@ -24,6 +24,14 @@ const ADDRESSED: &str = "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id =
      OR (r.kind = 'group' AND r.name COLLATE NOCASE IN (
             SELECT g.name FROM groups g JOIN memberships gm ON gm.group_id = g.id WHERE gm.user_id = ?2))))";
 
+/// Matches a message that excludes user `?1` (id `?2`) or host `?3`: an
+/// exclusion wins over every way the message addresses them.
+pub(crate) const EXCLUDED: &str = "EXISTS (SELECT 1 FROM recipients x WHERE x.message_id = m.id AND (
+        (x.kind = 'not-user' AND x.name = ?1 COLLATE NOCASE)
+     OR (x.kind = 'not-host' AND x.name = ?3 COLLATE NOCASE)
+     OR (x.kind = 'not-group' AND x.name COLLATE NOCASE IN (
+            SELECT g.name FROM groups g JOIN memberships gm ON gm.group_id = g.id WHERE gm.user_id = ?2))))";
+
 /// Agent settings the server hands out; part of the server's configuration.
 #[derive(Debug, Clone)]
 pub struct AgentPolicy {
@@ -293,10 +301,15 @@ fn cursor(server_id: &str, generation: i64) -> String {
     format!("{server_id}.{generation}")
 }
 
-fn settings(policy: &AgentPolicy, agent_version: &str) -> Settings {
-    let version_warning = policy.min_agent_version.as_ref().and_then(|min| {
+/// What an agent of `agent_version` is told about its version, if anything.
+pub fn version_warning(policy: &AgentPolicy, agent_version: &str) -> Option<String> {
+    policy.min_agent_version.as_ref().and_then(|min| {
         older(agent_version, min).then(|| format!("this agent is version {agent_version}; the server asks for {min} or later: please update"))
-    });
+    })
+}
+
+fn settings(policy: &AgentPolicy, agent_version: &str) -> Settings {
+    let version_warning = version_warning(policy, agent_version);
     Settings {
         poll_interval_secs: policy.poll_interval_secs,
         version_warning,
@@ -341,6 +354,7 @@ fn applicable(
                   JOIN recipients r ON r.kind = 'group' AND r.name = g.name COLLATE NOCASE
                  WHERE gm.user_id = ?2)
            AND m.withdrawn_at IS NULL AND m.valid_until > ?4
+           AND NOT {EXCLUDED}
            AND NOT EXISTS (SELECT 1 FROM receipts rc WHERE rc.message_id = m.id AND rc.user_name = ?1
                            AND rc.kind = 'read' AND rc.revision = m.revision)"
     );
@@ -422,7 +436,7 @@ pub fn record_receipts(
     let mut answer = ReceiptAnswer::default();
     let mut acknowledged = false;
     let mut revision_of = tx.prepare_cached(&format!(
-        "SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED}"
+        "SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED} AND NOT {EXCLUDED}"
     ))?;
     let mut put = tx.prepare_cached(
         "INSERT OR IGNORE INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)

@@ -192,6 +192,12 @@ impl Hub {
         !s.hinted.is_empty() && s.hinted.remove(&fold(host))
     }
 
+    /// Folded names of the hosts holding a stream now.
+    pub fn streaming_hosts(&self) -> std::collections::HashSet<String> {
+        let s = self.streams.lock();
+        s.by_id.values().map(|st| st.host.clone()).collect()
+    }
+
     pub fn connected(&self) -> usize {
         self.streams.lock().by_id.len()
     }

@@ -165,10 +165,15 @@ impl Server {
 
     /// Runs an admin command against this server.
     pub fn admin(&self, args: &[&str]) -> Output {
+        self.admin_as(&self.admin_token, args)
+    }
+
+    /// Runs an admin command with another token (an account's).
+    pub fn admin_as(&self, token: &str, args: &[&str]) -> Output {
         let mut c = command("herald-server");
         c.args(args)
             .env("HERALD_SERVER", &self.url)
-            .env("HERALD_ADMIN_TOKEN", &self.admin_token);
+            .env("HERALD_ADMIN_TOKEN", token);
         if let Some(ca) = &self.ca {
             c.env("HERALD_SERVER_CA", ca);
         }

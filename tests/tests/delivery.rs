@@ -48,6 +48,89 @@ fn targeting_users_groups_hosts_and_all() {
 }
 
 #[test]
+fn exclusions_win_over_every_inclusion_and_the_audience_is_counted() {
+    let server = Server::start();
+    let alice = server.add_user("alice", &["staff"]);
+    let bob = server.add_user("bob", &["staff", "contractors"]);
+    let carol = server.add_user("carol", &["staff"]);
+    let pcs = [
+        Agent::new(&server.url, &alice, "pc-a"),
+        Agent::new(&server.url, &bob, "pc-b"),
+        Agent::new(&server.url, &carol, "pc-c"),
+    ];
+    for pc in &pcs {
+        pc.sync();
+    }
+    let audience = |to: &str, exclude: &str| -> String {
+        server.ok(&["audience", "--to", to, "--exclude", exclude])
+    };
+    assert_eq!(
+        audience("group:staff", "user:carol"),
+        "2 users, 0 computers"
+    );
+    assert_eq!(audience("all", "group:contractors"), "2 users, 0 computers");
+
+    server.send(
+        "group:staff",
+        "info",
+        "staff but carol",
+        &["--exclude", "user:carol"],
+    );
+    server.send(
+        "all",
+        "info",
+        "no contractors",
+        &["--exclude", "group:contractors"],
+    );
+    // Named, and still left out: the exclusion wins.
+    server.send(
+        "user:bob,user:alice",
+        "info",
+        "not on pc-a",
+        &["--exclude", "host:pc-a"],
+    );
+    for pc in &pcs {
+        pc.sync();
+    }
+    let sorted = |pc: &Agent| {
+        let mut q = pc.queue();
+        q.sort();
+        q
+    };
+    assert_eq!(sorted(&pcs[0]), ["no contractors", "staff but carol"]);
+    assert_eq!(sorted(&pcs[1]), ["not on pc-a", "staff but carol"]);
+    assert_eq!(sorted(&pcs[2]), ["no contractors"]);
+
+    // What the admin sees, and what cannot be excluded.
+    let list = server.ok(&["list"]);
+    assert!(list.contains("group:staff,-user:carol"), "{list}");
+    let out = server.admin(&[
+        "send",
+        "--to",
+        "all",
+        "--exclude",
+        "all",
+        "--severity",
+        "info",
+        "--title",
+        "x",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'all' cannot be excluded"));
+    let out = server.admin(&[
+        "send",
+        "--to",
+        "all",
+        "--exclude",
+        "user:nobody",
+        "--severity",
+        "info",
+        "--title",
+        "x",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown recipient 'user:nobody'"));
+}
+
+#[test]
 fn withdrawn_message_leaves_the_queue() {
     let server = Server::start();
     let token = server.add_user("alice", &[]);

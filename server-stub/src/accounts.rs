@@ -1,0 +1,421 @@
+//! Administrators' accounts: who may sign in to the console or call the
+//! admin API, with which role, and a sender's limits. Passwords are kept
+//! as argon2 hashes; API tokens as SHA-256 hashes, like agents' tokens.
+
+use argon2::password_hash::SaltString;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use chrono::{DateTime, Utc};
+use herald_protocol::{
+    AccountEdit, AccountInfo, NewAccount, NewMessage, ReceiptPolicy, Recipient, Role, SenderLimits,
+    Severity,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::auth;
+use crate::db::{self, from_ms, to_ms};
+use crate::directory;
+use crate::error::Error;
+
+/// The name the static admin token acts under.
+pub const ADMIN_TOKEN_ACTOR: &str = "admin-token";
+
+/// Who makes a request to the admin API, and what they may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub role: Role,
+    /// A sender's limits (none for admins).
+    pub limits: Option<SenderLimits>,
+    /// The client's address, for the audit log.
+    pub source: String,
+}
+
+impl Actor {
+    /// The static admin token: every right, under its own name.
+    pub fn admin_token(source: String) -> Actor {
+        Actor {
+            name: ADMIN_TOKEN_ACTOR.to_owned(),
+            role: Role::Admin,
+            limits: None,
+            source,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Refuses what only an admin may do, saying what.
+    pub fn require_admin(&self, what: &str) -> Result<(), Error> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "{}: the sender role cannot {what}",
+                self.name
+            )))
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<&str, Error> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if !ok || name.eq_ignore_ascii_case(ADMIN_TOKEN_ACTOR) {
+        return Err(Error::bad(format!(
+            "bad account name '{name}': 1 to 64 letters, digits, '.', '_', '-' or '@' (and not {ADMIN_TOKEN_ACTOR})"
+        )));
+    }
+    Ok(name)
+}
+
+/// At least 12 characters: long enough that the rate limit on sign-ins
+/// makes guessing hopeless.
+fn hash_password(password: &str) -> Result<String, Error> {
+    if password.chars().count() < 12 {
+        return Err(Error::bad("the password must have at least 12 characters"));
+    }
+    let bytes: [u8; 16] = rand::Rng::random(&mut rand::rng());
+    let salt = SaltString::encode_b64(&bytes)
+        .map_err(|e| Error::Internal(format!("cannot make a salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("cannot hash the password: {e}")))
+}
+
+pub fn create(
+    conn: &Connection,
+    new: &NewAccount,
+    now: DateTime<Utc>,
+) -> Result<AccountInfo, Error> {
+    let name = check_name(&new.name)?;
+    let hash = new.password.as_deref().map(hash_password).transpose()?;
+    let tx = db::Atomic::begin(conn)?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM accounts WHERE name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(Error::Conflict(format!("account '{name}' exists")));
+    }
+    tx.execute(
+        "INSERT INTO accounts(name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![name, hash, new.role.as_str(), to_ms(now)],
+    )?;
+    if new.role == Role::Sender {
+        // A new sender may do nothing until given limits.
+        set_limits(&tx, tx.last_insert_rowid(), &SenderLimits::default())?;
+    }
+    let info = get(&tx, name)?;
+    tx.commit()?;
+    Ok(info)
+}
+
+pub fn get(conn: &Connection, name: &str) -> Result<AccountInfo, Error> {
+    let row: Option<(i64, String, bool, String, i64, bool)> = conn
+        .query_row(
+            "SELECT id, name, password_hash IS NOT NULL, role, created_at, disabled
+             FROM accounts WHERE name = ?1",
+            [name],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, name, has_password, role, created, disabled)) = row else {
+        return Err(Error::NotFound(format!("no account '{name}'")));
+    };
+    let role: Role = role.parse().map_err(|e| Error::Internal(format!("{e}")))?;
+    Ok(AccountInfo {
+        name,
+        role,
+        has_password,
+        disabled,
+        created_at: from_ms(created),
+        limits: limits(conn, id, role)?,
+    })
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<AccountInfo>, Error> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM accounts ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    names.iter().map(|n| get(conn, n)).collect()
+}
+
+fn limits(conn: &Connection, id: i64, role: Role) -> Result<Option<SenderLimits>, Error> {
+    if role != Role::Sender {
+        return Ok(None);
+    }
+    let row: Option<(String, String, bool)> = conn
+        .query_row(
+            "SELECT targets, severities, receipts FROM sender_limits WHERE account_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((targets, severities, receipts)) = row else {
+        return Ok(Some(SenderLimits::default()));
+    };
+    let words = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    Ok(Some(SenderLimits {
+        targets: words(&targets),
+        severities: words(&severities)
+            .iter()
+            .map(|w| w.parse().map_err(|e| Error::Internal(format!("{e}"))))
+            .collect::<Result<_, _>>()?,
+        receipts,
+    }))
+}
+
+fn set_limits(conn: &Connection, id: i64, l: &SenderLimits) -> Result<(), Error> {
+    for t in &l.targets {
+        let r: Recipient = t
+            .parse()
+            .map_err(|e: herald_protocol::ParseRecipientError| Error::bad(e.to_string()))?;
+        let (kind, name) = match &r {
+            Recipient::User(n) => ("user", n.as_str()),
+            Recipient::Group(n) => ("group", n.as_str()),
+            Recipient::Host(n) => ("host", n.as_str()),
+            Recipient::All => ("all", ""),
+        };
+        if !directory::recipient_exists(conn, kind, name)? {
+            return Err(Error::bad(format!("unknown recipient '{r}'")));
+        }
+    }
+    let severities: Vec<&str> = l.severities.iter().map(|s| s.as_str()).collect();
+    conn.execute(
+        "INSERT INTO sender_limits(account_id, targets, severities, receipts) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(account_id) DO UPDATE SET
+             targets = excluded.targets, severities = excluded.severities, receipts = excluded.receipts",
+        params![id, l.targets.join(","), severities.join(","), l.receipts],
+    )?;
+    Ok(())
+}
+
+/// Applies an edit; returns the account as it is now and the words for
+/// the audit log.
+pub fn edit(
+    conn: &Connection,
+    name: &str,
+    e: &AccountEdit,
+) -> Result<(AccountInfo, String), Error> {
+    if e == &AccountEdit::default() {
+        return Err(Error::bad(
+            "nothing to change: give a role, limits, a password or disabled",
+        ));
+    }
+    let tx = db::Atomic::begin(conn)?;
+    let before = get(&tx, name)?;
+    let id: i64 = tx.query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })?;
+    let mut said = Vec::new();
+    if let Some(role) = e.role {
+        tx.execute(
+            "UPDATE accounts SET role = ?2 WHERE id = ?1",
+            params![id, role.as_str()],
+        )?;
+        if role == Role::Sender && before.role != Role::Sender && e.limits.is_none() {
+            set_limits(&tx, id, &SenderLimits::default())?;
+        }
+        said.push(format!("role {} -> {role}", before.role));
+    }
+    if let Some(l) = &e.limits {
+        set_limits(&tx, id, l)?;
+        said.push(format!(
+            "limits targets={} severities={} receipts={}",
+            l.targets.join(","),
+            l.severities
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            l.receipts
+        ));
+    }
+    if let Some(p) = &e.password {
+        tx.execute(
+            "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
+            params![id, hash_password(p)?],
+        )?;
+        // A new password ends the sessions the old one opened.
+        tx.execute("DELETE FROM sessions WHERE account_id = ?1", [id])?;
+        said.push("password changed".to_owned());
+    }
+    if let Some(d) = e.disabled {
+        tx.execute(
+            "UPDATE accounts SET disabled = ?2 WHERE id = ?1",
+            params![id, d],
+        )?;
+        if d {
+            tx.execute("DELETE FROM sessions WHERE account_id = ?1", [id])?;
+        }
+        said.push(if d { "disabled" } else { "enabled" }.to_owned());
+    }
+    let after = get(&tx, name)?;
+    tx.commit()?;
+    Ok((after, said.join("; ")))
+}
+
+/// A new API token for the account; its earlier ones keep working until
+/// `revoke_tokens`.
+pub fn new_token(conn: &Connection, name: &str, now: DateTime<Utc>) -> Result<String, Error> {
+    let id: i64 = conn
+        .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("no account '{name}'")))?;
+    let token = auth::new_token();
+    conn.execute(
+        "INSERT INTO account_tokens(token_hash, account_id, created_at) VALUES (?1, ?2, ?3)",
+        params![auth::hash_token(&token), id, to_ms(now)],
+    )?;
+    Ok(token)
+}
+
+/// The account an API token belongs to, if it is enabled.
+pub fn by_token(conn: &Connection, token: &str, source: String) -> Result<Option<Actor>, Error> {
+    let name: Option<String> = conn
+        .prepare_cached(
+            "SELECT a.name FROM account_tokens t JOIN accounts a ON a.id = t.account_id
+             WHERE t.token_hash = ?1 AND a.disabled = 0",
+        )?
+        .query_row([auth::hash_token(token)], |r| r.get(0))
+        .optional()?;
+    name.map(|n| actor(conn, &n, source)).transpose()
+}
+
+pub fn actor(conn: &Connection, name: &str, source: String) -> Result<Actor, Error> {
+    let a = get(conn, name)?;
+    Ok(Actor {
+        name: a.name,
+        role: a.role,
+        limits: a.limits,
+        source,
+    })
+}
+
+/// Checks a password; `None` when the name or password is wrong or the
+/// account disabled, without saying which.
+pub fn verify_password(
+    conn: &Connection,
+    name: &str,
+    password: &str,
+) -> Result<Option<String>, Error> {
+    let row: Option<(String, Option<String>, bool)> = conn
+        .query_row(
+            "SELECT name, password_hash, disabled FROM accounts WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((name, Some(hash), false)) = row else {
+        // The same work as a real check, so that timing does not tell
+        // which names exist.
+        let _ = hash_password("a dummy password to spend the same time");
+        return Ok(None);
+    };
+    let parsed = PasswordHash::new(&hash).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        .then_some(name))
+}
+
+/// Refuses a message a sender may not send, with the reason; an admin
+/// may send anything.
+pub fn check_message(conn: &Connection, actor: &Actor, m: &NewMessage) -> Result<(), Error> {
+    let Some(limits) = &actor.limits else {
+        return Ok(());
+    };
+    check_severity(actor, limits, m.severity)?;
+    if m.receipt.unwrap_or(ReceiptPolicy::Read) != ReceiptPolicy::None && !limits.receipts {
+        return Err(Error::Forbidden(format!(
+            "{} may not ask for receipts: send with receipt none",
+            actor.name
+        )));
+    }
+    for spec in m.to.iter().flat_map(|s| s.split(',')).map(str::trim) {
+        if spec.is_empty() {
+            continue;
+        }
+        let r: Recipient = spec
+            .parse()
+            .map_err(|e: herald_protocol::ParseRecipientError| Error::bad(e.to_string()))?;
+        if !may_target(conn, limits, &r)? {
+            return Err(Error::Forbidden(format!(
+                "{} may not send to {r}",
+                actor.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn check_severity(actor: &Actor, limits: &SenderLimits, s: Severity) -> Result<(), Error> {
+    let allowed = if limits.severities.is_empty() {
+        s != Severity::Alert
+    } else {
+        limits.severities.contains(&s)
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "{} may not send {s} messages",
+            actor.name
+        )))
+    }
+}
+
+fn may_target(conn: &Connection, limits: &SenderLimits, r: &Recipient) -> Result<bool, Error> {
+    let allowed: Vec<Recipient> = limits
+        .targets
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // Names are case-insensitive, as everywhere in the directory.
+    let named = r.to_string();
+    if allowed
+        .iter()
+        .any(|a| *a == Recipient::All || a.to_string().eq_ignore_ascii_case(&named))
+    {
+        return Ok(true);
+    }
+    let Recipient::User(user) = r else {
+        return Ok(false);
+    };
+    for a in &allowed {
+        if let Recipient::Group(g) = a {
+            if directory::members(conn, g)?
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(user))
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}

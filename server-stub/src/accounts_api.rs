@@ -1,0 +1,143 @@
+//! Administrators' accounts and the audit log over HTTP. Every route but
+//! `whoami` is an admin's (the admin router's check sees to it), and every
+//! change writes its audit line in its own transaction.
+
+use axum::extract::{Extension, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use herald_protocol::{AccountEdit, AccountInfo, AccountToken, AuditEntry, ErrorBody, NewAccount};
+
+use crate::accounts::{self, Actor};
+use crate::api::{AppState, Body, Path, Query};
+use crate::audit;
+use crate::error::Error;
+
+/// Routes under `/api/v1/admin`.
+pub fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/accounts", get(list).post(add))
+        .route("/accounts/{name}", patch(change))
+        .route("/accounts/{name}/token", post(token))
+        .route("/whoami", get(whoami))
+        .route("/audit", get(audit_list))
+        .route("/audit.csv", get(audit_csv))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/accounts", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every account", body = Vec<AccountInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn list(State(st): State<AppState>) -> Result<Json<Vec<AccountInfo>>, Error> {
+    st.read(accounts::list).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/accounts", tag = "admin", request_body = NewAccount,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The account", body = AccountInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn add(
+    State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Body(new): Body<NewAccount>,
+) -> Result<Json<AccountInfo>, Error> {
+    st.write(move |c| {
+        let now = Utc::now();
+        let info = accounts::create(c, &new, now)?;
+        let detail = format!("role {}, password {}", info.role, info.has_password);
+        audit::record(c, &actor, "account-add", &info.name, &detail, now)?;
+        Ok(info)
+    })
+    .await
+    .map(Json)
+}
+
+#[utoipa::path(patch, path = "/api/v1/admin/accounts/{name}", tag = "admin", request_body = AccountEdit,
+    params(("name" = String, Path, description = "Account name")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The account as it is now", body = AccountInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn change(
+    State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    Body(edit): Body<AccountEdit>,
+) -> Result<Json<AccountInfo>, Error> {
+    st.write(move |c| {
+        let (info, said) = accounts::edit(c, &name, &edit)?;
+        audit::record(c, &actor, "account-change", &info.name, &said, Utc::now())?;
+        Ok(info)
+    })
+    .await
+    .map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{name}/token", tag = "admin",
+    params(("name" = String, Path, description = "Account name")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "A new API token for the account, shown this once", body = AccountToken), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn token(
+    State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<AccountToken>, Error> {
+    st.write(move |c| {
+        let now = Utc::now();
+        let token = accounts::new_token(c, &name, now)?;
+        audit::record(c, &actor, "token", &name, "new API token", now)?;
+        Ok(AccountToken { name, token })
+    })
+    .await
+    .map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/whoami", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The caller's account", body = AccountInfo), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn whoami(
+    State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<AccountInfo>, Error> {
+    if actor.name == accounts::ADMIN_TOKEN_ACTOR {
+        return Ok(Json(AccountInfo {
+            name: actor.name,
+            role: actor.role,
+            has_password: false,
+            disabled: false,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            limits: None,
+        }));
+    }
+    st.read(move |c| accounts::get(c, &actor.name))
+        .await
+        .map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(audit::Filter),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Audit lines, newest first", body = Vec<AuditEntry>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn audit_list(
+    State(st): State<AppState>,
+    Query(f): Query<audit::Filter>,
+) -> Result<Json<Vec<AuditEntry>>, Error> {
+    st.read(move |c| audit::list(c, &f)).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/audit.csv", tag = "admin", params(audit::Filter),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Audit lines, newest first, as CSV", content_type = "text/csv", body = String), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn audit_csv(
+    State(st): State<AppState>,
+    Query(f): Query<audit::Filter>,
+) -> Result<impl IntoResponse, Error> {
+    let lines = st.read(move |c| audit::list(c, &f)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"herald-audit.csv\"",
+            ),
+        ],
+        audit::csv(&lines),
+    ))
+}

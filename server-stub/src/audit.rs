@@ -1,0 +1,167 @@
+//! The audit log: who did what, when and from where. Rows are only ever
+//! added, in the same transaction as the change they describe, so a change
+//! is never without its line; the database refuses updates and deletes.
+
+use chrono::{DateTime, Utc};
+use herald_protocol::AuditEntry;
+use rusqlite::{params, Connection};
+
+use crate::accounts::Actor;
+use crate::db::{from_ms, to_ms};
+use crate::error::Error;
+
+/// Adds a line for `actor`.
+pub fn record(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    record_as(
+        conn,
+        &actor.name,
+        &actor.source,
+        action,
+        target,
+        detail,
+        now,
+    )
+}
+
+/// Adds a line for someone not signed in (a failed sign-in).
+pub fn record_as(
+    conn: &Connection,
+    actor: &str,
+    source: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT INTO audit(at, actor, action, target, detail, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![to_ms(now), actor, action, target, detail, source])?;
+    Ok(())
+}
+
+/// Which lines to list.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct Filter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Text anywhere in the target or detail.
+    pub q: Option<String>,
+    /// RFC 3339: lines at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many, newest first (default 1,000).
+    pub limit: Option<u32>,
+}
+
+pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<AuditEntry>, Error> {
+    let like =
+        f.q.as_ref()
+            .map(|q| format!("%{}%", q.replace(['%', '_'], "")));
+    let mut stmt = conn.prepare(
+        "SELECT id, at, actor, action, target, detail, source FROM audit
+         WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE)
+           AND (?2 IS NULL OR action = ?2)
+           AND (?3 IS NULL OR target LIKE ?3 OR detail LIKE ?3)
+           AND (?4 IS NULL OR at >= ?4)
+         ORDER BY id DESC LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            f.actor,
+            f.action,
+            like,
+            f.since.map(to_ms),
+            f.limit.unwrap_or(1_000).min(100_000)
+        ],
+        |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: from_ms(r.get(1)?),
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
+                source: r.get(6)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The lines as CSV, for export: RFC 4180 quoting, and a leading quote on
+/// cells a spreadsheet would take for a formula.
+pub fn csv(entries: &[AuditEntry]) -> String {
+    let mut out = String::from("id,at,actor,action,target,detail,source\r\n");
+    for e in entries {
+        let cells = [
+            e.id.to_string(),
+            e.at.to_rfc3339(),
+            e.actor.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.detail.clone(),
+            e.source.clone(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+pub fn csv_cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn the_log_refuses_updates_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = crate::db::open(&dir.path().join("s.db")).unwrap();
+        let who = Actor::admin_token("127.0.0.1".into());
+        record(&c, &who, "send", "m1", "to all", Utc::now()).unwrap();
+        let e = c
+            .execute("UPDATE audit SET actor = 'nobody'", [])
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("the audit log cannot be changed"),
+            "{e}"
+        );
+        let e = c.execute("DELETE FROM audit", []).unwrap_err();
+        assert!(
+            e.to_string().contains("the audit log cannot be changed"),
+            "{e}"
+        );
+        let all = list(&c, &Filter::default()).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].actor, "admin-token");
+    }
+}

@@ -1,0 +1,159 @@
+//! Signing in to the console: a name and password give a session cookie
+//! and a CSRF token; the console then calls the admin API with both, and
+//! the admin API's checks (roles, limits, audit) apply to it as to tokens.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use herald_protocol::{ConsoleSession, ErrorBody, SignInRequest};
+
+use crate::accounts::{self, Actor};
+use crate::api::{AppState, Body};
+use crate::audit;
+use crate::error::Error;
+use crate::sessions;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/console/signin", post(sign_in))
+        .route("/api/v1/console/signout", post(sign_out))
+        .route("/api/v1/console/session", get(session))
+}
+
+fn describe(actor: &Actor, csrf: String) -> ConsoleSession {
+    ConsoleSession {
+        name: actor.name.clone(),
+        role: actor.role,
+        limits: actor.limits.clone(),
+        csrf,
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/console/signin", tag = "console", request_body = SignInRequest,
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set", body = ConsoleSession),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "Wrong name or password", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins", body = ErrorBody)))]
+pub(crate) async fn sign_in(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(req): Body<SignInRequest>,
+) -> Result<impl IntoResponse, Error> {
+    let now = Utc::now();
+    let source = peer.ip().to_string();
+    // The name as given, cut short: it goes to the audit log even when no
+    // account has it.
+    let name: String = req.name.trim().chars().take(64).collect();
+    let keys = [
+        format!("name:{}", name.to_lowercase()),
+        format!("ip:{source}"),
+    ];
+    if let Err(wait) = st.sign_ins.check(&keys, now) {
+        let minutes = (wait.num_seconds() + 59) / 60;
+        return Err(Error::TooMany(format!(
+            "too many failed sign-ins: try again in {minutes} minute(s)"
+        )));
+    }
+    let (given, password) = (name.clone(), req.password);
+    // Argon2 takes a while on purpose: off the async threads.
+    let verified = st
+        .read(move |c| accounts::verify_password(c, &given, &password))
+        .await?;
+    let Some(account) = verified else {
+        st.sign_ins.failed(&keys, now);
+        let (who, from) = (name.clone(), source.clone());
+        st.write(move |c| audit::record_as(c, &who, &from, "sign-in-failed", &who, "", now))
+            .await?;
+        return Err(Error::Unauthorized);
+    };
+    st.sign_ins.succeeded(&keys[0]);
+    let from = source.clone();
+    let (id, actor, csrf) = st
+        .write(move |c| {
+            let (id, csrf) = sessions::create(c, &account, &from, now)?;
+            let actor = accounts::actor(c, &account, from)?;
+            audit::record(c, &actor, "sign-in", &account, "console", now)?;
+            Ok((id, actor, csrf))
+        })
+        .await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            sessions::set_cookie(Some(&id), st.secure_cookies),
+        )],
+        Json(describe(&actor, csrf)),
+    ))
+}
+
+/// The session a request's cookie names, if live.
+pub(crate) async fn session_of(
+    st: &AppState,
+    headers: &HeaderMap,
+    source: String,
+) -> Result<Option<(String, Actor, String)>, Error> {
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+    let Some(id) = sessions::from_cookie(cookie).map(str::to_owned) else {
+        return Ok(None);
+    };
+    let key = id.clone();
+    let found = st
+        .read(move |c| sessions::lookup(c, &key, source, Utc::now()))
+        .await?;
+    Ok(found.map(|(actor, csrf)| (id, actor, csrf)))
+}
+
+/// A change made with a session must carry its CSRF token.
+pub(crate) fn check_csrf(headers: &HeaderMap, csrf: &str) -> Result<(), Error> {
+    let given = headers
+        .get(sessions::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if sessions::same(given, csrf) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "missing or wrong CSRF token: reload the console".into(),
+        ))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/console/signout", tag = "console",
+    responses((status = 200, description = "Signed out: the session ends and its cookie is cleared"), (status = 401, description = "No session", body = ErrorBody), (status = 403, description = "Missing or wrong CSRF token", body = ErrorBody)))]
+pub(crate) async fn sign_out(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, Error> {
+    let (id, actor, csrf) = session_of(&st, &headers, peer.ip().to_string())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    check_csrf(&headers, &csrf)?;
+    st.write(move |c| {
+        sessions::delete(c, &id)?;
+        audit::record(c, &actor, "sign-out", &actor.name, "console", Utc::now())
+    })
+    .await?;
+    Ok([(
+        header::SET_COOKIE,
+        sessions::set_cookie(None, st.secure_cookies),
+    )])
+}
+
+#[utoipa::path(get, path = "/api/v1/console/session", tag = "console",
+    responses((status = 200, description = "Who is signed in, and the CSRF token for changes", body = ConsoleSession), (status = 401, description = "No session", body = ErrorBody)))]
+pub(crate) async fn session(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<ConsoleSession>, Error> {
+    let (_, actor, csrf) = session_of(&st, &headers, peer.ip().to_string())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    Ok(Json(describe(&actor, csrf)))
+}
