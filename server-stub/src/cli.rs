@@ -154,6 +154,12 @@ pub struct ServeArgs {
     /// taken for this one's.
     #[arg(long = "kerberos-realm", requires = "keytab", value_name = "REALM")]
     pub kerberos_realms: Vec<String>,
+    /// A load balancer or reverse proxy (an address or a block such as
+    /// 10.0.0.0/8; repeat for more) whose X-Forwarded-For names the client.
+    /// Requests from anywhere else keep their peer address, whatever they
+    /// say.
+    #[arg(long = "trusted-proxy", env = "HERALD_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR")]
+    pub trusted_proxies: Vec<herald_server::proxy::Cidr>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -30,6 +30,7 @@ pub mod messages_api;
 pub mod openapi;
 pub mod poll;
 pub mod pool;
+pub mod proxy;
 pub mod push;
 pub mod report;
 pub mod sessions;
