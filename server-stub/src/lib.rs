@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod changes;
 pub mod compose;
 pub mod connections;

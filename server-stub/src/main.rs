@@ -52,6 +52,20 @@ async fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Serve(args) => serve(args, cli.admin_token, &data_dir).await,
+        Command::Backup { to, db } => {
+            let db = db.unwrap_or_else(|| data_dir.join("server.db"));
+            let s = herald_server::backup::backup(&db, &to)
+                .with_context(|| format!("cannot back up {}", db.display()))?;
+            println!(
+                "{}: {} bytes, schema {}, {} users, {} messages",
+                to.display(),
+                s.bytes,
+                s.schema_version,
+                s.users,
+                s.messages
+            );
+            Ok(())
+        }
         other => {
             let token = match cli.admin_token {
                 Some(t) => t,
