@@ -45,4 +45,15 @@ pub struct Health {
     pub server_version: String,
     pub api_version: u32,
     pub server_time: chrono::DateTime<chrono::Utc>,
+    /// Whether this instance can serve: its database answers. A load
+    /// balancer takes an instance out while this is false (status 503).
+    #[serde(default = "ready_by_default")]
+    pub ready: bool,
+    /// `ok`, or why the database does not answer.
+    #[serde(default)]
+    pub database: String,
+}
+
+fn ready_by_default() -> bool {
+    true
 }

@@ -104,13 +104,15 @@ pub fn create(
     if exists {
         return Err(Error::Conflict(format!("account '{name}' exists")));
     }
-    tx.execute(
-        "INSERT INTO accounts(name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+    let id: i64 = tx.query_row(
+        "INSERT INTO accounts(name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)
+         RETURNING id",
         params![name, hash, new.role.as_str(), to_ms(now)],
+        |r| r.get(0),
     )?;
     if new.role == Role::Sender {
         // A new sender may do nothing until given limits.
-        set_limits(&tx, tx.last_insert_rowid(), &SenderLimits::default())?;
+        set_limits(&tx, id, &SenderLimits::default())?;
     }
     let info = get(&tx, name)?;
     tx.commit()?;

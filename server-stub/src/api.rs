@@ -47,6 +47,8 @@ pub struct AppState {
     pub(crate) sign_ins: Arc<crate::sessions::SignInLimiter>,
     /// Session cookies are `Secure`: the server speaks TLS.
     pub(crate) secure_cookies: bool,
+    /// Balancers whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: Arc<crate::proxy::TrustedProxies>,
 }
 
 impl AppState {
@@ -63,7 +65,15 @@ impl AppState {
                 .ok(),
             sign_ins: Arc::default(),
             secure_cookies: false,
+            trusted_proxies: Arc::default(),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies, and only them.
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: crate::proxy::TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// Marks session cookies `Secure`, for a server on TLS.
@@ -184,13 +194,37 @@ pub fn contain_panics(app: Router) -> Router {
 }
 
 #[utoipa::path(get, path = "/api/v1/health", tag = "health",
-    responses((status = 200, description = "The server is up", body = Health)))]
-pub(crate) async fn health() -> Json<Health> {
-    Json(Health {
-        server_version: env!("CARGO_PKG_VERSION").to_owned(),
-        api_version: API_VERSION,
-        server_time: Utc::now(),
-    })
+    responses((status = 200, description = "The server is up and its database answers", body = Health),
+        (status = 503, description = "The server is up but cannot serve: its database does not answer", body = Health)))]
+pub(crate) async fn health(State(st): State<AppState>) -> (axum::http::StatusCode, Json<Health>) {
+    // A database that does not answer within this is as good as down, for
+    // a balancer deciding where to send the next request.
+    const DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+    let probe = st.read(|c| {
+        c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .map_err(Error::from)
+    });
+    let database = match tokio::time::timeout(DB_TIMEOUT, probe).await {
+        Ok(Ok(_)) => "ok".to_owned(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", DB_TIMEOUT.as_secs()),
+    };
+    let ready = database == "ok";
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Health {
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            api_version: API_VERSION,
+            server_time: Utc::now(),
+            ready,
+            database,
+        }),
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/poll", tag = "agent", request_body = PollRequest,

@@ -50,6 +50,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Copy the database while the server runs: a consistent snapshot,
+    /// checked, to a new file. Restore by stopping the server and putting
+    /// the copy in place of server.db (with its -wal and -shm removed).
+    Backup {
+        /// The copy to write; it must not exist.
+        to: PathBuf,
+        /// The database (default: server.db in the data directory).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
@@ -154,6 +164,17 @@ pub struct ServeArgs {
     /// taken for this one's.
     #[arg(long = "kerberos-realm", requires = "keytab", value_name = "REALM")]
     pub kerberos_realms: Vec<String>,
+    /// A load balancer or reverse proxy (an address or a block such as
+    /// 10.0.0.0/8; repeat for more) whose X-Forwarded-For names the client.
+    /// Requests from anywhere else keep their peer address, whatever they
+    /// say.
+    #[arg(
+        long = "trusted-proxy",
+        env = "HERALD_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<herald_server::proxy::Cidr>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -250,7 +271,9 @@ const NONE: Option<&()> = None;
 
 pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     match cmd {
-        Command::Serve(_) => anyhow::bail!("serve is not an admin command"),
+        Command::Serve(_) | Command::Backup { .. } => {
+            anyhow::bail!("serve and backup are not admin commands")
+        }
         Command::Enroll(cmd) => crate::enroll_cli::enroll(cmd, c).await?,
         Command::Admin(cmd) => crate::accounts_cli::admin(cmd, c).await?,
         Command::Audit(a) => crate::accounts_cli::audit(a, c).await?,

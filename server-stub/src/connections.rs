@@ -200,9 +200,12 @@ impl Connection {
     {
         let moved = Arc::clone(&io.moved);
         let router = self.router.clone();
+        let proxies = Arc::clone(&self.state.trusted_proxies);
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            // The peer address is where inbound push calls go back to.
-            req.extensions_mut().insert(ConnectInfo(peer));
+            // The client's address is where inbound push calls go back to:
+            // the peer's, or through a trusted balancer the one it names.
+            let client = proxies.client(peer, req.headers());
+            req.extensions_mut().insert(ConnectInfo(client));
             tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
         });
         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

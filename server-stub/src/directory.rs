@@ -144,10 +144,14 @@ pub fn add_member(conn: &Connection, group: &str, user: &str) -> Result<(), Erro
 
 fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<i64, Error> {
     let uid = user_id(tx, user)?;
-    tx.execute("INSERT OR IGNORE INTO groups(name) VALUES (?1)", [group])?;
     tx.execute(
-        "INSERT OR IGNORE INTO memberships(group_id, user_id)
-         SELECT id, ?2 FROM groups WHERE name = ?1",
+        "INSERT INTO groups(name) VALUES (?1) ON CONFLICT DO NOTHING",
+        [group],
+    )?;
+    tx.execute(
+        // The WHERE is what lets SQLite read ON CONFLICT as the upsert.
+        "INSERT INTO memberships(group_id, user_id)
+         SELECT id, ?2 FROM groups WHERE name = ?1 ON CONFLICT DO NOTHING",
         params![group, uid],
     )?;
     Ok(uid)
@@ -213,7 +217,7 @@ pub fn user_by_token_hash(
 
 pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
     let mut stmt = conn.prepare(
-        "SELECT u.name, COALESCE(group_concat(g.name, ','), ''), u.source, u.disabled
+        "SELECT u.name, COALESCE(string_agg(g.name, ','), ''), u.source, u.disabled
          FROM users u
          LEFT JOIN memberships m ON m.user_id = u.id
          LEFT JOIN groups g ON g.id = m.group_id
@@ -247,7 +251,8 @@ pub fn ensure_host(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)",
+        "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)
+         ON CONFLICT DO NOTHING",
     )?
     .execute(params![host, to_ms(now), user])?;
     Ok(())

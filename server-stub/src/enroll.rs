@@ -153,12 +153,13 @@ pub fn enroll(
         Some(u) => u,
         None => {
             // Their own token is never shown: they sign in by key.
-            tx.execute(
-                "INSERT INTO users(name, token_hash, created_at) VALUES (?1, ?2, ?3)",
+            let id: i64 = tx.query_row(
+                "INSERT INTO users(name, token_hash, created_at) VALUES (?1, ?2, ?3) RETURNING id",
                 params![user, auth::hash_token(&auth::new_token()), to_ms(now)],
+                |r| r.get(0),
             )?;
             tracing::info!(user, %host, key = %key_id, "user created by enrollment");
-            (tx.last_insert_rowid(), user.to_owned())
+            (id, user.to_owned())
         }
     };
     let token = issue_host_token(&tx, user_id, &host, &format!("enroll:{key_id}"), now)?;

@@ -52,6 +52,20 @@ async fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Serve(args) => serve(args, cli.admin_token, &data_dir).await,
+        Command::Backup { to, db } => {
+            let db = db.unwrap_or_else(|| data_dir.join("server.db"));
+            let s = herald_server::backup::backup(&db, &to)
+                .with_context(|| format!("cannot back up {}", db.display()))?;
+            println!(
+                "{}: {} bytes, schema {}, {} users, {} messages",
+                to.display(),
+                s.bytes,
+                s.schema_version,
+                s.users,
+                s.messages
+            );
+            Ok(())
+        }
         other => {
             let token = match cli.admin_token {
                 Some(t) => t,
@@ -143,7 +157,14 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         tracing::info!(keytab = %kt.display(), ?realms, "Kerberos sign-in on");
         herald_server::kerberos_api::set_keytab(kt.clone(), realms);
     }
-    let state = herald_server::AppState::new(db, &token, policy).with_secure_cookies(tls.is_some());
+    if !args.trusted_proxies.is_empty() {
+        tracing::info!(proxies = ?args.trusted_proxies, "X-Forwarded-For believed from these");
+    }
+    let state = herald_server::AppState::new(db, &token, policy)
+        .with_secure_cookies(tls.is_some())
+        .with_trusted_proxies(herald_server::proxy::TrustedProxies::new(
+            args.trusted_proxies,
+        ));
     if let Some(dir) = config.directory {
         tracing::info!(url = %dir.url, every_secs = dir.interval().as_secs(), "directory sync on");
         tokio::spawn(herald_server::directory_api::sync_forever(

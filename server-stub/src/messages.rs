@@ -78,14 +78,16 @@ pub fn create(
     for r in &recipients {
         let (kind, name) = split(r);
         tx.execute(
-            "INSERT OR IGNORE INTO recipients(message_id, kind, name) VALUES (?1, ?2, ?3)",
+            "INSERT INTO recipients(message_id, kind, name) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
             params![id, kind, name],
         )?;
     }
     for r in &excluded {
         let (kind, name) = split(r);
         tx.execute(
-            "INSERT OR IGNORE INTO recipients(message_id, kind, name) VALUES (?1, ?2, ?3)",
+            "INSERT INTO recipients(message_id, kind, name) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
             params![id, format!("{EXCLUDED_PREFIX}{kind}"), name],
         )?;
     }
@@ -105,8 +107,10 @@ fn record_revision(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     conn.execute(
-        "INSERT OR REPLACE INTO message_revisions(message_id, revision, at, by, changes)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO message_revisions(message_id, revision, at, by, changes)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(message_id, revision) DO UPDATE
+         SET at = excluded.at, by = excluded.by, changes = excluded.changes",
         params![id, revision, to_ms(now), by, changes],
     )?;
     Ok(())

@@ -439,8 +439,8 @@ pub fn record_receipts(
         "SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED} AND NOT {EXCLUDED}"
     ))?;
     let mut put = tx.prepare_cached(
-        "INSERT OR IGNORE INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
     )?;
     for (index, rc) in receipts.iter().enumerate() {
         let current: Option<u32> = revision_of

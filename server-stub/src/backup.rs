@@ -1,0 +1,116 @@
+//! A consistent copy of the live database, taken while the server runs:
+//! SQLite's `VACUUM INTO` reads one snapshot, so a send or a receipt in the
+//! middle is either all in the copy or not at all.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::Error;
+
+/// What a backup holds, from the copy itself once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub schema_version: i64,
+    pub messages: i64,
+    pub users: i64,
+    pub bytes: u64,
+}
+
+/// Copies `db` to `out`, which must not exist. The copy is written beside
+/// `out` under another name and renamed once checked, so a backup cut
+/// short never looks like a whole one.
+pub fn backup(db: &Path, out: &Path) -> Result<Summary, Error> {
+    let io = |p: &Path| {
+        let name = p.display().to_string();
+        move |e| Error::Io(name, e)
+    };
+    if !db.exists() {
+        return Err(Error::bad(format!("no database at {}", db.display())));
+    }
+    if out.exists() {
+        return Err(Error::bad(format!(
+            "{} exists: a backup never overwrites a file",
+            out.display()
+        )));
+    }
+    let partial = partial_name(out);
+    let _ = std::fs::remove_file(&partial);
+    let src = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    src.busy_timeout(std::time::Duration::from_secs(30))?;
+    let result = src
+        .execute("VACUUM INTO ?1", [partial.to_string_lossy()])
+        .map_err(Error::from)
+        .and_then(|_| check(&partial));
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    // It holds token hashes and the audit log: for its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600))
+            .map_err(io(&partial))?;
+    }
+    std::fs::rename(&partial, out).map_err(io(out))?;
+    Ok(summary)
+}
+
+fn partial_name(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+fn check(copy: &Path) -> Result<Summary, Error> {
+    let c = Connection::open_with_flags(copy, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let verdict: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if verdict != "ok" {
+        return Err(Error::Internal(format!(
+            "the copy does not pass its integrity check: {verdict}"
+        )));
+    }
+    let count = |table: &str| -> Result<i64, Error> {
+        Ok(c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+    };
+    Ok(Summary {
+        schema_version: c.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+        messages: count("messages")?,
+        users: count("users")?,
+        bytes: std::fs::metadata(copy)
+            .map_err(|e| Error::Io(copy.display().to_string(), e))?
+            .len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_is_whole_checked_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("server.db");
+        let live = crate::db::open(&db).unwrap();
+        crate::directory::add_user(&live, "ann", &["staff".into()], chrono::Utc::now()).unwrap();
+        let out = dir.path().join("copy.db");
+        let s = backup(&db, &out).unwrap();
+        assert_eq!((s.users, s.messages), (1, 0));
+        assert!(s.schema_version >= 7, "{s:?}");
+        assert!(!partial_name(&out).exists());
+        let again = backup(&db, &out).unwrap_err().to_string();
+        assert!(again.contains("never overwrites"), "{again}");
+        let none = backup(&dir.path().join("nope.db"), &dir.path().join("x.db"));
+        assert!(none.unwrap_err().to_string().contains("no database"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

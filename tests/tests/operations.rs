@@ -1,0 +1,178 @@
+//! Running the server for a company: behind a load balancer,
+//! `X-Forwarded-For` names the client only when the request came through a
+//! proxy given with `--trusted-proxy`; the health endpoint says whether the
+//! instance can serve; a backup taken while it runs restores whole.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use herald_e2e::{Agent, Server};
+use serde_json::Value;
+
+/// A failed console sign-in as `name`, claiming to come from `claimed`.
+fn sign_in_from(server: &Server, name: &str, claimed: &str) {
+    let out = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", "Content-Type: application/json"])
+        .args(["-H", &format!("X-Forwarded-For: {claimed}")])
+        .args([
+            "--data",
+            &format!(r#"{{"name":"{name}","password":"not the password"}}"#),
+        ])
+        .arg(format!("{}/api/v1/console/signin", server.url))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
+}
+
+fn source_of(server: &Server, name: &str) -> String {
+    let audit: Vec<Value> = serde_json::from_str(&server.ok(&["audit", "--json"])).unwrap();
+    let line = audit
+        .iter()
+        .find(|l| l["action"] == "sign-in-failed" && l["target"] == name)
+        .unwrap_or_else(|| panic!("no failed sign-in for {name}: {audit:?}"));
+    line["source"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_forwarded_client_counts_only_through_a_trusted_proxy() {
+    let direct = Server::start();
+    sign_in_from(&direct, "eve", "198.51.100.4");
+    assert_eq!(
+        source_of(&direct, "eve"),
+        "127.0.0.1",
+        "a client named itself"
+    );
+
+    // Here loopback is the balancer: what it forwards is believed, and of
+    // a client's own header only what the balancer appended.
+    let behind = Server::start_with(&["--trusted-proxy", "10.0.0.0/8,127.0.0.1"]);
+    sign_in_from(&behind, "ann", "198.51.100.4");
+    assert_eq!(source_of(&behind, "ann"), "198.51.100.4");
+    sign_in_from(&behind, "bob", "192.0.2.99, 198.51.100.7");
+    assert_eq!(source_of(&behind, "bob"), "198.51.100.7");
+    sign_in_from(&behind, "cy", "garbage");
+    assert_eq!(source_of(&behind, "cy"), "127.0.0.1");
+
+    let out = behind.admin(&["serve", "--trusted-proxy", "10.0.0.0/33"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an address block"), "{err}");
+}
+
+#[test]
+fn health_says_the_instance_is_ready_with_its_database() {
+    let server = Server::start();
+    let out = Command::new("curl")
+        .args(["-sS", "-w", "\n%{http_code}"])
+        .arg(format!("{}/api/v1/health", server.url))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    assert_eq!(status, "200", "{text}");
+    let health: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(health["ready"], true, "{health}");
+    assert_eq!(health["database"], "ok", "{health}");
+}
+
+#[test]
+fn a_backup_taken_while_the_server_runs_restores_every_message_and_receipt() {
+    let server = Server::start();
+    let mut ann = Agent::new(&server.url, &server.add_user("ann", &["staff"]), "pc-ann");
+    let first = server.send("group:staff", "alert", "Fire drill", &[]);
+    let first = first.trim();
+    server.send("all", "info", "Canteen closed", &[]);
+    ann.sync();
+    ann.ok(&["ack", first]);
+    ann.sync();
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("herald-backup.db");
+    let copy_arg = copy.display().to_string();
+    let db_arg = server.db_path().display().to_string();
+    let said = server.ok(&["backup", &copy_arg, "--db", &db_arg]);
+    assert!(said.contains("1 users, 2 messages"), "{said}");
+    let again = server.admin(&["backup", &copy_arg, "--db", &db_arg]);
+    assert!(
+        !again.status.success(),
+        "a second backup overwrote the first"
+    );
+    // The server carries on, and what it does now is not in the copy; the
+    // agent's cursor moves past what the copy knows.
+    server.send("all", "info", "After the backup", &[]);
+    ann.sync();
+    assert!(ann.all().iter().any(|m| m["title"] == "After the backup"));
+
+    let restored = Server::start_with(&["--db", &copy_arg]);
+    let list: Vec<Value> = serde_json::from_str(&restored.ok(&["list", "--json"])).unwrap();
+    let titles: Vec<&str> = list.iter().map(|m| m["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles.contains(&"Fire drill") && titles.contains(&"Canteen closed"));
+    let receipts = restored.receipts(first);
+    assert!(
+        receipts
+            .iter()
+            .any(|r| r["user"] == "ann" && r["kind"] == "read"),
+        "{receipts:?}"
+    );
+    // The same agent against the restored copy: its token works, and its
+    // cursor, newer than the copy, gets a full answer that stops the
+    // message the copy never had (kept in the history, not shown).
+    ann.server = restored.url.clone();
+    ann.sync();
+    let all = ann.all();
+    let state = |title: &str| {
+        all.iter()
+            .find(|m| m["title"] == title)
+            .map(|m| m["state"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        state("After the backup").as_deref(),
+        Some("withdrawn"),
+        "{all:?}"
+    );
+    assert_eq!(
+        state("Canteen closed").as_deref(),
+        Some("staged"),
+        "{all:?}"
+    );
+    assert_eq!(state("Fire drill").as_deref(), Some("read"), "{all:?}");
+    assert_eq!(ann.queue(), ["Canteen closed"]);
+}
+
+/// The units in packaging/linux are ones systemd takes as written.
+#[test]
+fn the_systemd_units_verify() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no systemd-analyze");
+        return;
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/linux");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = herald_e2e::bin("herald-server").display().to_string();
+    let mut units = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let to = dir.path().join(path.file_name().unwrap());
+        std::fs::write(&to, text.replace("/usr/local/bin/herald-server", &bin)).unwrap();
+        units.push(to);
+    }
+    assert_eq!(units.len(), 3, "{units:?}");
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+}
