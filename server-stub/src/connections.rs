@@ -205,6 +205,9 @@ impl Connection {
             // The client's address is where inbound push calls go back to:
             // the peer's, or through a trusted balancer the one it names.
             let client = proxies.client(peer, req.headers());
+            if proxies.forwarded_https(peer, req.headers()) {
+                req.extensions_mut().insert(crate::proxy::ForwardedHttps);
+            }
             req.extensions_mut().insert(ConnectInfo(client));
             tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
         });

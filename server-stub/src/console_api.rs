@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use crate::accounts::{self, Actor};
 use crate::api::{AppState, Body};
 use crate::audit;
 use crate::error::Error;
+use crate::proxy::ForwardedHttps;
 use crate::sessions;
 
 pub fn routes() -> Router<AppState> {
@@ -43,8 +44,10 @@ fn describe(actor: &Actor, csrf: String) -> ConsoleSession {
 pub(crate) async fn sign_in(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    https: Option<Extension<ForwardedHttps>>,
     Body(req): Body<SignInRequest>,
 ) -> Result<impl IntoResponse, Error> {
+    let secure = st.secure_cookies || https.is_some();
     let now = Utc::now();
     let source = peer.ip().to_string();
     // The name as given, cut short: it goes to the audit log even when no
@@ -83,10 +86,7 @@ pub(crate) async fn sign_in(
         })
         .await?;
     Ok((
-        [(
-            header::SET_COOKIE,
-            sessions::set_cookie(Some(&id), st.secure_cookies),
-        )],
+        [(header::SET_COOKIE, sessions::set_cookie(Some(&id), secure))],
         Json(describe(&actor, csrf)),
     ))
 }
@@ -128,8 +128,10 @@ pub(crate) fn check_csrf(headers: &HeaderMap, csrf: &str) -> Result<(), Error> {
 pub(crate) async fn sign_out(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    https: Option<Extension<ForwardedHttps>>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, Error> {
+    let secure = st.secure_cookies || https.is_some();
     let (id, actor, csrf) = session_of(&st, &headers, peer.ip().to_string())
         .await?
         .ok_or(Error::Unauthorized)?;
@@ -139,10 +141,7 @@ pub(crate) async fn sign_out(
         audit::record(c, &actor, "sign-out", &actor.name, "console", Utc::now())
     })
     .await?;
-    Ok([(
-        header::SET_COOKIE,
-        sessions::set_cookie(None, st.secure_cookies),
-    )])
+    Ok([(header::SET_COOKIE, sessions::set_cookie(None, secure))])
 }
 
 #[utoipa::path(get, path = "/api/v1/console/session", tag = "console",

@@ -68,6 +68,22 @@ impl TrustedProxies {
         TrustedProxies(blocks)
     }
 
+    /// Whether the client reached a trusted proxy over HTTPS, as its
+    /// `X-Forwarded-Proto` says: the proxy terminated TLS, and the server's
+    /// cookies must still be `Secure`. From anyone else the header is not
+    /// believed.
+    pub fn forwarded_https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
+        if !self.trusts(peer.ip()) {
+            return false;
+        }
+        // With several proxies the first (the client's side) is leftmost.
+        headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+
     fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|c| c.contains(ip))
     }
@@ -101,6 +117,10 @@ impl TrustedProxies {
         peer
     }
 }
+
+/// Set on a request that reached the client's trusted proxy over HTTPS.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardedHttps;
 
 /// `192.0.2.7`, `2001:db8::1`, `[2001:db8::1]:443` or `192.0.2.7:5000`.
 fn parse_entry(s: &str) -> Option<IpAddr> {
@@ -180,6 +200,14 @@ mod tests {
             TrustedProxies::default().client(lb, &headers(&["198.51.100.4"])),
             lb
         );
+        // HTTPS at the proxy counts only from the proxy.
+        let mut h = headers(&["198.51.100.4"]);
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(trusted.forwarded_https(lb, &h));
+        assert!(!trusted.forwarded_https(direct, &h));
+        assert!(!TrustedProxies::default().forwarded_https(lb, &h));
+        h.insert("x-forwarded-proto", "http".parse().unwrap());
+        assert!(!trusted.forwarded_https(lb, &h));
         // Garbled or missing: the peer.
         assert_eq!(trusted.client(lb, &headers(&["unknown"])), lb);
         assert_eq!(trusted.client(lb, &HeaderMap::new()), lb);

@@ -176,3 +176,47 @@ fn the_systemd_units_verify() {
     );
     assert!(out.status.success() && said.trim().is_empty(), "{said}");
 }
+
+/// The `Set-Cookie` of a good console sign-in that says it came over HTTPS.
+fn cookie_signing_in(server: &Server) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "a long enough passphrase\n").unwrap();
+    let pw = pw.display().to_string();
+    server.ok(&[
+        "admin",
+        "add",
+        "ada",
+        "--role",
+        "admin",
+        "--password-file",
+        &pw,
+    ]);
+    let out = Command::new("curl")
+        .args(["-sS", "-D", "-", "-o", "/dev/null", "-X", "POST"])
+        .args(["-H", "Content-Type: application/json"])
+        .args(["-H", "X-Forwarded-Proto: https"])
+        .args([
+            "--data",
+            r#"{"name":"ada","password":"a long enough passphrase"}"#,
+        ])
+        .arg(format!("{}/api/v1/console/signin", server.url))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).into_owned();
+    head.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {head}"))
+        .to_owned()
+}
+
+#[test]
+fn the_session_cookie_is_secure_when_a_trusted_proxy_took_https() {
+    let behind = Server::start_with(&["--trusted-proxy", "127.0.0.1"]);
+    let cookie = cookie_signing_in(&behind);
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // A client that says so itself is not believed.
+    let direct = Server::start();
+    let cookie = cookie_signing_in(&direct);
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
