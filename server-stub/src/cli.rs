@@ -129,9 +129,10 @@ pub enum Command {
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8740")]
     pub listen: String,
-    /// Database file (default: server.db in the data directory).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// The database: a SQLite file (default: server.db in the data
+    /// directory), or postgres://USER@HOST/DB for several instances.
+    #[arg(long, env = "HERALD_DB")]
+    pub db: Option<String>,
     /// How often agents poll, in seconds.
     #[arg(long, env = "HERALD_POLL_INTERVAL", default_value_t = 300)]
     pub poll_interval: u64,

@@ -22,13 +22,19 @@ pub enum Error {
     #[error("{0}")]
     TooMany(String),
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] crate::sql::Error),
     #[error("database schema: {0}")]
     Schema(String),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Db(e.into())
+    }
 }
 
 impl Error {

@@ -35,6 +35,7 @@ pub mod proxy;
 pub mod push;
 pub mod report;
 pub mod sessions;
+pub mod sql;
 pub mod stream;
 pub mod timespec;
 pub mod tls;

@@ -128,9 +128,12 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Result<()> {
     let token = admin_token(token, data_dir)?;
-    let db_path = args.db.unwrap_or_else(|| data_dir.join("server.db"));
-    let db = herald_server::pool::Db::open(&db_path)
-        .with_context(|| format!("cannot open {}", db_path.display()))?;
+    let location = match &args.db {
+        Some(s) => herald_server::db::Location::parse(s),
+        None => herald_server::db::Location::Sqlite(data_dir.join("server.db")),
+    };
+    let db = herald_server::pool::Db::open_at(&location)
+        .with_context(|| format!("cannot open the database {location}"))?;
     let policy = herald_server::AgentPolicy {
         poll_interval_secs: args.poll_interval.max(1),
         min_agent_version: args.min_agent_version,
@@ -185,7 +188,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
             "serving plain HTTP beyond this computer: agents' tokens cross the network in clear; give --tls-cert and --tls-key"
         );
     }
-    tracing::info!(db = %db_path.display(), "serving");
+    tracing::info!(db = %location, "serving");
     herald_server::serve(listener, tls, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
