@@ -63,13 +63,15 @@ pub struct Filter {
 pub fn list(conn: &Conn, f: &Filter) -> Result<Vec<AuditEntry>, Error> {
     let like =
         f.q.as_ref()
-            .map(|q| format!("%{}%", q.replace(['%', '_'], "")));
+            .map(|q| format!("%{}%", q.replace(['%', '_'], "").to_lowercase()));
+    // The casts tell PostgreSQL each parameter's type where it first sees
+    // it (`$1 IS NULL` alone leaves it unknown); SQLite ignores them.
     let mut stmt = conn.prepare(
         "SELECT id, at, actor, action, target, detail, source FROM audit
-         WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE)
-           AND (?2 IS NULL OR action = ?2)
-           AND (?3 IS NULL OR LOWER(target) LIKE LOWER(?3) OR LOWER(detail) LIKE LOWER(?3))
-           AND (?4 IS NULL OR at >= ?4)
+         WHERE (CAST(?1 AS TEXT) IS NULL OR actor = ?1 COLLATE NOCASE)
+           AND (CAST(?2 AS TEXT) IS NULL OR action = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR LOWER(target) LIKE ?3 OR LOWER(detail) LIKE ?3)
+           AND (CAST(?4 AS BIGINT) IS NULL OR at >= ?4)
          ORDER BY id DESC LIMIT ?5",
     )?;
     let rows = stmt.query_map(

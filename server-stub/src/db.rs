@@ -31,12 +31,16 @@ pub enum Location {
 }
 
 impl Location {
-    /// `postgres://…` or `postgresql://…` is a server; anything else a file.
+    /// `postgres://…` or `postgresql://…` is a server; `sqlite:FILE` or
+    /// anything else a file.
     pub fn parse(s: &str) -> Self {
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             Location::Postgres(s.to_owned())
         } else {
-            Location::Sqlite(s.into())
+            let file = s
+                .strip_prefix("sqlite://")
+                .or_else(|| s.strip_prefix("sqlite:"));
+            Location::Sqlite(file.unwrap_or(s).into())
         }
     }
 }

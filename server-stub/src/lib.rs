@@ -28,6 +28,7 @@ pub mod lastseen;
 pub mod ldap;
 pub mod messages;
 pub mod messages_api;
+pub mod migrate;
 pub mod openapi;
 pub mod poll;
 pub mod pool;

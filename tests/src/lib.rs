@@ -187,6 +187,13 @@ impl Server {
         self.dir.path().join("server.db")
     }
 
+    /// The database as `--db` takes it: the PostgreSQL URL when the server
+    /// runs on one, else its SQLite file.
+    pub fn db_location(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postgres-url"))
+            .unwrap_or_else(|_| self.db_path().display().to_string())
+    }
+
     /// Kills the server (as a crash or power loss would).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -34,12 +34,14 @@ impl Value {
     }
 }
 
+// The drivers' errors are in the text, not `source`, so that a report
+// printing the chain says each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("{}", pg_text(.0))]
-    Pg(#[from] postgres::Error),
+    Pg(postgres::Error),
     #[error("the query returned no rows")]
     NoRows,
     #[error("column {column}: expected {expected}, found {found}")]
@@ -52,6 +54,18 @@ pub enum Error {
     Range(String),
 }
 
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sqlite(e)
+    }
+}
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        Error::Pg(e)
+    }
+}
+
 /// PostgreSQL's own message with its detail, not only "db error".
 fn pg_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -59,7 +73,10 @@ fn pg_text(e: &postgres::Error) -> String {
             Some(d) => format!("{}: {d}", db.message()),
             None => db.message().to_owned(),
         },
-        None => e.to_string(),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 
@@ -312,7 +329,8 @@ pub struct Conn {
 
 enum Backend {
     Sqlite(rusqlite::Connection),
-    Pg(pg::PgConn),
+    // Boxed: a PostgreSQL client is three times the size of a SQLite handle.
+    Pg(Box<pg::PgConn>),
 }
 
 impl fmt::Debug for Conn {
@@ -347,7 +365,7 @@ impl Conn {
     /// A PostgreSQL session; a reader's refuses to write.
     pub fn connect_postgres(url: &str, read_only: bool) -> Result<Self> {
         Ok(Conn {
-            inner: Backend::Pg(pg::PgConn::connect(url, read_only)?),
+            inner: Backend::Pg(Box::new(pg::PgConn::connect(url, read_only)?)),
         })
     }
 
@@ -432,11 +450,51 @@ impl Conn {
     /// A transaction for reads: one consistent snapshot for several
     /// queries. `finish` ends it; dropped, it rolls back.
     pub fn snapshot(&self) -> Result<Snapshot<'_>> {
-        self.prepare_cached("BEGIN")?.execute([])?;
+        // PostgreSQL's default (read committed) takes a new snapshot for
+        // each statement; SQLite's BEGIN holds one from the first read.
+        let sql = match &self.inner {
+            Backend::Sqlite(_) => "BEGIN",
+            Backend::Pg(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        };
+        self.prepare_cached(sql)?.execute([])?;
         Ok(Snapshot {
             conn: self,
             open: true,
         })
+    }
+
+    /// The schema's tables, sorted (bookkeeping tables left out).
+    pub fn tables(&self) -> Result<Vec<String>> {
+        let sql = match &self.inner {
+            Backend::Sqlite(_) => {
+                "SELECT name FROM sqlite_master WHERE type = 'table'
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            }
+            Backend::Pg(_) => {
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+                   AND table_name <> 'schema_migrations' ORDER BY 1"
+            }
+        };
+        let mut stmt = self.prepare(sql)?;
+        let names = stmt.query_map([], |r| r.get(0))?;
+        names.collect()
+    }
+
+    /// A table's columns, in their order.
+    pub fn columns(&self, table: &str) -> Result<Vec<String>> {
+        let (sql, param) = match &self.inner {
+            Backend::Sqlite(_) => ("SELECT name FROM pragma_table_info(?1) ORDER BY cid", table),
+            Backend::Pg(_) => (
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = ?1
+                 ORDER BY ordinal_position",
+                table,
+            ),
+        };
+        let mut stmt = self.prepare(sql)?;
+        let names = stmt.query_map([param], |r| r.get(0))?;
+        names.collect()
     }
 
     /// Whether no transaction is open.
