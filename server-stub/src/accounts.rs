@@ -2,6 +2,7 @@
 //! admin API, with which role, and a sender's limits. Passwords are kept
 //! as argon2 hashes; API tokens as SHA-256 hashes, like agents' tokens.
 
+use crate::sql::{params, Conn, OptionalExtension};
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Utc};
@@ -9,7 +10,6 @@ use herald_protocol::{
     AccountEdit, AccountInfo, NewAccount, NewMessage, ReceiptPolicy, Recipient, Role, SenderLimits,
     Severity,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth;
 use crate::db::{self, from_ms, to_ms};
@@ -88,11 +88,7 @@ fn hash_password(password: &str) -> Result<String, Error> {
         .map_err(|e| Error::Internal(format!("cannot hash the password: {e}")))
 }
 
-pub fn create(
-    conn: &Connection,
-    new: &NewAccount,
-    now: DateTime<Utc>,
-) -> Result<AccountInfo, Error> {
+pub fn create(conn: &Conn, new: &NewAccount, now: DateTime<Utc>) -> Result<AccountInfo, Error> {
     let name = check_name(&new.name)?;
     let hash = new.password.as_deref().map(hash_password).transpose()?;
     let tx = db::Atomic::begin(conn)?;
@@ -119,7 +115,7 @@ pub fn create(
     Ok(info)
 }
 
-pub fn get(conn: &Connection, name: &str) -> Result<AccountInfo, Error> {
+pub fn get(conn: &Conn, name: &str) -> Result<AccountInfo, Error> {
     let row: Option<(i64, String, bool, String, i64, bool)> = conn
         .query_row(
             "SELECT id, name, password_hash IS NOT NULL, role, created_at, disabled
@@ -151,7 +147,7 @@ pub fn get(conn: &Connection, name: &str) -> Result<AccountInfo, Error> {
     })
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<AccountInfo>, Error> {
+pub fn list(conn: &Conn) -> Result<Vec<AccountInfo>, Error> {
     let names: Vec<String> = conn
         .prepare("SELECT name FROM accounts ORDER BY name")?
         .query_map([], |r| r.get(0))?
@@ -159,7 +155,7 @@ pub fn list(conn: &Connection) -> Result<Vec<AccountInfo>, Error> {
     names.iter().map(|n| get(conn, n)).collect()
 }
 
-fn limits(conn: &Connection, id: i64, role: Role) -> Result<Option<SenderLimits>, Error> {
+fn limits(conn: &Conn, id: i64, role: Role) -> Result<Option<SenderLimits>, Error> {
     if role != Role::Sender {
         return Ok(None);
     }
@@ -190,7 +186,7 @@ fn limits(conn: &Connection, id: i64, role: Role) -> Result<Option<SenderLimits>
     }))
 }
 
-fn set_limits(conn: &Connection, id: i64, l: &SenderLimits) -> Result<(), Error> {
+fn set_limits(conn: &Conn, id: i64, l: &SenderLimits) -> Result<(), Error> {
     for t in &l.targets {
         let r: Recipient = t
             .parse()
@@ -217,11 +213,7 @@ fn set_limits(conn: &Connection, id: i64, l: &SenderLimits) -> Result<(), Error>
 
 /// Applies an edit; returns the account as it is now and the words for
 /// the audit log.
-pub fn edit(
-    conn: &Connection,
-    name: &str,
-    e: &AccountEdit,
-) -> Result<(AccountInfo, String), Error> {
+pub fn edit(conn: &Conn, name: &str, e: &AccountEdit) -> Result<(AccountInfo, String), Error> {
     if e == &AccountEdit::default() {
         return Err(Error::bad(
             "nothing to change: give a role, limits, a password or disabled",
@@ -282,7 +274,7 @@ pub fn edit(
 
 /// A new API token for the account; its earlier ones keep working until
 /// `revoke_tokens`.
-pub fn new_token(conn: &Connection, name: &str, now: DateTime<Utc>) -> Result<String, Error> {
+pub fn new_token(conn: &Conn, name: &str, now: DateTime<Utc>) -> Result<String, Error> {
     let id: i64 = conn
         .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
             r.get(0)
@@ -298,7 +290,7 @@ pub fn new_token(conn: &Connection, name: &str, now: DateTime<Utc>) -> Result<St
 }
 
 /// The account an API token belongs to, if it is enabled.
-pub fn by_token(conn: &Connection, token: &str, source: String) -> Result<Option<Actor>, Error> {
+pub fn by_token(conn: &Conn, token: &str, source: String) -> Result<Option<Actor>, Error> {
     let name: Option<String> = conn
         .prepare_cached(
             "SELECT a.name FROM account_tokens t JOIN accounts a ON a.id = t.account_id
@@ -309,7 +301,7 @@ pub fn by_token(conn: &Connection, token: &str, source: String) -> Result<Option
     name.map(|n| actor(conn, &n, source)).transpose()
 }
 
-pub fn actor(conn: &Connection, name: &str, source: String) -> Result<Actor, Error> {
+pub fn actor(conn: &Conn, name: &str, source: String) -> Result<Actor, Error> {
     let a = get(conn, name)?;
     Ok(Actor {
         name: a.name,
@@ -321,11 +313,7 @@ pub fn actor(conn: &Connection, name: &str, source: String) -> Result<Actor, Err
 
 /// Checks a password; `None` when the name or password is wrong or the
 /// account disabled, without saying which.
-pub fn verify_password(
-    conn: &Connection,
-    name: &str,
-    password: &str,
-) -> Result<Option<String>, Error> {
+pub fn verify_password(conn: &Conn, name: &str, password: &str) -> Result<Option<String>, Error> {
     let row: Option<(String, Option<String>, bool)> = conn
         .query_row(
             "SELECT name, password_hash, disabled FROM accounts WHERE name = ?1",
@@ -348,7 +336,7 @@ pub fn verify_password(
 
 /// Refuses a message a sender may not send, with the reason; an admin
 /// may send anything.
-pub fn check_message(conn: &Connection, actor: &Actor, m: &NewMessage) -> Result<(), Error> {
+pub fn check_message(conn: &Conn, actor: &Actor, m: &NewMessage) -> Result<(), Error> {
     let Some(limits) = &actor.limits else {
         return Ok(());
     };
@@ -392,7 +380,7 @@ pub fn check_severity(actor: &Actor, limits: &SenderLimits, s: Severity) -> Resu
     }
 }
 
-fn may_target(conn: &Connection, limits: &SenderLimits, r: &Recipient) -> Result<bool, Error> {
+fn may_target(conn: &Conn, limits: &SenderLimits, r: &Recipient) -> Result<bool, Error> {
     let allowed: Vec<Recipient> = limits
         .targets
         .iter()

@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::sql::Conn;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
@@ -17,7 +18,6 @@ use herald_protocol::{
     ErrorBody, Health, PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch,
     API_VERSION, ENROLL_PATH, KERBEROS_PATH, PUSH_PATH,
 };
-use rusqlite::Connection;
 
 use crate::auth;
 use crate::db::to_ms;
@@ -87,7 +87,7 @@ impl AppState {
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, Error> + Send + 'static,
     {
         self.db.write(f).await
     }
@@ -96,7 +96,7 @@ impl AppState {
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, Error> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
         let _turn = self
@@ -316,7 +316,7 @@ pub(crate) async fn agent_poll(
 /// write: `None` when the agent announces an address the server does not
 /// hold yet, and the full poll registers it.
 fn quick_inbound_key(
-    c: &Connection,
+    c: &Conn,
     st: &AppState,
     user: &User,
     req: &PollRequest,
@@ -363,7 +363,7 @@ pub(crate) async fn agent_receipts(
 /// Registers an announcing agent as a listener and gives it its key; an
 /// agent that did not announce gets the key only if it still listens.
 fn inbound_key(
-    c: &Connection,
+    c: &Conn,
     user: &User,
     req: &PollRequest,
     ip: std::net::IpAddr,

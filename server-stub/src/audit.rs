@@ -2,9 +2,9 @@
 //! added, in the same transaction as the change they describe, so a change
 //! is never without its line; the database refuses updates and deletes.
 
+use crate::sql::{params, Conn};
 use chrono::{DateTime, Utc};
 use herald_protocol::AuditEntry;
-use rusqlite::{params, Connection};
 
 use crate::accounts::Actor;
 use crate::db::{from_ms, to_ms};
@@ -12,7 +12,7 @@ use crate::error::Error;
 
 /// Adds a line for `actor`.
 pub fn record(
-    conn: &Connection,
+    conn: &Conn,
     actor: &Actor,
     action: &str,
     target: &str,
@@ -32,7 +32,7 @@ pub fn record(
 
 /// Adds a line for someone not signed in (a failed sign-in).
 pub fn record_as(
-    conn: &Connection,
+    conn: &Conn,
     actor: &str,
     source: &str,
     action: &str,
@@ -60,16 +60,18 @@ pub struct Filter {
     pub limit: Option<u32>,
 }
 
-pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<AuditEntry>, Error> {
+pub fn list(conn: &Conn, f: &Filter) -> Result<Vec<AuditEntry>, Error> {
     let like =
         f.q.as_ref()
-            .map(|q| format!("%{}%", q.replace(['%', '_'], "")));
+            .map(|q| format!("%{}%", q.replace(['%', '_'], "").to_lowercase()));
+    // The casts tell PostgreSQL each parameter's type where it first sees
+    // it (`$1 IS NULL` alone leaves it unknown); SQLite ignores them.
     let mut stmt = conn.prepare(
         "SELECT id, at, actor, action, target, detail, source FROM audit
-         WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE)
-           AND (?2 IS NULL OR action = ?2)
-           AND (?3 IS NULL OR target LIKE ?3 OR detail LIKE ?3)
-           AND (?4 IS NULL OR at >= ?4)
+         WHERE (CAST(?1 AS TEXT) IS NULL OR actor = ?1 COLLATE NOCASE)
+           AND (CAST(?2 AS TEXT) IS NULL OR action = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR LOWER(target) LIKE ?3 OR LOWER(detail) LIKE ?3)
+           AND (CAST(?4 AS BIGINT) IS NULL OR at >= ?4)
          ORDER BY id DESC LIMIT ?5",
     )?;
     let rows = stmt.query_map(

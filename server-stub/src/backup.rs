@@ -1,11 +1,14 @@
 //! A consistent copy of the live database, taken while the server runs:
 //! SQLite's `VACUUM INTO` reads one snapshot, so a send or a receipt in the
-//! middle is either all in the copy or not at all.
+//! middle is either all in the copy or not at all. A PostgreSQL database
+//! is copied the same way into a new SQLite file (see `migrate`), which a
+//! server runs on as it is, or `migrate` puts back on PostgreSQL.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::db::Location;
 use crate::error::Error;
 
 /// What a backup holds, from the copy itself once written.
@@ -20,13 +23,15 @@ pub struct Summary {
 /// Copies `db` to `out`, which must not exist. The copy is written beside
 /// `out` under another name and renamed once checked, so a backup cut
 /// short never looks like a whole one.
-pub fn backup(db: &Path, out: &Path) -> Result<Summary, Error> {
+pub fn backup(db: &Location, out: &Path) -> Result<Summary, Error> {
     let io = |p: &Path| {
         let name = p.display().to_string();
         move |e| Error::Io(name, e)
     };
-    if !db.exists() {
-        return Err(Error::bad(format!("no database at {}", db.display())));
+    if let Location::Sqlite(db) = db {
+        if !db.exists() {
+            return Err(Error::bad(format!("no database at {}", db.display())));
+        }
     }
     if out.exists() {
         return Err(Error::bad(format!(
@@ -36,12 +41,11 @@ pub fn backup(db: &Path, out: &Path) -> Result<Summary, Error> {
     }
     let partial = partial_name(out);
     let _ = std::fs::remove_file(&partial);
-    let src = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    src.busy_timeout(std::time::Duration::from_secs(30))?;
-    let result = src
-        .execute("VACUUM INTO ?1", [partial.to_string_lossy()])
-        .map_err(Error::from)
-        .and_then(|_| check(&partial));
+    let result = match db {
+        Location::Sqlite(db) => vacuum_into(db, &partial),
+        Location::Postgres(url) => copy_out(url, &partial),
+    }
+    .and_then(|()| check(&partial));
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -58,6 +62,20 @@ pub fn backup(db: &Path, out: &Path) -> Result<Summary, Error> {
     }
     std::fs::rename(&partial, out).map_err(io(out))?;
     Ok(summary)
+}
+
+fn vacuum_into(db: &Path, partial: &Path) -> Result<(), Error> {
+    let src = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    src.busy_timeout(std::time::Duration::from_secs(30))?;
+    src.execute("VACUUM INTO ?1", [partial.to_string_lossy()])?;
+    Ok(())
+}
+
+fn copy_out(url: &str, partial: &Path) -> Result<(), Error> {
+    let src = crate::sql::Conn::connect_postgres(url, true)?;
+    let dst = crate::db::open(partial)?;
+    crate::migrate::copy(&src, &dst)?;
+    Ok(())
 }
 
 fn partial_name(out: &Path) -> PathBuf {
@@ -98,13 +116,16 @@ mod tests {
         let live = crate::db::open(&db).unwrap();
         crate::directory::add_user(&live, "ann", &["staff".into()], chrono::Utc::now()).unwrap();
         let out = dir.path().join("copy.db");
-        let s = backup(&db, &out).unwrap();
+        let s = backup(&Location::Sqlite(db.clone()), &out).unwrap();
         assert_eq!((s.users, s.messages), (1, 0));
         assert!(s.schema_version >= 7, "{s:?}");
         assert!(!partial_name(&out).exists());
-        let again = backup(&db, &out).unwrap_err().to_string();
+        let again = backup(&Location::Sqlite(db), &out).unwrap_err().to_string();
         assert!(again.contains("never overwrites"), "{again}");
-        let none = backup(&dir.path().join("nope.db"), &dir.path().join("x.db"));
+        let none = backup(
+            &Location::Sqlite(dir.path().join("nope.db")),
+            &dir.path().join("x.db"),
+        );
         assert!(none.unwrap_err().to_string().contains("no database"));
         #[cfg(unix)]
         {

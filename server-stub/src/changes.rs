@@ -3,7 +3,7 @@
 //! receipt stamps its reader (whose other agents must drop the message); a
 //! membership change stamps the member. Nobody else's next poll notices.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::sql::{params, Conn, OptionalExtension};
 
 use crate::db;
 use crate::error::Error;
@@ -27,7 +27,7 @@ impl Scope {
 }
 
 /// Records a change that concerns `scopes`; returns the new sequence value.
-pub fn record(conn: &Connection, scopes: &[Scope]) -> Result<i64, Error> {
+pub fn record(conn: &Conn, scopes: &[Scope]) -> Result<i64, Error> {
     db::bump_change_seq(conn)?;
     let seq = db::change_seq(conn)?;
     let mut stamp = conn.prepare_cached(
@@ -42,7 +42,7 @@ pub fn record(conn: &Connection, scopes: &[Scope]) -> Result<i64, Error> {
 
 /// The latest change that concerns `user_id` at `host` (0 if none): one
 /// primary-key lookup per scope.
-pub fn latest_for(conn: &Connection, user_id: i64, host: &str) -> Result<i64, Error> {
+pub fn latest_for(conn: &Conn, user_id: i64, host: &str) -> Result<i64, Error> {
     let mut stmt = conn.prepare_cached("SELECT seq FROM change_stamps WHERE scope = ?1")?;
     let mut latest = 0;
     for scope in [
@@ -62,7 +62,7 @@ pub fn latest_for(conn: &Connection, user_id: i64, host: &str) -> Result<i64, Er
 
 /// Whom a message's recipients name, with groups resolved to their members
 /// as they are now (a later membership change stamps the member itself).
-pub fn message_scopes(conn: &Connection, message_id: &str) -> Result<Vec<Scope>, Error> {
+pub fn message_scopes(conn: &Conn, message_id: &str) -> Result<Vec<Scope>, Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT 'all', NULL, NULL FROM recipients WHERE message_id = ?1 AND kind = 'all'
          UNION ALL

@@ -51,14 +51,27 @@ pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
     /// Copy the database while the server runs: a consistent snapshot,
-    /// checked, to a new file. Restore by stopping the server and putting
-    /// the copy in place of server.db (with its -wal and -shm removed).
+    /// checked, to a new SQLite file. Restore by stopping the server and
+    /// putting the copy in place of server.db (with its -wal and -shm
+    /// removed), or, for PostgreSQL, with `migrate --from sqlite:COPY`.
     Backup {
         /// The copy to write; it must not exist.
         to: PathBuf,
-        /// The database (default: server.db in the data directory).
+        /// The database: a SQLite file or postgres://… (default: HERALD_DB,
+        /// else server.db in the data directory).
+        #[arg(long, env = "HERALD_DB")]
+        db: Option<String>,
+    },
+    /// Copy everything from one database into another that holds no data
+    /// yet, e.g. from the embedded SQLite file to PostgreSQL. Stop the
+    /// server first: what it writes during the copy stays behind.
+    Migrate {
+        /// `sqlite:FILE` or `postgres://…`.
         #[arg(long)]
-        db: Option<PathBuf>,
+        from: String,
+        /// `sqlite:FILE` or `postgres://…`; made if missing, must be empty.
+        #[arg(long)]
+        to: String,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -129,9 +142,10 @@ pub enum Command {
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8740")]
     pub listen: String,
-    /// Database file (default: server.db in the data directory).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// The database: a SQLite file (default: server.db in the data
+    /// directory), or postgres://USER@HOST/DB for several instances.
+    #[arg(long, env = "HERALD_DB")]
+    pub db: Option<String>,
     /// How often agents poll, in seconds.
     #[arg(long, env = "HERALD_POLL_INTERVAL", default_value_t = 300)]
     pub poll_interval: u64,
@@ -271,8 +285,8 @@ const NONE: Option<&()> = None;
 
 pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     match cmd {
-        Command::Serve(_) | Command::Backup { .. } => {
-            anyhow::bail!("serve and backup are not admin commands")
+        Command::Serve(_) | Command::Backup { .. } | Command::Migrate { .. } => {
+            anyhow::bail!("serve, backup and migrate are not admin commands")
         }
         Command::Enroll(cmd) => crate::enroll_cli::enroll(cmd, c).await?,
         Command::Admin(cmd) => crate::accounts_cli::admin(cmd, c).await?,

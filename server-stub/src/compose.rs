@@ -2,12 +2,12 @@
 //! body through the agent's own renderer, and shared message templates.
 //! Changes are audited by the admin router's generic line.
 
+use crate::sql::{params, Conn, OptionalExtension};
 use axum::extract::{Extension, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use herald_protocol::{ErrorBody, Preview, PreviewHtml, Template, TemplateInfo};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::accounts::Actor;
 use crate::api::{AppState, Body, Path};
@@ -79,7 +79,7 @@ pub(crate) async fn delete_template(
     .await
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<TemplateInfo>, Error> {
+pub fn list(conn: &Conn) -> Result<Vec<TemplateInfo>, Error> {
     let mut stmt = conn.prepare(
         "SELECT name, title, body, severity, receipts, valid_for, updated_at, updated_by
          FROM templates ORDER BY name",
@@ -88,7 +88,7 @@ pub fn list(conn: &Connection) -> Result<Vec<TemplateInfo>, Error> {
     rows.map(|r| r?).collect()
 }
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Result<TemplateInfo, Error>> {
+fn row(r: &crate::sql::Row) -> crate::sql::Result<Result<TemplateInfo, Error>> {
     let severity: String = r.get(3)?;
     let receipts: String = r.get(4)?;
     let build = || -> Result<TemplateInfo, Error> {
@@ -113,7 +113,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Result<TemplateInfo, Error>> {
 }
 
 pub fn save(
-    conn: &Connection,
+    conn: &Conn,
     name: &str,
     t: Template,
     by: &str,

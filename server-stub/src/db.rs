@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::Error;
+use crate::sql::{Conn, OptionalExtension};
 
 /// Migrations in order; the database's `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -17,8 +18,104 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_accounts.sql"),
 ];
 
+/// The PostgreSQL schema, numbered on its own: its first migration is the
+/// whole of SQLite's first seven.
+const PG_MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_schema.sql")];
+
+/// Where the database is: a SQLite file (the embedded default) or a
+/// PostgreSQL server, for several instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://…` or `postgresql://…` is a server; `sqlite:FILE` or
+    /// anything else a file.
+    pub fn parse(s: &str) -> Self {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Location::Postgres(s.to_owned())
+        } else {
+            let file = s
+                .strip_prefix("sqlite://")
+                .or_else(|| s.strip_prefix("sqlite:"));
+            Location::Sqlite(file.unwrap_or(s).into())
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    /// A server's address without its password, for logs and errors.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            Location::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    write!(f, "{}://…{}", &url[..scheme], &url[at..])
+                }
+                _ => f.write_str(url),
+            },
+        }
+    }
+}
+
+/// Connects to a PostgreSQL server and brings its schema up to date. Two
+/// instances starting at once take turns: the first migrates, the second
+/// finds it done.
+pub fn open_postgres(url: &str) -> Result<Conn, Error> {
+    let conn = Conn::connect_postgres(url, false)?;
+    conn.execute_batch(
+        "BEGIN;
+         SELECT pg_advisory_xact_lock(4242000001);
+         CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    BIGINT PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         );",
+    )?;
+    let result = (|| {
+        let done: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        let done = usize::try_from(done).unwrap_or(usize::MAX);
+        if done > PG_MIGRATIONS.len() {
+            return Err(Error::Schema(format!(
+                "database schema version {done} is newer than this server knows ({})",
+                PG_MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in PG_MIGRATIONS.iter().enumerate().skip(done) {
+            conn.execute_batch(sql)?;
+            conn.execute(
+                "INSERT INTO schema_migrations(version) VALUES (?1)",
+                [i + 1],
+            )?;
+        }
+        let first = "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING";
+        conn.execute(first, ["server_id", &crate::auth::random_id(12)])?;
+        conn.execute(first, ["change_seq", "0"])?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(conn)
+}
+
 /// Opens (creating if needed) the database and brings its schema up to date.
-pub fn open(path: &Path) -> Result<Connection, Error> {
+pub fn open(path: &Path) -> Result<Conn, Error> {
+    Ok(Conn::from_sqlite(open_sqlite(path)?))
+}
+
+/// `open`, for what needs SQLite itself (the writer's pragmas, the
+/// checkpointer).
+pub fn open_sqlite(path: &Path) -> Result<Connection, Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
     }
@@ -29,14 +126,14 @@ pub fn open(path: &Path) -> Result<Connection, Error> {
 }
 
 /// A connection for reads only, to a database `open` has brought up to date.
-pub fn open_reader(path: &Path) -> Result<Connection, Error> {
+pub fn open_reader(path: &Path) -> Result<Conn, Error> {
     let conn = Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     tune(&conn)?;
-    Ok(conn)
+    Ok(Conn::from_sqlite(conn))
 }
 
 /// Statements are prepared once per connection: the default cache of 16
@@ -89,23 +186,20 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
 }
 
 fn ensure_meta(conn: &Connection) -> Result<(), Error> {
-    if meta(conn, "server_id")?.is_none() {
-        set_meta(conn, "server_id", &crate::auth::random_id(12))?;
-    }
-    if meta(conn, "change_seq")?.is_none() {
-        set_meta(conn, "change_seq", "0")?;
-    }
+    let first = "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING";
+    conn.execute(first, ["server_id", &crate::auth::random_id(12)])?;
+    conn.execute(first, ["change_seq", "0"])?;
     Ok(())
 }
 
-pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, Error> {
+pub fn meta(conn: &Conn, key: &str) -> Result<Option<String>, Error> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), Error> {
+pub fn set_meta(conn: &Conn, key: &str, value: &str) -> Result<(), Error> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -117,15 +211,15 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), Error> 
 /// The change sequence moves whenever something that decides which messages
 /// apply to whom changes; an agent whose last poll saw the current value
 /// gets a "nothing changed" answer without any further query.
-pub fn change_seq(conn: &Connection) -> Result<i64, Error> {
+pub fn change_seq(conn: &Conn) -> Result<i64, Error> {
     Ok(conn
-        .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'change_seq'")?
+        .prepare_cached("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'change_seq'")?
         .query_row([], |r| r.get(0))?)
 }
 
-pub fn bump_change_seq(conn: &Connection) -> Result<(), Error> {
+pub fn bump_change_seq(conn: &Conn) -> Result<(), Error> {
     conn.execute(
-        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_seq'",
+        "UPDATE meta SET value = CAST(value AS BIGINT) + 1 WHERE key = 'change_seq'",
         [],
     )?;
     Ok(())
@@ -137,12 +231,12 @@ pub fn bump_change_seq(conn: &Connection) -> Result<(), Error> {
 /// error undoes only its own changes. Dropped without `commit`, it rolls
 /// back, on an error return and on a panic alike.
 pub struct Atomic<'c> {
-    conn: &'c Connection,
+    conn: &'c Conn,
     done: bool,
 }
 
 impl<'c> Atomic<'c> {
-    pub fn begin(conn: &'c Connection) -> Result<Self, Error> {
+    pub fn begin(conn: &'c Conn) -> Result<Self, Error> {
         conn.prepare_cached("SAVEPOINT atomic")?.execute([])?;
         Ok(Atomic { conn, done: false })
     }
@@ -155,8 +249,8 @@ impl<'c> Atomic<'c> {
 }
 
 impl std::ops::Deref for Atomic<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         self.conn
     }
 }
@@ -194,11 +288,12 @@ mod tests {
         let conn = open(&path).unwrap();
         let id = meta(&conn, "server_id").unwrap().unwrap();
         drop(conn);
-        let conn = open(&path).unwrap();
+        let conn = open_sqlite(&path).unwrap();
         let v: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
+        let conn = Conn::from_sqlite(conn);
         assert_eq!(meta(&conn, "server_id").unwrap().unwrap(), id);
     }
 
@@ -206,7 +301,7 @@ mod tests {
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let conn = open(&path).unwrap();
+        let conn = open_sqlite(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
         let err = open(&path).unwrap_err().to_string();

@@ -1,8 +1,8 @@
 //! Users, groups and the hosts agents have reported.
 
+use crate::sql::{params, Conn, OptionalExtension};
 use chrono::{DateTime, Utc};
 use herald_protocol::{HostInfo, UserInfo};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth;
 use crate::changes::{self, Scope};
@@ -52,7 +52,7 @@ pub fn normalize_host(name: &str) -> Result<String, Error> {
 /// Creates a user (and any group named that does not exist yet) and returns
 /// the user's new agent token.
 pub fn add_user(
-    conn: &Connection,
+    conn: &Conn,
     name: &str,
     groups: &[String],
     now: DateTime<Utc>,
@@ -86,7 +86,7 @@ pub fn add_user(
 
 /// Gives a user a new token; the old one, and every token an agent of
 /// theirs got by signing in, stop working at once.
-pub fn rotate_token(conn: &Connection, name: &str) -> Result<String, Error> {
+pub fn rotate_token(conn: &Conn, name: &str) -> Result<String, Error> {
     let token = auth::new_token();
     let tx = db::Atomic::begin(conn)?;
     let n = tx.execute(
@@ -111,7 +111,7 @@ pub fn rotate_token(conn: &Connection, name: &str) -> Result<String, Error> {
 
 /// Directory users and groups change in the directory only: a local edit
 /// would be undone by the next sync, or worse, kept by surprise.
-fn local_only(conn: &Connection, table: &str, what: &str, name: &str) -> Result<(), Error> {
+fn local_only(conn: &Conn, table: &str, what: &str, name: &str) -> Result<(), Error> {
     let sql = format!("SELECT source FROM {table} WHERE name = ?1");
     let source: Option<String> = conn.query_row(&sql, [name], |r| r.get(0)).optional()?;
     if source.as_deref() == Some("directory") {
@@ -122,7 +122,7 @@ fn local_only(conn: &Connection, table: &str, what: &str, name: &str) -> Result<
     Ok(())
 }
 
-pub fn remove_user(conn: &Connection, name: &str) -> Result<(), Error> {
+pub fn remove_user(conn: &Conn, name: &str) -> Result<(), Error> {
     local_only(conn, "users", "user", name)?;
     let n = conn.execute("DELETE FROM users WHERE name = ?1", [name])?;
     if n == 0 {
@@ -132,7 +132,7 @@ pub fn remove_user(conn: &Connection, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn add_member(conn: &Connection, group: &str, user: &str) -> Result<(), Error> {
+pub fn add_member(conn: &Conn, group: &str, user: &str) -> Result<(), Error> {
     check_name("group", group)?;
     local_only(conn, "groups", "group", group)?;
     let tx = db::Atomic::begin(conn)?;
@@ -142,7 +142,7 @@ pub fn add_member(conn: &Connection, group: &str, user: &str) -> Result<(), Erro
     Ok(())
 }
 
-fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<i64, Error> {
+fn add_member_tx(tx: &Conn, group: &str, user: &str) -> Result<i64, Error> {
     let uid = user_id(tx, user)?;
     tx.execute(
         "INSERT INTO groups(name) VALUES (?1) ON CONFLICT DO NOTHING",
@@ -157,7 +157,7 @@ fn add_member_tx(tx: &Connection, group: &str, user: &str) -> Result<i64, Error>
     Ok(uid)
 }
 
-pub fn remove_member(conn: &Connection, group: &str, user: &str) -> Result<(), Error> {
+pub fn remove_member(conn: &Conn, group: &str, user: &str) -> Result<(), Error> {
     local_only(conn, "groups", "group", group)?;
     let uid = user_id(conn, user)?;
     let n = conn.execute(
@@ -174,7 +174,7 @@ pub fn remove_member(conn: &Connection, group: &str, user: &str) -> Result<(), E
     Ok(())
 }
 
-fn user_id(conn: &Connection, name: &str) -> Result<i64, Error> {
+fn user_id(conn: &Conn, name: &str) -> Result<i64, Error> {
     conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("no user '{name}'")))
@@ -183,16 +183,12 @@ fn user_id(conn: &Connection, name: &str) -> Result<i64, Error> {
 /// The user whose agent token this is, if any, for an agent on `host`
 /// (normalized): a user's own token works on any of their computers, a
 /// token from signing in only on the computer it was given to.
-pub fn user_by_token(conn: &Connection, token: &str, host: &str) -> Result<Option<User>, Error> {
+pub fn user_by_token(conn: &Conn, token: &str, host: &str) -> Result<Option<User>, Error> {
     user_by_token_hash(conn, &auth::hash_token(token), host)
 }
 
-pub fn user_by_token_hash(
-    conn: &Connection,
-    hash: &str,
-    host: &str,
-) -> Result<Option<User>, Error> {
-    let row = |r: &rusqlite::Row<'_>| {
+pub fn user_by_token_hash(conn: &Conn, hash: &str, host: &str) -> Result<Option<User>, Error> {
+    let row = |r: &crate::sql::Row<'_>| {
         Ok(User {
             id: r.get(0)?,
             name: r.get(1)?,
@@ -215,7 +211,7 @@ pub fn user_by_token_hash(
         .optional()?)
 }
 
-pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
+pub fn list_users(conn: &Conn) -> Result<Vec<UserInfo>, Error> {
     let mut stmt = conn.prepare(
         "SELECT u.name, COALESCE(string_agg(g.name, ','), ''), u.source, u.disabled
          FROM users u
@@ -244,12 +240,7 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserInfo>, Error> {
 /// Records that an agent of `user` contacted the server from `host`.
 /// Records a host the first time it is seen; later sightings go through
 /// the last-seen batch (`lastseen`), not a write per request.
-pub fn ensure_host(
-    conn: &Connection,
-    host: &str,
-    user: &str,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
+pub fn ensure_host(conn: &Conn, host: &str, user: &str, now: DateTime<Utc>) -> Result<(), Error> {
     conn.prepare_cached(
         "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)
          ON CONFLICT DO NOTHING",
@@ -258,7 +249,7 @@ pub fn ensure_host(
     Ok(())
 }
 
-pub fn list_hosts(conn: &Connection) -> Result<Vec<HostInfo>, Error> {
+pub fn list_hosts(conn: &Conn) -> Result<Vec<HostInfo>, Error> {
     let mut stmt = conn.prepare("SELECT name, last_seen, last_user FROM hosts ORDER BY name")?;
     let rows = stmt.query_map([], |r| {
         Ok(HostInfo {
@@ -271,7 +262,7 @@ pub fn list_hosts(conn: &Connection) -> Result<Vec<HostInfo>, Error> {
 }
 
 /// Whether a recipient names something the directory knows.
-pub fn recipient_exists(conn: &Connection, kind: &str, name: &str) -> Result<bool, Error> {
+pub fn recipient_exists(conn: &Conn, kind: &str, name: &str) -> Result<bool, Error> {
     let sql = match kind {
         "user" => "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
         "group" => "SELECT EXISTS(SELECT 1 FROM groups WHERE name = ?1)",
@@ -282,7 +273,7 @@ pub fn recipient_exists(conn: &Connection, kind: &str, name: &str) -> Result<boo
 }
 
 /// The names of a group's members (none if the group does not exist).
-pub fn members(conn: &Connection, group: &str) -> Result<Vec<String>, Error> {
+pub fn members(conn: &Conn, group: &str) -> Result<Vec<String>, Error> {
     let mut stmt = conn.prepare(
         "SELECT u.name FROM users u
          JOIN memberships m ON m.user_id = u.id

@@ -7,9 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::sql::{params, Conn, OptionalExtension};
 use chrono::{DateTime, Utc};
 use herald_protocol::{DirectoryDiff, DirectorySnapshot, DirectoryStatus};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth;
 use crate::changes::{self, Scope};
@@ -26,7 +26,7 @@ struct Current {
 
 /// Applies `snap` (or only computes what it would change, for a dry run).
 pub fn apply(
-    conn: &Connection,
+    conn: &Conn,
     snap: &DirectorySnapshot,
     dry_run: bool,
     now: DateTime<Utc>,
@@ -206,7 +206,7 @@ fn usable(
     (users, groups)
 }
 
-fn current_users(c: &Connection) -> Result<BTreeMap<String, Current>, Error> {
+fn current_users(c: &Conn) -> Result<BTreeMap<String, Current>, Error> {
     let mut stmt = c.prepare("SELECT id, name, source, disabled FROM users")?;
     let rows = stmt.query_map([], |r| {
         Ok(Current {
@@ -224,7 +224,7 @@ fn current_users(c: &Connection) -> Result<BTreeMap<String, Current>, Error> {
     Ok(out)
 }
 
-fn current_groups(c: &Connection) -> Result<BTreeMap<String, (i64, String, String)>, Error> {
+fn current_groups(c: &Conn) -> Result<BTreeMap<String, (i64, String, String)>, Error> {
     let mut stmt = c.prepare("SELECT id, name, source FROM groups")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let mut out = BTreeMap::new();
@@ -235,13 +235,13 @@ fn current_groups(c: &Connection) -> Result<BTreeMap<String, (i64, String, Strin
     Ok(out)
 }
 
-fn members_of(c: &Connection, group: i64) -> Result<Vec<i64>, Error> {
+fn members_of(c: &Conn, group: i64) -> Result<Vec<i64>, Error> {
     let mut stmt = c.prepare("SELECT user_id FROM memberships WHERE group_id = ?1")?;
     let rows = stmt.query_map([group], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn set_disabled(c: &Connection, id: i64, disabled: bool) -> Result<(), Error> {
+fn set_disabled(c: &Conn, id: i64, disabled: bool) -> Result<(), Error> {
     c.execute(
         "UPDATE users SET disabled = ?2 WHERE id = ?1",
         params![id, disabled],
@@ -274,12 +274,7 @@ pub fn summary(d: &DirectoryDiff) -> String {
 }
 
 /// Keeps the outcome of a sync, good or failed, for `directory status`.
-pub fn record_outcome(
-    c: &Connection,
-    ok: bool,
-    summary: &str,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
+pub fn record_outcome(c: &Conn, ok: bool, summary: &str, now: DateTime<Utc>) -> Result<(), Error> {
     c.execute(
         "INSERT INTO directory_syncs(at, ok, summary) VALUES (?1, ?2, ?3)",
         params![to_ms(now), ok, summary],
@@ -292,7 +287,7 @@ pub fn record_outcome(
     Ok(())
 }
 
-pub fn status(c: &Connection) -> Result<DirectoryStatus, Error> {
+pub fn status(c: &Conn) -> Result<DirectoryStatus, Error> {
     let last = c
         .query_row(
             "SELECT at, ok, summary FROM directory_syncs ORDER BY id DESC LIMIT 1",

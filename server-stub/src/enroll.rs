@@ -4,9 +4,9 @@
 //! word for who is logged on; revoking it stops new enrollments, and
 //! `host revoke` or `user token` log enrolled agents out.
 
+use crate::sql::{params, Conn, OptionalExtension};
 use chrono::{DateTime, Utc};
 use herald_protocol::{EnrollKeyCreated, EnrollKeyInfo, Enrolled};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth;
 use crate::db::{self, from_ms, to_ms};
@@ -15,7 +15,7 @@ use crate::error::Error;
 
 /// Creates a key; the key itself is returned once and kept only hashed.
 pub fn create_key(
-    conn: &Connection,
+    conn: &Conn,
     expires_at: Option<DateTime<Utc>>,
     hosts: Option<&str>,
     now: DateTime<Utc>,
@@ -48,7 +48,7 @@ pub fn create_key(
     })
 }
 
-pub fn list_keys(conn: &Connection) -> Result<Vec<EnrollKeyInfo>, Error> {
+pub fn list_keys(conn: &Conn) -> Result<Vec<EnrollKeyInfo>, Error> {
     let mut stmt = conn.prepare(
         "SELECT id, created_at, expires_at, hosts, revoked_at, enrolled
          FROM enroll_keys ORDER BY created_at, id",
@@ -79,7 +79,7 @@ pub fn list_keys(conn: &Connection) -> Result<Vec<EnrollKeyInfo>, Error> {
 }
 
 /// Stops a key enrolling; agents it enrolled keep their tokens.
-pub fn revoke_key(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<(), Error> {
+pub fn revoke_key(conn: &Conn, id: &str, now: DateTime<Utc>) -> Result<(), Error> {
     let n = conn.execute(
         "UPDATE enroll_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
         params![id, to_ms(now)],
@@ -92,7 +92,7 @@ pub fn revoke_key(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<(),
 
 /// Logs out every agent on a computer that signed in: they must enroll
 /// again. Users' own tokens are not the computer's to lose.
-pub fn revoke_host(conn: &Connection, host: &str) -> Result<u64, Error> {
+pub fn revoke_host(conn: &Conn, host: &str) -> Result<u64, Error> {
     let host = directory::normalize_host(host)?;
     let tx = db::Atomic::begin(conn)?;
     let n = tx.execute("DELETE FROM host_tokens WHERE host = ?1", [&host])?;
@@ -106,7 +106,7 @@ pub fn revoke_host(conn: &Connection, host: &str) -> Result<u64, Error> {
 /// server does not know yet is created (with no token of their own): a
 /// computer outside the domain is how such users first appear.
 pub fn enroll(
-    conn: &Connection,
+    conn: &Conn,
     key: &str,
     user: &str,
     host: &str,
@@ -178,7 +178,7 @@ pub fn enroll(
 
 /// A new token for `user_id` on `host`, replacing theirs there.
 pub fn issue_host_token(
-    c: &Connection,
+    c: &Conn,
     user_id: i64,
     host: &str,
     via: &str,
@@ -198,7 +198,7 @@ pub fn issue_host_token(
 /// Signs in `principal`'s user on `host` after Kerberos vouched for them:
 /// the user must exist (from the directory, usually) and not be disabled.
 pub fn kerberos(
-    conn: &Connection,
+    conn: &Conn,
     principal: &str,
     host: &str,
     now: DateTime<Utc>,

@@ -21,14 +21,28 @@ pub enum Error {
     /// Too many tries (failed sign-ins); the text says when to try again.
     #[error("{0}")]
     TooMany(String),
+    // The text already says the cause: no `source`, or a report that
+    // prints the chain would say it twice.
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(crate::sql::Error),
     #[error("database schema: {0}")]
     Schema(String),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<crate::sql::Error> for Error {
+    fn from(e: crate::sql::Error) -> Self {
+        Error::Db(e)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Db(e.into())
+    }
 }
 
 impl Error {

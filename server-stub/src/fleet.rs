@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::sql::{params, Conn};
 use chrono::{DateTime, Utc};
 use herald_protocol::{FleetHost, FleetReport, PushState};
-use rusqlite::{params, Connection};
 
 use crate::db::{from_ms, to_ms};
 use crate::error::Error;
@@ -35,7 +35,7 @@ pub const OVERDUE_POLLS: u64 = 3;
 
 /// `streaming`: folded names of the hosts holding a push stream now.
 pub fn report(
-    conn: &Connection,
+    conn: &Conn,
     policy: &AgentPolicy,
     streaming: &HashSet<String>,
     now: DateTime<Utc>,
@@ -91,7 +91,7 @@ pub fn report(
 
 /// Hosts with an inbound listener young enough to be called.
 fn listening_hosts(
-    conn: &Connection,
+    conn: &Conn,
     now: DateTime<Utc>,
     max_age: Duration,
 ) -> Result<HashSet<String>, Error> {
@@ -106,8 +106,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn db() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
+    fn db() -> Conn {
+        let conn = Conn::from_sqlite(rusqlite::Connection::open_in_memory().unwrap());
         conn.execute_batch(
             "CREATE TABLE hosts(name TEXT, last_user TEXT, last_seen INTEGER, agent_version TEXT);
              CREATE TABLE push_listeners(host TEXT, seen_at INTEGER);",

@@ -5,11 +5,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::sql::{params, Conn, OptionalExtension};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use herald_protocol::{sign, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, INBOUND_PATH};
 use rand::Rng;
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::auth;
 use crate::db::to_ms;
@@ -35,7 +35,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// said, and returns the key for calls to it. The key stays with the
 /// (user, host) pair: an agent that moves keeps it.
 pub fn register(
-    conn: &Connection,
+    conn: &Conn,
     user: &User,
     host: &str,
     ip: IpAddr,
@@ -63,7 +63,7 @@ pub fn register(
 /// is registered there: a read-only answer to a poll that announces an
 /// address the server already knows.
 pub fn held_at(
-    conn: &Connection,
+    conn: &Conn,
     user: &User,
     host: &str,
     ip: IpAddr,
@@ -81,7 +81,7 @@ pub fn held_at(
 /// not announce a port (a one-shot `herald-agent sync` beside the running
 /// agent): its answer must not take the key from the running agent.
 pub fn live_secret(
-    conn: &Connection,
+    conn: &Conn,
     user: &User,
     host: &str,
     now: DateTime<Utc>,
@@ -99,7 +99,7 @@ pub fn live_secret(
 /// The listeners heard from within `max_age` that `targets` reach. Older
 /// ones have stopped listening or gone away; calling them would be noise.
 pub fn listeners(
-    conn: &Connection,
+    conn: &Conn,
     targets: &Targets,
     now: DateTime<Utc>,
     max_age: Duration,

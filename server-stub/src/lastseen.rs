@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::sql::{params, Conn};
 use parking_lot::Mutex;
-use rusqlite::{params, Connection};
 
 use crate::db;
 use crate::error::Error;
@@ -50,7 +50,7 @@ impl LastSeen {
     /// Writes what is pending in one transaction; returns how many rows.
     /// On failure (a full disk) the times go back into the batch, unless a
     /// newer one arrived meanwhile, and the next flush tries again.
-    pub fn flush(&self, conn: &Connection) -> Result<usize, Error> {
+    pub fn flush(&self, conn: &Conn) -> Result<usize, Error> {
         let batch = std::mem::take(&mut *self.pending.lock());
         if batch.hosts.is_empty() && batch.listeners.is_empty() {
             return Ok(0);
@@ -71,7 +71,7 @@ impl LastSeen {
     }
 }
 
-fn write(conn: &Connection, batch: &Pending) -> Result<usize, Error> {
+fn write(conn: &Conn, batch: &Pending) -> Result<usize, Error> {
     let tx = db::Atomic::begin(conn)?;
     let mut n = 0;
     {

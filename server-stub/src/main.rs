@@ -12,6 +12,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{Cli, Command, ServeArgs};
+use herald_server::db::Location;
+use herald_server::migrate;
 
 fn main() {
     let cli = Cli::parse();
@@ -53,9 +55,12 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, cli.admin_token, &data_dir).await,
         Command::Backup { to, db } => {
-            let db = db.unwrap_or_else(|| data_dir.join("server.db"));
+            let db = db.map_or_else(
+                || Location::Sqlite(data_dir.join("server.db")),
+                |d| Location::parse(&d),
+            );
             let s = herald_server::backup::backup(&db, &to)
-                .with_context(|| format!("cannot back up {}", db.display()))?;
+                .with_context(|| format!("cannot back up {db}"))?;
             println!(
                 "{}: {} bytes, schema {}, {} users, {} messages",
                 to.display(),
@@ -64,6 +69,25 @@ async fn run(cli: Cli) -> Result<()> {
                 s.users,
                 s.messages
             );
+            Ok(())
+        }
+        Command::Migrate { from, to } => {
+            let (from, to) = (Location::parse(&from), Location::parse(&to));
+            if from == to {
+                anyhow::bail!("--from and --to are the same database");
+            }
+            if let Location::Sqlite(path) = &from {
+                // Opening a missing file would make an empty one to copy.
+                anyhow::ensure!(path.exists(), "no database at {}", path.display());
+            }
+            let source = migrate::open(&from).with_context(|| format!("cannot open {from}"))?;
+            let dest = migrate::open(&to).with_context(|| format!("cannot open {to}"))?;
+            let copied = migrate::copy(&source, &dest)
+                .with_context(|| format!("cannot copy {from} to {to}"))?;
+            for (table, rows) in &copied {
+                println!("{table}: {rows} rows");
+            }
+            println!("copied {from} to {to}");
             Ok(())
         }
         other => {
@@ -128,9 +152,12 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Result<()> {
     let token = admin_token(token, data_dir)?;
-    let db_path = args.db.unwrap_or_else(|| data_dir.join("server.db"));
-    let db = herald_server::pool::Db::open(&db_path)
-        .with_context(|| format!("cannot open {}", db_path.display()))?;
+    let location = match &args.db {
+        Some(s) => Location::parse(s),
+        None => Location::Sqlite(data_dir.join("server.db")),
+    };
+    let db = herald_server::pool::Db::open_at(&location)
+        .with_context(|| format!("cannot open the database {location}"))?;
     let policy = herald_server::AgentPolicy {
         poll_interval_secs: args.poll_interval.max(1),
         min_agent_version: args.min_agent_version,
@@ -185,7 +212,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
             "serving plain HTTP beyond this computer: agents' tokens cross the network in clear; give --tls-cert and --tls-key"
         );
     }
-    tracing::info!(db = %db_path.display(), "serving");
+    tracing::info!(db = %location, "serving");
     herald_server::serve(listener, tls, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

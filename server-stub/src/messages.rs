@@ -2,12 +2,12 @@
 
 use std::collections::BTreeSet;
 
+use crate::sql::{params, Conn, OptionalExtension, Row};
 use chrono::{DateTime, Duration, Utc};
 use herald_protocol::{
     Audience, AudienceQuery, MessageEdit, MessageInfo, NewMessage, ReceiptKind, ReceiptPolicy,
     ReceiptRecord, Recipient, RevisionInfo, Severity, MAX_BODY_BYTES, MAX_TITLE_CHARS,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::auth;
 use crate::changes;
@@ -22,7 +22,7 @@ pub const DEFAULT_VALIDITY: Duration = Duration::hours(24);
 /// Sends a message on behalf of account `by` (for the audit and a
 /// sender's own list).
 pub fn create(
-    conn: &Connection,
+    conn: &Conn,
     new: NewMessage,
     by: &str,
     now: DateTime<Utc>,
@@ -99,7 +99,7 @@ pub fn create(
 }
 
 fn record_revision(
-    conn: &Connection,
+    conn: &Conn,
     id: &str,
     revision: u32,
     by: &str,
@@ -146,7 +146,7 @@ fn describe_edit(before: &MessageInfo, after: &MessageInfo) -> String {
 }
 
 /// Every revision of a message, oldest first.
-pub fn revisions(conn: &Connection, id: &str) -> Result<Vec<RevisionInfo>, Error> {
+pub fn revisions(conn: &Conn, id: &str) -> Result<Vec<RevisionInfo>, Error> {
     get_tx(conn, id)?;
     let mut stmt = conn.prepare(
         "SELECT revision, at, by, changes FROM message_revisions WHERE message_id = ?1 ORDER BY revision",
@@ -165,7 +165,7 @@ pub fn revisions(conn: &Connection, id: &str) -> Result<Vec<RevisionInfo>, Error
 /// Any change makes a new revision, which agents show again even to users who
 /// read the previous one.
 pub fn edit(
-    conn: &Connection,
+    conn: &Conn,
     id: &str,
     edit: MessageEdit,
     by: &str,
@@ -224,12 +224,12 @@ pub fn edit(
 }
 
 /// Ends the message's validity now. Withdrawing twice is harmless.
-pub fn withdraw(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
+pub fn withdraw(conn: &Conn, id: &str, now: DateTime<Utc>) -> Result<MessageInfo, Error> {
     let tx = db::Atomic::begin(conn)?;
     let msg = get_tx(&tx, id)?;
     if msg.withdrawn_at.is_none() {
         tx.execute(
-            "UPDATE messages SET withdrawn_at = ?2, valid_until = MIN(valid_until, ?2) WHERE id = ?1",
+            "UPDATE messages SET withdrawn_at = ?2, valid_until = CASE WHEN valid_until < ?2 THEN valid_until ELSE ?2 END WHERE id = ?1",
             params![id, to_ms(now)],
         )?;
         changes::record(&tx, &changes::message_scopes(&tx, id)?)?;
@@ -239,11 +239,11 @@ pub fn withdraw(conn: &Connection, id: &str, now: DateTime<Utc>) -> Result<Messa
     Ok(info)
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
+pub fn get(conn: &Conn, id: &str) -> Result<MessageInfo, Error> {
     get_tx(conn, id)
 }
 
-fn get_tx(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
+fn get_tx(conn: &Conn, id: &str) -> Result<MessageInfo, Error> {
     let mut msg = conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
@@ -256,7 +256,7 @@ fn get_tx(conn: &Connection, id: &str) -> Result<MessageInfo, Error> {
     Ok(msg)
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<MessageInfo>, Error> {
+pub fn list(conn: &Conn) -> Result<Vec<MessageInfo>, Error> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM messages ORDER BY created_at, id"
     ))?;
@@ -267,7 +267,7 @@ pub fn list(conn: &Connection) -> Result<Vec<MessageInfo>, Error> {
     Ok(out)
 }
 
-pub fn receipts(conn: &Connection, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
+pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
     get_tx(conn, id)?;
     let mut stmt = conn.prepare(
         "SELECT user_name, host, revision, kind, at, recorded_at FROM receipts
@@ -291,7 +291,7 @@ pub(crate) const COLUMNS: &str =
     "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
                                   created_at, revised_at, withdrawn_at, immediate, created_by";
 
-pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
+pub(crate) fn row_to_info(r: &Row<'_>) -> crate::sql::Result<MessageInfo> {
     let severity: String = r.get(2)?;
     let receipt: String = r.get(8)?;
     let withdrawn: Option<i64> = r.get(11)?;
@@ -321,7 +321,7 @@ pub(crate) fn row_to_info(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
 pub(crate) const EXCLUDED_PREFIX: &str = "not-";
 
 /// The message's recipients and its exclusions, as `kind:name`.
-fn recipients_of(conn: &Connection, id: &str) -> Result<(Vec<String>, Vec<String>), Error> {
+fn recipients_of(conn: &Conn, id: &str) -> Result<(Vec<String>, Vec<String>), Error> {
     let mut stmt = conn
         .prepare("SELECT kind, name FROM recipients WHERE message_id = ?1 ORDER BY kind, name")?;
     let rows = stmt.query_map([id], |r| {
@@ -435,7 +435,7 @@ fn split(r: &Recipient) -> (&'static str, &str) {
 }
 
 /// Whom a message to `to` minus `exclude` would reach now.
-pub fn audience(conn: &Connection, q: &AudienceQuery) -> Result<Audience, Error> {
+pub fn audience(conn: &Conn, q: &AudienceQuery) -> Result<Audience, Error> {
     let (users, hosts) = addressed(conn, &q.to, &q.exclude)?;
     Ok(Audience {
         users: users.len() as u64,
@@ -446,7 +446,7 @@ pub fn audience(conn: &Connection, q: &AudienceQuery) -> Result<Audience, Error>
 /// The enabled users (lowercase names) and the hosts that recipients
 /// `to` minus `exclude` name now.
 pub fn addressed(
-    conn: &Connection,
+    conn: &Conn,
     to: &[String],
     exclude: &[String],
 ) -> Result<(BTreeSet<String>, BTreeSet<String>), Error> {
@@ -505,7 +505,7 @@ pub fn addressed(
 
 /// Who must hear of a change to message `id` at once: nobody unless it is
 /// immediate; otherwise its recipients, with groups resolved to members.
-pub fn push_targets(conn: &Connection, id: &str) -> Result<Option<crate::push::Targets>, Error> {
+pub fn push_targets(conn: &Conn, id: &str) -> Result<Option<crate::push::Targets>, Error> {
     let msg = get_tx(conn, id)?;
     if !msg.immediate {
         return Ok(None);

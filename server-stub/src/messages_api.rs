@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::sql::Conn;
 use axum::extract::{Extension, State};
 use axum::Json;
 use chrono::Utc;
@@ -11,7 +12,6 @@ use herald_protocol::{
     Audience, AudienceQuery, ErrorBody, MessageEdit, MessageInfo, NewMessage, PushMode,
     ReceiptRecord, ReceiptReport, RevisionInfo, Severity,
 };
-use rusqlite::Connection;
 
 use crate::accounts::{self, Actor};
 use crate::api::{AppState, Body, Path};
@@ -26,7 +26,7 @@ use crate::report;
 
 type PushPlan = Option<(Targets, Vec<Listener>)>;
 
-fn push_plan(c: &Connection, id: &str, policy: &AgentPolicy) -> Result<PushPlan, Error> {
+fn push_plan(c: &Conn, id: &str, policy: &AgentPolicy) -> Result<PushPlan, Error> {
     let Some(targets) = messages::push_targets(c, id)? else {
         return Ok(None);
     };
@@ -41,7 +41,7 @@ fn push_plan(c: &Connection, id: &str, policy: &AgentPolicy) -> Result<PushPlan,
 /// Makes a change to a message, then tells the agents it concerns.
 async fn change<F>(st: &AppState, f: F) -> Result<Json<MessageInfo>, Error>
 where
-    F: FnOnce(&Connection) -> Result<MessageInfo, Error> + Send + 'static,
+    F: FnOnce(&Conn) -> Result<MessageInfo, Error> + Send + 'static,
 {
     let policy = Arc::clone(&st.policy);
     let (info, plan) = st
@@ -131,12 +131,7 @@ fn summary(m: &MessageInfo) -> String {
 }
 
 /// A sender changes only what they sent, within their limits.
-fn may_change(
-    c: &Connection,
-    actor: &Actor,
-    id: &str,
-    severity: Option<Severity>,
-) -> Result<(), Error> {
+fn may_change(c: &Conn, actor: &Actor, id: &str, severity: Option<Severity>) -> Result<(), Error> {
     let Some(limits) = &actor.limits else {
         return Ok(());
     };

@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::sql::{params, Conn, OptionalExtension};
 use chrono::{DateTime, Utc};
 use herald_protocol::{
     Message, PollRequest, PollResponse, Receipt, ReceiptAnswer, ReceiptKind, RejectedReceipt,
     Settings, StopReason, API_VERSION,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::changes::{self, Scope};
 use crate::db::{self, to_ms};
@@ -64,7 +64,7 @@ impl SyncRow {
     }
 }
 
-fn sync_row(conn: &Connection, user_id: i64, host: &str) -> Result<Option<SyncRow>, Error> {
+fn sync_row(conn: &Conn, user_id: i64, host: &str) -> Result<Option<SyncRow>, Error> {
     Ok(conn
         .prepare_cached(
             "SELECT generation, seq_seen, next_change FROM agent_sync WHERE user_id = ?1 AND host = ?2",
@@ -92,7 +92,7 @@ pub enum Quick {
 /// The hot path of every poll, on a read-only connection: three indexed
 /// lookups decide whether anything concerns this agent since its last answer.
 pub fn quick(
-    conn: &Connection,
+    conn: &Conn,
     token_hash: &str,
     host: &str,
     given_cursor: Option<&str>,
@@ -104,7 +104,7 @@ pub fn quick(
     // and on this path that would cost more than the lookups themselves.
     // One read transaction: a consistent snapshot, and one round of file
     // locking instead of one per lookup.
-    let tx = conn.unchecked_transaction()?;
+    let tx = conn.snapshot()?;
     let Some(user) = directory::user_by_token_hash(&tx, token_hash, host)? else {
         return Ok(Quick::Unknown);
     };
@@ -166,7 +166,7 @@ struct Record {
 /// emptied by every commit, and after an alert to everyone the commits
 /// never stop (measured: twice the latency when planned on readers).
 pub fn poll(
-    conn: &Connection,
+    conn: &Conn,
     user: &User,
     req: &PollRequest,
     policy: &AgentPolicy,
@@ -182,7 +182,7 @@ pub fn poll(
 
 /// The answer, and what to write for it.
 fn plan(
-    tx: &Connection,
+    tx: &Conn,
     user: &User,
     req: &PollRequest,
     policy: &AgentPolicy,
@@ -263,7 +263,7 @@ fn plan(
 }
 
 impl Record {
-    fn write(&self, tx: &Connection, now: DateTime<Utc>) -> Result<(), Error> {
+    fn write(&self, tx: &Conn, now: DateTime<Utc>) -> Result<(), Error> {
         const DROP: &str =
             "DELETE FROM deliveries WHERE user_id = ?1 AND host = ?2 AND message_id = ?3";
         const PUT: &str = "INSERT INTO deliveries(user_id, host, message_id, revision)
@@ -330,7 +330,7 @@ fn older(version: &str, min: &str) -> bool {
 /// Every message addressed to the user at the host, valid now or later,
 /// that the user has not read at its current revision.
 fn applicable(
-    conn: &Connection,
+    conn: &Conn,
     user: &User,
     host: &str,
     now: DateTime<Utc>,
@@ -382,7 +382,7 @@ fn applicable(
     Ok(out)
 }
 
-fn delivered(conn: &Connection, user_id: i64, host: &str) -> Result<HashMap<String, u32>, Error> {
+fn delivered(conn: &Conn, user_id: i64, host: &str) -> Result<HashMap<String, u32>, Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT message_id, revision FROM deliveries WHERE user_id = ?1 AND host = ?2",
     )?;
@@ -391,7 +391,7 @@ fn delivered(conn: &Connection, user_id: i64, host: &str) -> Result<HashMap<Stri
 }
 
 fn stop_reason(
-    conn: &Connection,
+    conn: &Conn,
     user: &User,
     id: &str,
     now: DateTime<Utc>,
@@ -424,7 +424,7 @@ fn stop_reason(
 /// Records a batch of receipts for the token's user. A receipt already
 /// recorded is counted as a duplicate, never twice.
 pub fn record_receipts(
-    conn: &Connection,
+    conn: &Conn,
     user: &User,
     host: &str,
     receipts: &[Receipt],

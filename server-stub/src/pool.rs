@@ -7,20 +7,21 @@
 //! savepoint rolls back, that request gets a 500, and the batch it ran in
 //! commits the others' work as usual.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
-use crate::db;
+use crate::db::{self, Location};
 use crate::error::Error;
+use crate::sql::Conn;
 
 /// Idle readers kept open; more are opened under load and closed after.
 pub const IDLE_READERS: usize = 8;
 
 /// A queued write: runs inside the batch's transaction and returns how to
 /// tell its requester once the batch's fate is known.
-type Job = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
+type Job = Box<dyn FnOnce(&Conn) -> Deliver + Send>;
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 /// Writes committed together at most; more wait for the next batch, so that
@@ -30,7 +31,7 @@ const MAX_BATCH: usize = 256;
 /// The writer's thread: takes what is queued, up to `MAX_BATCH`, runs it in
 /// one transaction, and tells each requester once the commit is done. It
 /// ends when the `Db` is dropped.
-fn writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+fn writer(conn: Conn, jobs: std::sync::mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -46,10 +47,8 @@ fn writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
 /// Runs a batch in one transaction, then tells each requester. A batch
 /// whose commit fails is rolled back whole and each of its requesters gets
 /// the error.
-fn run_batch(conn: &Connection, jobs: Vec<Job>) {
-    let begun = conn
-        .prepare_cached("BEGIN IMMEDIATE")
-        .and_then(|mut s| s.execute([]));
+fn run_batch(conn: &Conn, jobs: Vec<Job>) {
+    let begun = conn.begin_write();
     if let Err(e) = begun {
         for job in jobs {
             // Each job still runs, outside a transaction: its savepoint
@@ -99,34 +98,47 @@ fn checkpointer(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
 }
 
 pub struct Db {
-    path: PathBuf,
+    location: Location,
     jobs: Mutex<std::sync::mpsc::Sender<Job>>,
-    _checkpoints: std::sync::mpsc::Sender<()>,
-    readers: Mutex<Vec<Connection>>,
+    /// SQLite's checkpointer, which ends when this is dropped.
+    _checkpoints: Option<std::sync::mpsc::Sender<()>>,
+    readers: Mutex<Vec<Conn>>,
     server_id: String,
 }
 
 impl Db {
     /// Opens the file, migrating it if needed, and starts its writer.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let writer_conn = db::open(path)?;
+        Self::open_at(&Location::Sqlite(path.to_owned()))
+    }
+
+    /// Opens the database wherever it is, migrating it if needed, and
+    /// starts its writer.
+    pub fn open_at(location: &Location) -> Result<Self, Error> {
+        let (writer_conn, checkpoints) = match location {
+            Location::Sqlite(path) => {
+                let conn = db::open_sqlite(path)?;
+                conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+                conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+                let checkpoint_conn = db::open_sqlite(path)?;
+                let (checkpoints, stop) = std::sync::mpsc::channel();
+                std::thread::Builder::new()
+                    .name("herald-db-checkpoint".into())
+                    .spawn(move || checkpointer(checkpoint_conn, stop))
+                    .map_err(|e| Error::Io("cannot start the database checkpointer".into(), e))?;
+                (Conn::from_sqlite(conn), Some(checkpoints))
+            }
+            Location::Postgres(url) => (db::open_postgres(url)?, None),
+        };
         let server_id = db::meta(&writer_conn, "server_id")?
             .ok_or_else(|| Error::Schema("no server id in the database".into()))?;
-        writer_conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
-        writer_conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
-        let checkpoint_conn = db::open(path)?;
         let (jobs, queue) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("herald-db-writer".into())
             .spawn(move || writer(writer_conn, queue))
             .map_err(|e| Error::Io("cannot start the database writer".into(), e))?;
-        let (checkpoints, stop) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("herald-db-checkpoint".into())
-            .spawn(move || checkpointer(checkpoint_conn, stop))
-            .map_err(|e| Error::Io("cannot start the database checkpointer".into(), e))?;
         Ok(Db {
-            path: path.to_owned(),
+            location: location.clone(),
             jobs: Mutex::new(jobs),
             _checkpoints: checkpoints,
             readers: Mutex::new(Vec::new()),
@@ -134,8 +146,8 @@ impl Db {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// The database's identity, fixed when it was created.
@@ -152,10 +164,10 @@ impl Db {
     /// The caller waits without holding a thread.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        f: impl FnOnce(&Conn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, Error>>();
-        let job: Job = Box::new(move |conn: &Connection| {
+        let job: Job = Box::new(move |conn: &Conn| {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let work = db::Atomic::begin(conn)?;
                 let value = f(&work)?;
@@ -183,12 +195,15 @@ impl Db {
     }
 
     /// Runs `f` on a read-only connection from the pool.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+    pub fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T, Error>) -> Result<T, Error> {
         let conn = match self.readers.lock().pop() {
             Some(c) => c,
             None => {
                 tracing::debug!("opening a database reader");
-                db::open_reader(&self.path)?
+                match &self.location {
+                    Location::Sqlite(path) => db::open_reader(path)?,
+                    Location::Postgres(url) => Conn::connect_postgres(url, true)?,
+                }
             }
         };
         let result = f(&conn);

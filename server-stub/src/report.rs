@@ -4,17 +4,17 @@
 
 use std::collections::BTreeMap;
 
+use crate::sql::Conn;
 use chrono::{DateTime, Duration, Utc};
 use herald_protocol::{
     MessageInfo, NewMessage, ReceiptAt, ReceiptKind, ReceiptReport, UserReceipts,
 };
-use rusqlite::Connection;
 
 use crate::audit::csv_cell;
 use crate::error::Error;
 use crate::messages;
 
-pub fn report(conn: &Connection, id: &str) -> Result<ReceiptReport, Error> {
+pub fn report(conn: &Conn, id: &str) -> Result<ReceiptReport, Error> {
     let message = messages::get(conn, id)?;
     let (addressed, _) = messages::addressed(conn, &message.to, &message.exclude)?;
     let mut users: BTreeMap<String, UserReceipts> = addressed
@@ -110,7 +110,7 @@ pub fn csv(r: &ReceiptReport) -> String {
 /// its current revision, for the rest of its validity (or a day, if it
 /// has ended).
 pub fn unread_again(
-    conn: &Connection,
+    conn: &Conn,
     id: &str,
     by: &str,
     now: DateTime<Utc>,

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::sql::{params, Conn, OptionalExtension};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::accounts::{self, Actor};
 use crate::auth;
@@ -21,7 +21,7 @@ pub const LIFETIME: Duration = Duration::hours(8);
 /// A new session for account `name`: the cookie's value and the CSRF
 /// token.
 pub fn create(
-    conn: &Connection,
+    conn: &Conn,
     name: &str,
     source: &str,
     now: DateTime<Utc>,
@@ -51,7 +51,7 @@ pub fn create(
 /// The account behind a session cookie, and the session's CSRF token, if
 /// the session is live and the account enabled.
 pub fn lookup(
-    conn: &Connection,
+    conn: &Conn,
     id: &str,
     source: String,
     now: DateTime<Utc>,
@@ -71,7 +71,7 @@ pub fn lookup(
     Ok(Some((accounts::actor(conn, &name, source)?, csrf)))
 }
 
-pub fn delete(conn: &Connection, id: &str) -> Result<(), Error> {
+pub fn delete(conn: &Conn, id: &str) -> Result<(), Error> {
     conn.execute(
         "DELETE FROM sessions WHERE id_hash = ?1",
         [auth::hash_token(id)],

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
     let s = start().await;
     s.user("alice", &[]).await;
@@ -78,7 +78,7 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
     assert_eq!(s.message_count().await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_checked_and_scoped() {
     let s = start().await;
     let alice = s.user("alice", &[]).await;
@@ -115,7 +115,7 @@ async fn tokens_are_checked_and_scoped() {
     assert_eq!(r.as_array().unwrap().len(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_poll_is_almost_empty_and_changes_arrive_as_differences() {
     let s = start().await;
     let alice = s.user("alice", &["ops"]).await;
@@ -175,7 +175,7 @@ async fn unchanged_poll_is_almost_empty_and_changes_arrive_as_differences() {
     assert_eq!(stale["messages"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_are_idempotent_and_reading_drops_the_message_everywhere() {
     let s = start().await;
     let alice = s.user("alice", &[]).await;
@@ -225,7 +225,7 @@ async fn receipts_are_idempotent_and_reading_drops_the_message_everywhere() {
     assert_eq!(on_b2["messages"][0]["revision"], 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_and_withdraw() {
     let s = start().await;
     s.user("alice", &[]).await;
@@ -274,7 +274,7 @@ async fn until(stream: &mut reqwest::Response, want: &str, wait: std::time::Dura
     true
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_hints_go_to_the_recipients_streams_only_and_carry_no_content() {
     use std::time::Duration;
     let srv = start().await;
@@ -335,7 +335,7 @@ async fn push_hints_go_to_the_recipients_streams_only_and_carry_no_content() {
     assert!(until(&mut a, "event: check", Duration::from_secs(2)).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbound_calls_are_signed_empty_and_keys_die_with_the_token() {
     use herald_protocol::{verify, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -409,7 +409,7 @@ async fn inbound_calls_are_signed_empty_and_keys_die_with_the_token() {
     assert_ne!(new_key, key);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_typo_is_a_400_and_the_server_keeps_serving() {
     let s = start().await;
     let bob = s.user("bob", &[]).await;
@@ -461,7 +461,7 @@ async fn an_admin_typo_is_a_400_and_the_server_keeps_serving() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_and_others_carry_on() {
     let app = herald_server::api::contain_panics(
         axum::Router::new()
@@ -488,7 +488,7 @@ async fn a_panicking_handler_answers_500_and_others_carry_on() {
     assert_eq!(fine.text().await.unwrap(), "fine");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn others_changes_leave_a_poll_on_the_cheap_path() {
     let s = start().await;
     let ann = s.user("ann", &["ops"]).await;
@@ -556,14 +556,14 @@ async fn others_changes_leave_a_poll_on_the_cheap_path() {
     assert_eq!(v["stopped"][0]["reason"], "read_elsewhere", "{v}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unchanged_poll_writes_nothing_until_the_batch_is_flushed() {
     let s = start().await;
     let ann = s.user("ann", &[]).await;
     let (_, first, _) = s.poll(&ann, "pc-ann", None).await;
     let cursor = first["cursor"].as_str().unwrap().to_owned();
     let hosts = |s: &TestServer| -> i64 {
-        let c = rusqlite::Connection::open(&s.db_path).unwrap();
+        let c = s.peek();
         c.query_row(
             "SELECT last_seen FROM hosts WHERE name = 'pc-ann'",
             [],
@@ -588,7 +588,7 @@ async fn an_unchanged_poll_writes_nothing_until_the_batch_is_flushed() {
     assert!(hosts(&s) > before, "the batch was not flushed");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_admin_route_refuses_a_missing_or_agent_token_before_reading_the_body() {
     let s = start().await;
     let agent = s.user("ann", &[]).await;

@@ -83,7 +83,7 @@ fn refusal(answer: &str) -> (u16, String) {
     (status, one_line_error(&v).to_owned())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_paths_carry_the_same_events_and_hints() {
     let srv = start().await;
     let ann = srv.user("ann", &["staff"]).await;
@@ -116,7 +116,7 @@ async fn both_paths_carry_the_same_events_and_hints() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_paths_refuse_alike() {
     let srv = start().await;
     let ann = srv.user("ann", &[]).await;
@@ -155,7 +155,7 @@ async fn both_paths_refuse_alike() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_or_endless_head_is_refused_and_others_are_served() {
     let srv = start().await;
     let mut bad = fresh(&srv.url).await;
@@ -184,7 +184,7 @@ async fn a_malformed_or_endless_head_is_refused_and_others_are_served() {
     assert_eq!(s, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_streams_on_both_paths_do_not_hold_up_shutdown() {
     let mut srv = start().await;
     let ann = srv.user("ann", &[]).await;
@@ -211,7 +211,7 @@ async fn open_streams_on_both_paths_do_not_hold_up_shutdown() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hinted_host_still_needs_the_right_token() {
     let srv = start().await;
     let ann = srv.user("ann", &[]).await;

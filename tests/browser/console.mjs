@@ -136,7 +136,11 @@ async function report(page) {
   await page.locator("#audit-action").fill("send");
   await page.locator("#audit-action").press("Enter");
   await page.waitForURL(/action=send/);
-  await page.locator("#audit tbody tr").first().waitFor();
+  // The old rows stay until the filtered answer arrives: wait for it.
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("#audit tbody tr")];
+    return rows.length > 0 && rows.every((r) => r.cells[2]?.innerText === "send");
+  });
   const sends = await page.locator("#audit tbody tr").count();
 
   // The same page in French and German.

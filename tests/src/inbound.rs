@@ -110,12 +110,33 @@ impl Recorder {
 /// Points the server's record of `user`'s listener at `addr`, as if the
 /// agent had polled from there: the server's next call goes to `addr`.
 pub fn redirect_listener(server_db: &std::path::Path, user: &str, addr: SocketAddr) {
+    let update = "UPDATE push_listeners SET ip = ?1, port = ?2
+                  WHERE user_id = (SELECT id FROM users WHERE name = ?3)";
+    let marker = server_db.with_file_name("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        // The same update through psql, for a server on PostgreSQL.
+        let sql = update
+            .replace("?1", &format!("'{}'", addr.ip()))
+            .replace("?2", &addr.port().to_string())
+            .replace("?3", &format!("'{user}'"));
+        let out = std::process::Command::new("psql")
+            .args(["-At", url.trim(), "-c", &sql])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(said.trim(), "UPDATE 1", "no listener registered for {user}");
+        return;
+    }
     let conn = rusqlite::Connection::open(server_db).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let n = conn
         .execute(
-            "UPDATE push_listeners SET ip = ?1, port = ?2
-             WHERE user_id = (SELECT id FROM users WHERE name = ?3)",
+            update,
             rusqlite::params![addr.ip().to_string(), addr.port(), user],
         )
         .unwrap();

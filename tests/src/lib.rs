@@ -88,6 +88,37 @@ pub struct Server {
     pub ca: Option<PathBuf>,
 }
 
+/// With `HERALD_TEST_PG` (the URL of a cluster's administration
+/// database; scripts/test starts one), each server's data directory gets a
+/// database of its own on that cluster, made on first use and kept for a
+/// restart. Without it the server uses SQLite in its data directory.
+pub fn postgres_database(dir: &Path) -> Option<String> {
+    let admin = std::env::var("HERALD_TEST_PG").ok()?;
+    let marker = dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "herald_e2e_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let out = Command::new("psql")
+        .args(["-qAt", &admin, "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("psql (scripts/install-deps installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    std::fs::write(&marker, &url).unwrap();
+    Some(url)
+}
+
 impl Server {
     pub fn start() -> Self {
         Self::start_with(&[])
@@ -133,6 +164,7 @@ impl Server {
         let mut child = command("herald-server")
             .args(["serve", "--listen", listen])
             .args(extra)
+            .envs(postgres_database(dir).map(|url| ("HERALD_DB", url)))
             .env("HERALD_SERVER_DATA_DIR", dir)
             .env("HERALD_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::piped())
@@ -153,6 +185,13 @@ impl Server {
 
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("server.db")
+    }
+
+    /// The database as `--db` takes it: the PostgreSQL URL when the server
+    /// runs on one, else its SQLite file.
+    pub fn db_location(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postgres-url"))
+            .unwrap_or_else(|_| self.db_path().display().to_string())
     }
 
     /// Kills the server (as a crash or power loss would).

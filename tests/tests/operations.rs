@@ -1,13 +1,21 @@
 //! Running the server for a company: behind a load balancer,
 //! `X-Forwarded-For` names the client only when the request came through a
 //! proxy given with `--trusted-proxy`; the health endpoint says whether the
-//! instance can serve; a backup taken while it runs restores whole.
+//! instance can serve; a backup taken while it runs restores whole; and
+//! `migrate` moves everything to another database, PostgreSQL among them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 
 use herald_e2e::{Agent, Server};
 use serde_json::Value;
+
+/// The state the agent gives the message titled `title`.
+fn state_of(all: &[Value], title: &str) -> Option<String> {
+    all.iter()
+        .find(|m| m["title"] == title)
+        .map(|m| m["state"].as_str().unwrap().to_owned())
+}
 
 /// A failed console sign-in as `name`, claiming to come from `claimed`.
 fn sign_in_from(server: &Server, name: &str, claimed: &str) {
@@ -90,7 +98,7 @@ fn a_backup_taken_while_the_server_runs_restores_every_message_and_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("herald-backup.db");
     let copy_arg = copy.display().to_string();
-    let db_arg = server.db_path().display().to_string();
+    let db_arg = server.db_location();
     let said = server.ok(&["backup", &copy_arg, "--db", &db_arg]);
     assert!(said.contains("1 users, 2 messages"), "{said}");
     let again = server.admin(&["backup", &copy_arg, "--db", &db_arg]);
@@ -122,11 +130,7 @@ fn a_backup_taken_while_the_server_runs_restores_every_message_and_receipt() {
     ann.server = restored.url.clone();
     ann.sync();
     let all = ann.all();
-    let state = |title: &str| {
-        all.iter()
-            .find(|m| m["title"] == title)
-            .map(|m| m["state"].as_str().unwrap().to_owned())
-    };
+    let state = |title: &str| state_of(&all, title);
     assert_eq!(
         state("After the backup").as_deref(),
         Some("withdrawn"),
@@ -219,4 +223,68 @@ fn the_session_cookie_is_secure_when_a_trusted_proxy_took_https() {
     let direct = Server::start();
     let cookie = cookie_signing_in(&direct);
     assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+/// From the embedded SQLite file to PostgreSQL (to another SQLite file when
+/// the tests run without a cluster): every message, receipt, audit line and
+/// agent token goes along, and the agent carries on from its cursor.
+#[test]
+fn migrate_moves_everything_and_agents_carry_on() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("embedded.db").display().to_string();
+    let mut server = Server::start_with(&["--db", &file]);
+    let mut ann = Agent::new(&server.url, &server.add_user("ann", &["staff"]), "pc-ann");
+    let drill = server.send("group:staff", "alert", "Fire drill", &[]);
+    let drill = drill.trim().to_owned();
+    ann.sync();
+    ann.ok(&["ack", &drill]);
+    ann.sync();
+    server.stop();
+
+    let dest = herald_e2e::postgres_database(data.path())
+        .unwrap_or_else(|| format!("sqlite:{}", data.path().join("moved.db").display()));
+    let from = format!("sqlite:{file}");
+    let moved = server.admin(&["migrate", "--from", &from, "--to", &dest]);
+    let said = String::from_utf8_lossy(&moved.stdout);
+    assert!(
+        moved.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    assert!(
+        said.contains("users: 1 rows") && said.contains("receipts: "),
+        "{said}"
+    );
+    // Into a database that holds data: refused, and it says why.
+    let again = server.admin(&["migrate", "--from", &from, "--to", &dest]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds data"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let there = Server::start_with(&["--db", &dest]);
+    let receipts = there.receipts(&drill);
+    assert!(
+        receipts
+            .iter()
+            .any(|r| r["user"] == "ann" && r["kind"] == "read"),
+        "{receipts:?}"
+    );
+    let audit = there.ok(&["audit", "--json"]);
+    assert!(audit.contains("Fire drill"), "{audit}");
+    // The agent's token and cursor work there: the next message arrives,
+    // and what it had keeps its state.
+    ann.server = there.url.clone();
+    there.send("all", "info", "Canteen closed", &[]);
+    ann.sync();
+    let all = ann.all();
+    let state = |title: &str| state_of(&all, title);
+    assert_eq!(state("Fire drill").as_deref(), Some("read"), "{all:?}");
+    assert_eq!(
+        state("Canteen closed").as_deref(),
+        Some("staged"),
+        "{all:?}"
+    );
 }

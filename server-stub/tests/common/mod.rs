@@ -2,6 +2,7 @@
 //! the calls the API tests make to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use herald_server::db::Location;
 use herald_server::pool::Db;
 use herald_server::{serve, AgentPolicy, AppState};
 use serde_json::{json, Value};
@@ -10,7 +11,7 @@ pub const ADMIN: &str = "admin-secret";
 
 pub struct TestServer {
     pub url: String,
-    pub db_path: std::path::PathBuf,
+    pub location: Location,
     pub http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -21,9 +22,30 @@ pub async fn start() -> TestServer {
     start_with(herald_protocol::PushMode::Stream).await
 }
 
+/// A fresh database of its own on the cluster `HERALD_TEST_PG` names
+/// (scripts/test starts one), or else a SQLite file in `dir`. The tests
+/// run on a multi-threaded runtime, where PostgreSQL's client may block.
+pub fn location(dir: &std::path::Path) -> Location {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let Ok(admin) = std::env::var("HERALD_TEST_PG") else {
+        return Location::Sqlite(dir.join("server.db"));
+    };
+    let name = format!(
+        "herald_api_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let conn = herald_server::sql::Conn::connect_postgres(&admin, false).unwrap();
+    conn.execute_batch(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Location::Postgres(format!("{base}/{name}"))
+}
+
 pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("server.db")).unwrap();
+    let location = location(dir.path());
+    let db = Db::open_at(&location).unwrap();
     let policy = AgentPolicy {
         poll_interval_secs: 300,
         min_agent_version: Some("99.0.0".into()),
@@ -38,7 +60,7 @@ pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
     }));
     TestServer {
         url,
-        db_path: dir.path().join("server.db"),
+        location,
         http: reqwest::Client::new(),
         stop: Some(stop),
         served: Some(served),
@@ -148,10 +170,23 @@ impl TestServer {
         }
     }
 
+    /// A connection of the test's own to the server's database, to see
+    /// what the server wrote.
+    pub fn peek(&self) -> herald_server::sql::Conn {
+        match &self.location {
+            Location::Sqlite(path) => {
+                herald_server::sql::Conn::from_sqlite(rusqlite::Connection::open(path).unwrap())
+            }
+            Location::Postgres(url) => {
+                herald_server::sql::Conn::connect_postgres(url, true).unwrap()
+            }
+        }
+    }
+
     /// What the server last recorded for an agent, read from its own file:
     /// the change sequence its last full answer was computed at.
     pub fn seq_seen(&self, user: &str, host: &str) -> i64 {
-        let c = rusqlite::Connection::open(&self.db_path).unwrap();
+        let c = self.peek();
         c.query_row(
             "SELECT s.seq_seen FROM agent_sync s JOIN users u ON u.id = s.user_id
              WHERE u.name = ?1 AND s.host = ?2",
