@@ -21,6 +21,7 @@ use herald_protocol::{
 
 use crate::auth;
 use crate::db::to_ms;
+use crate::db::Location;
 use crate::directory::{self, User};
 use crate::error::Error;
 use crate::inbound;
@@ -52,10 +53,30 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// On PostgreSQL, inside a tokio runtime, it also hears the push hints
+    /// other instances announce (see `notify`).
     pub fn new(db: Db, admin_token: &str, policy: AgentPolicy) -> Self {
+        Self::with_admin_hash(db, auth::hash_token(admin_token), policy)
+    }
+
+    /// `new`, with the admin token known only by its hash (another
+    /// instance made it; the database keeps the hash).
+    pub fn with_admin_hash(db: Db, admin_token_hash: String, policy: AgentPolicy) -> Self {
+        let st = Self::without_announcements(db, admin_token_hash, policy);
+        if let (Location::Postgres(url), Ok(_)) =
+            (st.db.location(), tokio::runtime::Handle::try_current())
+        {
+            if let Err(e) = crate::notify::spawn_listener(url.clone(), st.clone()) {
+                tracing::error!(error = %e, "cannot listen for push announcements");
+            }
+        }
+        st
+    }
+
+    fn without_announcements(db: Db, admin_token_hash: String, policy: AgentPolicy) -> Self {
         AppState {
             db: Arc::new(db),
-            admin_token_hash: auth::hash_token(admin_token).into(),
+            admin_token_hash: admin_token_hash.into(),
             policy: Arc::new(policy),
             hub: Hub::default(),
             seen: Arc::new(LastSeen::default()),
@@ -67,6 +88,11 @@ impl AppState {
             secure_cookies: false,
             trusted_proxies: Arc::default(),
         }
+    }
+
+    /// Whether this copy is the last: the server that made it is gone.
+    pub(crate) fn is_only_holder(&self) -> bool {
+        Arc::strong_count(&self.db) == 1
     }
 
     /// Believes `X-Forwarded-For` from these proxies, and only them.

@@ -29,6 +29,7 @@ pub mod ldap;
 pub mod messages;
 pub mod messages_api;
 pub mod migrate;
+pub mod notify;
 pub mod openapi;
 pub mod poll;
 pub mod pool;

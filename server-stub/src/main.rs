@@ -120,16 +120,41 @@ fn read_admin_token(data_dir: &Path) -> Result<String> {
     Ok(token.trim().to_owned())
 }
 
-/// The admin token given, or the one saved in the data dir, or a new one
-/// saved there (readable by its owner only).
-fn admin_token(given: Option<String>, data_dir: &Path) -> Result<String> {
+/// The admin token: the one given, which every instance then takes; else
+/// the one saved in the data dir, if the database has none or the same;
+/// else the database's (this instance then has no copy of it in clear);
+/// else a new one, saved in the data dir (readable by its owner only).
+/// Returns the token's hash and whether the database must take it.
+fn admin_token(
+    given: Option<String>,
+    data_dir: &Path,
+    stored: Option<String>,
+) -> Result<(String, bool)> {
+    use herald_server::auth::hash_token;
     if let Some(t) = given.filter(|t| !t.trim().is_empty()) {
-        return Ok(t.trim().to_owned());
+        let hash = hash_token(t.trim());
+        let changed = stored.as_deref() != Some(hash.as_str());
+        return Ok((hash, changed));
     }
     if let Ok(t) = read_admin_token(data_dir) {
         if !t.is_empty() {
-            return Ok(t);
+            let hash = hash_token(&t);
+            match stored {
+                None => return Ok((hash, true)),
+                Some(s) if s == hash => return Ok((hash, false)),
+                Some(s) => {
+                    eprintln!(
+                        "herald-server: the token in {} is not the database's admin token; \
+                         the database's stands (another instance set it)",
+                        data_dir.display()
+                    );
+                    return Ok((s, false));
+                }
+            }
         }
+    }
+    if let Some(s) = stored {
+        return Ok((s, false));
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
@@ -138,7 +163,7 @@ fn admin_token(given: Option<String>, data_dir: &Path) -> Result<String> {
     write_private(&path, &token)
         .with_context(|| format!("cannot save the admin token in {}", path.display()))?;
     eprintln!("herald-server: new admin token saved in {}", path.display());
-    Ok(token)
+    Ok((hash_token(&token), true))
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -151,13 +176,24 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Result<()> {
-    let token = admin_token(token, data_dir)?;
     let location = match &args.db {
         Some(s) => Location::parse(s),
         None => Location::Sqlite(data_dir.join("server.db")),
     };
     let db = herald_server::pool::Db::open_at(&location)
         .with_context(|| format!("cannot open the database {location}"))?;
+    let stored = db
+        .read(|c| herald_server::db::meta(c, herald_server::admin::TOKEN_HASH_KEY))
+        .context("cannot read the admin token's hash")?;
+    let (token_hash, store) = admin_token(token, data_dir, stored)?;
+    if store {
+        let hash = token_hash.clone();
+        db.write(move |c| {
+            herald_server::db::set_meta(c, herald_server::admin::TOKEN_HASH_KEY, &hash)
+        })
+        .await
+        .context("cannot keep the admin token's hash in the database")?;
+    }
     let policy = herald_server::AgentPolicy {
         poll_interval_secs: args.poll_interval.max(1),
         min_agent_version: args.min_agent_version,
@@ -187,7 +223,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
     if !args.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?args.trusted_proxies, "X-Forwarded-For believed from these");
     }
-    let state = herald_server::AppState::new(db, &token, policy)
+    let state = herald_server::AppState::with_admin_hash(db, token_hash, policy)
         .with_secure_cookies(tls.is_some())
         .with_trusted_proxies(herald_server::proxy::TrustedProxies::new(
             args.trusted_proxies,
@@ -234,4 +270,38 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_server::auth::hash_token;
+
+    #[test]
+    fn the_database_keeps_one_admin_token_for_every_instance() {
+        let first = tempfile::tempdir().unwrap();
+        // The first instance makes a token, saves it, and stores its hash.
+        let (hash, store) = admin_token(None, first.path(), None).unwrap();
+        let saved = read_admin_token(first.path()).unwrap();
+        assert_eq!((hash.as_str(), store), (hash_token(&saved).as_str(), true));
+        // A second instance, with a data dir of its own, takes the
+        // database's and makes no token of its own.
+        let second = tempfile::tempdir().unwrap();
+        assert_eq!(
+            admin_token(None, second.path(), Some(hash.clone())).unwrap(),
+            (hash.clone(), false)
+        );
+        assert!(read_admin_token(second.path()).is_err());
+        // A stale token in a data dir gives way to the database's.
+        std::fs::write(second.path().join(TOKEN_FILE), "old").unwrap();
+        assert_eq!(
+            admin_token(None, second.path(), Some(hash.clone())).unwrap(),
+            (hash.clone(), false)
+        );
+        // A token given replaces it for all.
+        assert_eq!(
+            admin_token(Some("new".into()), second.path(), Some(hash)).unwrap(),
+            (hash_token("new"), true)
+        );
+    }
 }

@@ -44,24 +44,34 @@ where
     F: FnOnce(&Conn) -> Result<MessageInfo, Error> + Send + 'static,
 {
     let policy = Arc::clone(&st.policy);
-    let (info, plan) = st
+    let (info, plan, announced) = st
         .write(move |c| {
             let info = f(c)?;
             let plan = push_plan(c, &info.id, &policy)?;
-            Ok((info, plan))
+            // On PostgreSQL other instances may hold the streams: every
+            // instance hears of the change, this one included.
+            let announced = plan.is_some()
+                && policy.push == PushMode::Stream
+                && c.is_postgres()
+                && crate::notify::publish(c, &info.id)
+                    .map_err(|e| tracing::warn!(error = %e, "cannot announce a push hint"))
+                    .is_ok();
+            Ok((info, plan, announced))
         })
         .await?;
-    hint(st, &info.id, plan);
+    hint(st, &info.id, plan, announced);
     Ok(Json(info))
 }
 
-/// Tells the agents a change concerns, by the server's push mode.
-fn hint(st: &AppState, id: &str, plan: PushPlan) {
+/// Tells the agents a change concerns, by the server's push mode, unless
+/// the database announced it to every instance already.
+fn hint(st: &AppState, id: &str, plan: PushPlan, announced: bool) {
     let Some((targets, listeners)) = plan else {
         return;
     };
     match st.policy.push {
         PushMode::Off => {}
+        PushMode::Stream if announced => {}
         PushMode::Stream => {
             let streams = st.hub.notify(&targets);
             tracing::info!(%id, streams, "push hint");

@@ -124,3 +124,39 @@ fn the_push_endpoint_wants_a_valid_token_and_a_host() {
     assert_eq!(status("wrong", "?host=pc-1"), "401");
     assert_eq!(status(&token, ""), "400");
 }
+
+/// Two instances on one PostgreSQL database: an alert sent through one
+/// reaches, at once, an agent whose stream the other holds. (Without a
+/// cluster, `HERALD_TEST_PG` unset, there is nothing to share.)
+#[test]
+fn an_alert_sent_through_one_instance_reaches_a_stream_held_by_another() {
+    if std::env::var_os("HERALD_TEST_PG").is_none() {
+        eprintln!("skipped: needs HERALD_TEST_PG (scripts/test sets it)");
+        return;
+    }
+    let a = Server::start_with(&["--poll-interval", "300"]);
+    let shared = a.db_location();
+    let b = Server::start_with(&["--poll-interval", "300", "--db", &shared]);
+    let token = a.add_user("alice", &["staff"]);
+    let agent = Agent::new(&b.url, &token, "pc-1");
+    let _run = agent.start(&["--headless"]);
+    wait_connected(&agent);
+
+    a.send("group:staff", "alert", "Evacuate the building", &[]);
+    let sent = Instant::now();
+    wait_for(
+        "the alert through the other instance",
+        Duration::from_secs(2),
+        || agent.queue() == ["Evacuate the building"],
+    );
+    eprintln!("alert staged {:?} after send returned", sent.elapsed());
+    // And the other way round, with a withdrawal.
+    let id = b.send("user:alice", "warning", "Printer moved", &["--now"]);
+    wait_for("the second message", Duration::from_secs(2), || {
+        agent.queue().contains(&"Printer moved".to_owned())
+    });
+    a.ok(&["withdraw", id.trim()]);
+    wait_for("the withdrawal", Duration::from_secs(2), || {
+        !agent.queue().contains(&"Printer moved".to_owned())
+    });
+}
