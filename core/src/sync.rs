@@ -154,9 +154,7 @@ impl SyncClient {
             return Err(SyncError::Unauthorized);
         }
         if !status.is_success() {
-            let reason = serde_json::from_slice::<ErrorBody>(&buf)
-                .map(|e| e.error)
-                .unwrap_or_else(|_| one_line(&String::from_utf8_lossy(&buf)));
+            let reason = error_reason(&buf);
             return Err(SyncError::Status {
                 status: status.as_u16(),
                 reason,
@@ -292,6 +290,27 @@ pub fn validate(a: &PollResponse) -> Result<(), SyncError> {
     Ok(())
 }
 
+/// Why the server refused, from its answer's body: Herald's own error, or,
+/// from a proxy or balancer in between, its page's title.
+fn error_reason(body: &[u8]) -> String {
+    if let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
+        return e.error;
+    }
+    let text = String::from_utf8_lossy(body);
+    let title = text
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| one_line(title));
+    match title {
+        Some(title) if !title.is_empty() => {
+            format!(
+                "{title} (a web page, not Herald's answer: from a proxy or balancer in between?)"
+            )
+        }
+        _ => one_line(&text),
+    }
+}
+
 fn one_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or("").trim();
     line.chars().take(200).collect()
@@ -326,4 +345,21 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
         src = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_reason;
+
+    #[test]
+    fn a_refusal_says_why_in_one_line_whoever_wrote_it() {
+        assert_eq!(error_reason(br#"{"error":"unknown host"}"#), "unknown host");
+        let nginx = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+        assert_eq!(
+            error_reason(nginx),
+            "502 Bad Gateway (a web page, not Herald's answer: from a proxy or balancer in between?)"
+        );
+        assert_eq!(error_reason(b"overloaded\nretry later"), "overloaded");
+        assert_eq!(error_reason(b"<title></title>oops"), "<title></title>oops");
+    }
 }

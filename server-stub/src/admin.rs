@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/audience", post(messages_api::audience))
         .route("/fleet", get(crate::fleet::get_fleet))
+        .route("/metrics", get(crate::metrics::get_metrics))
         .merge(crate::compose::admin_routes())
         .merge(crate::enroll_api::admin_routes())
         .merge(crate::directory_api::admin_routes())

@@ -50,6 +50,8 @@ pub struct AppState {
     pub(crate) secure_cookies: bool,
     /// Balancers whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: Arc<crate::proxy::TrustedProxies>,
+    /// This instance's counts, for `/api/v1/admin/metrics`.
+    pub(crate) counters: Arc<crate::metrics::Counters>,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
             sign_ins: Arc::default(),
             secure_cookies: false,
             trusted_proxies: Arc::default(),
+            counters: Arc::default(),
         }
     }
 
@@ -298,6 +301,7 @@ pub(crate) async fn agent_poll(
                     answer.settings.push_secret = key;
                     st.seen
                         .host(&host, &user.name, Some(&req.agent_version), to_ms(now));
+                    st.counters.poll(&answer);
                     return Ok(Json(answer));
                 }
                 // A new inbound address: the full poll registers it.
@@ -329,6 +333,7 @@ pub(crate) async fn agent_poll(
         })
         .await?;
     st.seen.host(&host, &user.name, Some(&version), to_ms(now));
+    st.counters.poll(&answer);
     tracing::debug!(
         changed = answer.changed,
         messages = answer.messages.len(),
@@ -383,6 +388,7 @@ pub(crate) async fn agent_receipts(
         .write(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))
         .await?;
     st.seen.host(&host, &name, None, to_ms(Utc::now()));
+    st.counters.receipts(&answer);
     Ok(Json(answer))
 }
 

@@ -28,6 +28,7 @@ pub mod lastseen;
 pub mod ldap;
 pub mod messages;
 pub mod messages_api;
+pub mod metrics;
 pub mod migrate;
 pub mod notify;
 pub mod openapi;

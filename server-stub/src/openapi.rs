@@ -36,6 +36,7 @@ use crate::{
         messages_api::unread_again,
         messages_api::audience,
         crate::fleet::get_fleet,
+        crate::metrics::get_metrics,
         crate::compose::preview,
         crate::compose::list_templates,
         crate::compose::save_template,

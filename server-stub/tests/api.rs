@@ -173,6 +173,21 @@ async fn unchanged_poll_is_almost_empty_and_changes_arrive_as_differences() {
     let (_, stale, _) = s.poll(&alice, "pc-1", Some("bogus.1")).await;
     assert_eq!(stale["full"], true);
     assert_eq!(stale["messages"].as_array().unwrap().len(), 1);
+
+    // The instance counted each kind of answer: two full, two
+    // differences, one unchanged.
+    let (status, metrics) = s.raw("GET", "/api/v1/admin/metrics", ADMIN, None).await;
+    assert_eq!(status, 200, "{metrics}");
+    for line in [
+        "herald_polls_total{answer=\"full\"} 2",
+        "herald_polls_total{answer=\"changed\"} 2",
+        "herald_polls_total{answer=\"unchanged\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in {metrics}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -606,6 +621,7 @@ async fn every_admin_route_refuses_a_missing_or_agent_token_before_reading_the_b
         ("PATCH", "/api/v1/admin/messages/x"),
         ("POST", "/api/v1/admin/messages/x/withdraw"),
         ("GET", "/api/v1/admin/messages/x/receipts"),
+        ("GET", "/api/v1/admin/metrics"),
     ];
     for (method, path) in routes {
         for token in ["", agent.as_str()] {

@@ -16,6 +16,7 @@ pub mod dbus;
 pub mod inbound;
 pub mod kdc;
 pub mod ldap;
+pub mod nginx;
 pub mod tls;
 pub mod wine;
 
@@ -76,6 +77,15 @@ fn text(out: &[u8]) -> String {
 }
 
 const ADMIN_TOKEN: &str = "e2e-admin-token";
+
+/// A loopback port free when asked (another process may take it after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 /// A running `herald-server serve`, killed on drop.
 pub struct Server {
@@ -243,6 +253,22 @@ impl Server {
         let mut args = vec!["send", "--to", to, "--severity", severity, "--title", title];
         args.extend(extra);
         self.ok(&args)
+    }
+
+    /// One of this instance's counters from `/api/v1/admin/metrics`, as
+    /// `herald_polls_total{answer="full"}` names it; 0 when absent.
+    pub fn metric(&self, name: &str) -> u64 {
+        let out = Command::new("curl")
+            .args(["-sf", "-m", "5", "-H"])
+            .arg(format!("Authorization: Bearer {}", self.admin_token))
+            .arg(format!("{}/api/v1/admin/metrics", self.url))
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "metrics of {}: {out:?}", self.url);
+        text(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn receipts(&self, id: &str) -> Vec<Value> {
