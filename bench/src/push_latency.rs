@@ -47,6 +47,16 @@ struct Args {
     /// Push streams only.
     #[arg(long)]
     light: bool,
+    /// The database every instance uses (`--db` of `herald-server serve`):
+    /// a SQLite file in the instance's data directory by default.
+    #[arg(long)]
+    db: Option<String>,
+    /// Server instances on that database (PostgreSQL for more than one).
+    /// Agent i holds its stream on and polls instance i mod N, as behind a
+    /// round-robin balancer; every alert is sent through the first, so the
+    /// others hear of it from the database (LISTEN/NOTIFY).
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
 }
 
 const ADMIN: &str = "bench-admin-token";
@@ -71,6 +81,7 @@ fn start_server(args: &Args, dir: &std::path::Path) -> Result<Server> {
     let mut child = Command::new(&args.server)
         .args(["serve", "--listen", "127.0.0.1:0", "--push", &args.push])
         .args(["--poll-interval", &args.poll_interval.to_string()])
+        .args(args.db.iter().flat_map(|db| ["--db", db]))
         .env("HERALD_SERVER_DATA_DIR", dir)
         .env("HERALD_ADMIN_TOKEN", ADMIN)
         .env("HERALD_LOG", "warn")
@@ -357,8 +368,24 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.instances == 0 {
+        bail!("--instances: at least one");
+    }
+    if args.instances > 1
+        && !args
+            .db
+            .as_deref()
+            .is_some_and(|d| d.starts_with("postgres"))
+    {
+        bail!("several instances share one PostgreSQL database: give --db postgres://...");
+    }
     let tmp = tempfile::tempdir()?;
-    let server = start_server(&args, &tmp.path().join("server"))?;
+    // One after the other: the first makes the schema.
+    let mut servers = Vec::new();
+    for n in 0..args.instances {
+        servers.push(start_server(&args, &tmp.path().join(format!("server{n}")))?);
+    }
+    let server = &servers[0];
     let http = reqwest::Client::new();
     let (probe_tx, probe_rx) = watch::channel::<Probe>(None);
     let found = Arc::new(Mutex::new(Vec::new()));
@@ -373,11 +400,16 @@ async fn main() -> Result<()> {
     if args.light && args.push != "stream" {
         bail!("--light is for push streams only");
     }
-    let light_pool = Arc::new(LightPool {
-        addr: server.url.trim_start_matches("http://").to_owned(),
-        idle: Mutex::new(Vec::new()),
-        gate: tokio::sync::Semaphore::new(LIGHT_PARALLEL_POLLS),
-    });
+    let light_pools: Vec<Arc<LightPool>> = servers
+        .iter()
+        .map(|s| {
+            Arc::new(LightPool {
+                addr: s.url.trim_start_matches("http://").to_owned(),
+                idle: Mutex::new(Vec::new()),
+                gate: tokio::sync::Semaphore::new(LIGHT_PARALLEL_POLLS / args.instances),
+            })
+        })
+        .collect();
 
     for i in 0..args.agents {
         let user = format!("user{i}");
@@ -389,15 +421,17 @@ async fn main() -> Result<()> {
         )
         .await?;
         let token = created["token"].as_str().context("no token")?.to_owned();
+        let instance = i % args.instances;
+        let url = servers[instance].url.clone();
         if args.light {
             let endpoint = Endpoint {
-                server: server.url.clone(),
+                server: url.clone(),
                 token,
                 host: format!("pc-{i}"),
                 server_ca: None,
             };
             let mut light = Light {
-                pool: light_pool.clone(),
+                pool: light_pools[instance].clone(),
                 endpoint: endpoint.clone(),
                 cursor: None,
                 titles: Default::default(),
@@ -417,7 +451,7 @@ async fn main() -> Result<()> {
         let dir = tmp.path().join(format!("agent{i}"));
         let store = StoreHandle::open(&config::store_path(&dir))?;
         let endpoint = Endpoint {
-            server: server.url.clone(),
+            server: url,
             token,
             host: format!("pc-{i}"),
             server_ca: None,
@@ -473,10 +507,11 @@ async fn main() -> Result<()> {
     }
     // Let the hints of the initial connections settle.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let server_rss = rss_kb(server.child.id());
+    let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
+    let rss: Vec<u64> = pids.iter().map(|p| rss_kb(*p)).collect();
 
     let mut all = Vec::new();
-    let cpu_before = cpu_secs(server.child.id());
+    let cpu_before: f64 = pids.iter().map(|p| cpu_secs(*p)).sum();
     for n in 0..args.alerts {
         found.lock().map(|mut f| f.clear()).ok();
         let title = format!("probe {n}");
@@ -504,12 +539,21 @@ async fn main() -> Result<()> {
         let times = found.lock().map(|f| f.clone()).unwrap_or_default();
         all.extend(times.into_iter().map(|t| t.saturating_duration_since(sent)));
     }
-    let cpu = cpu_secs(server.child.id()) - cpu_before;
+    let cpu = pids.iter().map(|p| cpu_secs(*p)).sum::<f64>() - cpu_before;
     DONE.store(true, std::sync::atomic::Ordering::Relaxed);
     all.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let rss: Vec<String> = rss
+        .iter()
+        .map(|kb| format!("{:.1}", *kb as f64 / 1024.0))
+        .collect();
+    let db = match args.db.as_deref() {
+        Some(d) if d.starts_with("postgres") => "postgresql",
+        _ => "sqlite",
+    };
     println!(
-        "push={}{} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={:.1} MB server_cpu={:.0} µs per agent and alert",
+        "db={db} instances={} push={}{} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={} MB server_cpu={:.0} µs per agent and alert",
+        args.instances,
         args.push,
         if args.light { " (light agents)" } else { "" },
         args.agents,
@@ -518,7 +562,7 @@ async fn main() -> Result<()> {
         ms(percentile(&all, 0.50)),
         ms(percentile(&all, 0.99)),
         ms(all.last().copied().unwrap_or_default()),
-        server_rss as f64 / 1024.0,
+        rss.join("+"),
         cpu * 1e6 / (args.agents * args.alerts) as f64
     );
     Ok(())

@@ -274,18 +274,37 @@ pub(crate) async fn agent_poll(
     let user = if st.hub.take_hinted(&host) {
         None
     } else {
-        // The first look runs here, not on a blocking thread: it is a few
-        // indexed reads, cheaper than the hop to another thread.
-        let quick = st.db.read(|c| {
-            poll::quick(
-                c,
-                &token_hash,
-                &host,
-                req.cursor.as_deref(),
-                st.db.server_id(),
-                now,
-            )
-        })?;
+        let quick = if matches!(st.db.location(), Location::Sqlite(_)) {
+            // On SQLite the first look runs here, not on a blocking thread:
+            // it is a few indexed reads, cheaper than the hop to another
+            // thread.
+            st.db.read(|c| {
+                poll::quick(
+                    c,
+                    &token_hash,
+                    &host,
+                    req.cursor.as_deref(),
+                    st.db.server_id(),
+                    now,
+                )
+            })?
+        } else {
+            // On PostgreSQL it is a few round trips: done here, they would
+            // hold the async worker and every other poll with it.
+            let (token_hash, host, cursor) = (token_hash.clone(), host.clone(), req.cursor.clone());
+            let db = Arc::clone(&st.db);
+            st.read(move |c| {
+                poll::quick(
+                    c,
+                    &token_hash,
+                    &host,
+                    cursor.as_deref(),
+                    db.server_id(),
+                    now,
+                )
+            })
+            .await?
+        };
         match quick {
             Quick::Unknown => return Err(Error::Unauthorized),
             Quick::Full(user) => Some(user),

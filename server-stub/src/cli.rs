@@ -189,6 +189,12 @@ pub struct ServeArgs {
         value_name = "CIDR"
     )]
     pub trusted_proxies: Vec<herald_server::proxy::Cidr>,
+    /// Writers on PostgreSQL, each on a connection of its own (SQLite has
+    /// one). More help when the database is across a network: a write
+    /// waits for a round trip per statement.
+    #[arg(long, env = "HERALD_DB_WRITERS", default_value_t = herald_server::pool::PG_WRITERS,
+        value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub db_writers: u16,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

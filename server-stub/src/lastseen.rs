@@ -82,13 +82,21 @@ fn write(conn: &Conn, batch: &Pending) -> Result<usize, Error> {
                     agent_version = COALESCE(?4, agent_version)
              WHERE name = ?1 AND last_seen < ?2",
         )?;
-        for (name, (user, version, at)) in &batch.hosts {
+        // In one order, the same in every instance and writer: two flushes
+        // that lock the same rows in different orders deadlock on
+        // PostgreSQL, and the database then aborts one of them whole, with
+        // whatever else its batch held.
+        let mut hosts: Vec<_> = batch.hosts.iter().collect();
+        hosts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (name, (user, version, at)) in hosts {
             n += host.execute(params![name, at, user, version])?;
         }
         let mut listener = tx.prepare_cached(
             "UPDATE push_listeners SET seen_at = ?3 WHERE user_id = ?1 AND host = ?2 AND seen_at < ?3",
         )?;
-        for ((user_id, name), at) in &batch.listeners {
+        let mut listeners: Vec<_> = batch.listeners.iter().collect();
+        listeners.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for ((user_id, name), at) in listeners {
             n += listener.execute(params![user_id, name, at])?;
         }
     }

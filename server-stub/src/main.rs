@@ -180,7 +180,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         Some(s) => Location::parse(s),
         None => Location::Sqlite(data_dir.join("server.db")),
     };
-    let db = herald_server::pool::Db::open_at(&location)
+    let db = herald_server::pool::Db::open_with_writers(&location, args.db_writers.into())
         .with_context(|| format!("cannot open the database {location}"))?;
     let stored = db
         .read(|c| herald_server::db::meta(c, herald_server::admin::TOKEN_HASH_KEY))

@@ -1,7 +1,14 @@
-//! The database as requests use it: one writer, and a pool of readers that
-//! never wait for it. SQLite in WAL mode lets readers see the last committed
-//! state while the writer works, so the hot path (an unchanged poll) never
-//! queues behind a sending admin or a batch of receipts.
+//! The database as requests use it: writers, and a pool of readers that
+//! never wait for them. SQLite in WAL mode lets readers see the last
+//! committed state while the writer works, so the hot path (an unchanged
+//! poll) never queues behind a sending admin or a batch of receipts.
+//!
+//! SQLite takes one writer at a time, so it gets one. PostgreSQL takes
+//! many, and there every write costs a round trip per statement: one
+//! writer would leave the database idle while it waits on the network, and
+//! a burst of full polls (an alert to everyone) would queue behind it. It
+//! gets several, which is no new risk: the rules that make two instances
+//! safe on one database make two writers of one instance safe.
 //!
 //! The locks do not poison, and a panic inside a write is caught: its
 //! savepoint rolls back, that request gets a 500, and the batch it ran in
@@ -28,20 +35,45 @@ type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// no request waits behind an unbounded batch.
 const MAX_BATCH: usize = 256;
 
-/// The writer's thread: takes what is queued, up to `MAX_BATCH`, runs it in
+/// Writers of one instance on PostgreSQL by default, each on its own
+/// connection.
+pub const PG_WRITERS: u16 = 4;
+
+/// Writes committed together at most on PostgreSQL: a batch holds its row
+/// locks until its commit, so a long one would make the other writers wait.
+const PG_MAX_BATCH: usize = 16;
+
+type Queue = std::sync::Arc<Mutex<std::sync::mpsc::Receiver<Job>>>;
+
+/// A writer's thread: takes what is queued, up to `max_batch`, runs it in
 /// one transaction, and tells each requester once the commit is done. It
 /// ends when the `Db` is dropped.
-fn writer(conn: Conn, jobs: std::sync::mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+fn writer(conn: Conn, jobs: Queue, max_batch: usize) {
+    loop {
+        // The queue is held only to take a batch, not to run it.
+        let batch = {
+            let jobs = jobs.lock();
+            let Ok(first) = jobs.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < max_batch {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         run_batch(&conn, batch);
     }
+}
+
+fn start_writer(conn: Conn, jobs: &Queue, max_batch: usize) -> Result<(), Error> {
+    let jobs = std::sync::Arc::clone(jobs);
+    std::thread::Builder::new()
+        .name("herald-db-writer".into())
+        .spawn(move || writer(conn, jobs, max_batch))
+        .map_err(|e| Error::Io("cannot start a database writer".into(), e))?;
+    Ok(())
 }
 
 /// Runs a batch in one transaction, then tells each requester. A batch
@@ -115,6 +147,11 @@ impl Db {
     /// Opens the database wherever it is, migrating it if needed, and
     /// starts its writer.
     pub fn open_at(location: &Location) -> Result<Self, Error> {
+        Self::open_with_writers(location, PG_WRITERS.into())
+    }
+
+    /// `open_at`, with `pg_writers` writers on PostgreSQL.
+    pub fn open_with_writers(location: &Location, pg_writers: usize) -> Result<Self, Error> {
         let (writer_conn, checkpoints) = match location {
             Location::Sqlite(path) => {
                 let conn = db::open_sqlite(path)?;
@@ -133,10 +170,16 @@ impl Db {
         let server_id = db::meta(&writer_conn, "server_id")?
             .ok_or_else(|| Error::Schema("no server id in the database".into()))?;
         let (jobs, queue) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("herald-db-writer".into())
-            .spawn(move || writer(writer_conn, queue))
-            .map_err(|e| Error::Io("cannot start the database writer".into(), e))?;
+        let queue: Queue = std::sync::Arc::new(Mutex::new(queue));
+        match location {
+            Location::Sqlite(_) => start_writer(writer_conn, &queue, MAX_BATCH)?,
+            Location::Postgres(url) => {
+                start_writer(writer_conn, &queue, PG_MAX_BATCH)?;
+                for _ in 1..pg_writers {
+                    start_writer(Conn::connect_postgres(url, false)?, &queue, PG_MAX_BATCH)?;
+                }
+            }
+        }
         Ok(Db {
             location: location.clone(),
             jobs: Mutex::new(jobs),
@@ -155,8 +198,8 @@ impl Db {
         &self.server_id
     }
 
-    /// Runs `f` on the only connection that writes, atomically, and
-    /// returns once its change is committed. Writes that arrive while
+    /// Runs `f` on a writer's connection (SQLite's only one), atomically,
+    /// and returns once its change is committed. Writes that arrive while
     /// another batch runs are committed together in one transaction (group
     /// commit): after an alert to everyone, thousands of agents' polls
     /// share a few commits instead of paying one each. Each write runs in
