@@ -77,6 +77,12 @@ pub enum Command {
         #[arg(long)]
         headless: bool,
     },
+    /// Check each step to the server (DNS, TCP, TLS, HTTP, token, a poll,
+    /// push), each ok or why not; exits 1 if one failed.
+    TestConnection {
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask the running agent to contact the server now; prints how it went.
     CheckNow,
     /// Open the history window (through the running agent, or directly).

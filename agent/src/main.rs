@@ -8,6 +8,7 @@ mod machine_config;
 mod notice;
 mod popup_process;
 mod run;
+mod test_connection;
 mod tray_ui;
 
 use anyhow::Result;
@@ -51,6 +52,7 @@ fn dispatch(cli: cli::Cli) -> Result<()> {
         cli::Command::CheckNow => commands::control(&ctx, &Request::CheckNow),
         cli::Command::History => commands::history(&ctx),
         cli::Command::ShowWaiting => commands::control(&ctx, &Request::ShowWaiting),
+        cli::Command::TestConnection { json } => test_connection::run(&ctx, json),
         cli::Command::MachineConfig { .. } => Ok(()),
     }
 }

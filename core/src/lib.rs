@@ -5,6 +5,7 @@
 
 pub mod autostart;
 pub mod config;
+pub mod connection_test;
 pub mod control;
 pub mod error;
 pub mod focus;

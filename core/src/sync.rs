@@ -292,7 +292,7 @@ pub fn validate(a: &PollResponse) -> Result<(), SyncError> {
 
 /// Why the server refused, from its answer's body: Herald's own error, or,
 /// from a proxy or balancer in between, its page's title.
-fn error_reason(body: &[u8]) -> String {
+pub(crate) fn error_reason(body: &[u8]) -> String {
     if let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
         return e.error;
     }

@@ -138,6 +138,22 @@ impl AppState {
             .map_err(joined)?
     }
 
+    /// A short read that decides whether a request needs more: inline on
+    /// SQLite, where a few indexed reads cost less than the hop to another
+    /// thread; on the reader pool for PostgreSQL, where each statement is a
+    /// round trip that would hold the async worker and every request on it.
+    pub(crate) async fn look<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, Error> + Send + 'static,
+    {
+        if matches!(self.db.location(), Location::Sqlite(_)) {
+            self.db.read(f)
+        } else {
+            self.read(f).await
+        }
+    }
+
     /// Writes the batch of last-seen times now.
     pub async fn flush_last_seen(&self) -> Result<usize, Error> {
         let seen = Arc::clone(&self.seen);
@@ -274,46 +290,23 @@ pub(crate) async fn agent_poll(
     let user = if st.hub.take_hinted(&host) {
         None
     } else {
-        let quick = if matches!(st.db.location(), Location::Sqlite(_)) {
-            // On SQLite the first look runs here, not on a blocking thread:
-            // it is a few indexed reads, cheaper than the hop to another
-            // thread.
-            st.db.read(|c| {
-                poll::quick(
-                    c,
-                    &token_hash,
-                    &host,
-                    req.cursor.as_deref(),
-                    st.db.server_id(),
-                    now,
-                )
-            })?
-        } else {
-            // On PostgreSQL it is a few round trips: done here, they would
-            // hold the async worker and every other poll with it.
-            let (token_hash, host, cursor) = (token_hash.clone(), host.clone(), req.cursor.clone());
-            let db = Arc::clone(&st.db);
-            st.read(move |c| {
-                poll::quick(
-                    c,
-                    &token_hash,
-                    &host,
-                    cursor.as_deref(),
-                    db.server_id(),
-                    now,
-                )
-            })
-            .await?
-        };
+        let (hash, name, cursor) = (token_hash.clone(), host.clone(), req.cursor.clone());
+        let db = Arc::clone(&st.db);
+        let quick = st
+            .look(move |c| poll::quick(c, &hash, &name, cursor.as_deref(), db.server_id(), now))
+            .await?;
         match quick {
             Quick::Unknown => return Err(Error::Unauthorized),
             Quick::Full(user) => Some(user),
             Quick::Unchanged { user, cursor } => {
                 let mut answer = poll::unchanged(&st.policy, &req.agent_version, cursor, now);
                 let key = match st.policy.push {
-                    PushMode::Inbound => st
-                        .db
-                        .read(|c| quick_inbound_key(c, &st, &user, &req, &host, ip, now))?,
+                    PushMode::Inbound => {
+                        let (st2, user, host, port) =
+                            (st.clone(), user.clone(), host.clone(), req.push_port);
+                        st.look(move |c| quick_inbound_key(c, &st2, &user, port, &host, ip, now))
+                            .await?
+                    }
                     _ => Some(None),
                 };
                 if let Some(key) = key {
@@ -369,12 +362,12 @@ fn quick_inbound_key(
     c: &Conn,
     st: &AppState,
     user: &User,
-    req: &PollRequest,
+    push_port: Option<u16>,
     host: &str,
     ip: std::net::IpAddr,
     now: chrono::DateTime<Utc>,
 ) -> Result<Option<Option<String>>, Error> {
-    match req.push_port.filter(|p| *p != 0) {
+    match push_port.filter(|p| *p != 0) {
         Some(port) => {
             let held = inbound::held_at(c, user, host, ip, port)?;
             if held.is_some() {

@@ -64,6 +64,27 @@ impl SyncRow {
     }
 }
 
+/// Where an agent stands: its sync record, the latest change that
+/// concerns it, and (if `with_seq`) the latest change of all.
+struct Standing {
+    row: Option<SyncRow>,
+    latest: i64,
+    seq: i64,
+}
+
+fn standing(conn: &Conn, user_id: i64, host: &str, with_seq: bool) -> Result<Standing, Error> {
+    if conn.is_postgres() {
+        return standing_in_one(conn, user_id, host);
+    }
+    // On SQLite, point lookups in cached statements: measured a fifth more
+    // unchanged polls a second than the one statement below.
+    Ok(Standing {
+        row: sync_row(conn, user_id, host)?,
+        latest: changes::latest_for(conn, user_id, host)?,
+        seq: if with_seq { db::change_seq(conn)? } else { 0 },
+    })
+}
+
 fn sync_row(conn: &Conn, user_id: i64, host: &str) -> Result<Option<SyncRow>, Error> {
     Ok(conn
         .prepare_cached(
@@ -79,6 +100,40 @@ fn sync_row(conn: &Conn, user_id: i64, host: &str) -> Result<Option<SyncRow>, Er
         .optional()?)
 }
 
+/// The standing in one statement: on PostgreSQL each statement is a round
+/// trip, paid by every agent's poll, and one statement is one consistent
+/// read without a transaction around it.
+fn standing_in_one(conn: &Conn, user_id: i64, host: &str) -> Result<Standing, Error> {
+    let scopes = changes::scope_keys(user_id, host);
+    conn.prepare_cached(
+        "SELECT (SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'change_seq'),
+                (SELECT COALESCE(MAX(seq), 0) FROM change_stamps WHERE scope IN (?3, ?4, ?5)),
+                s.generation, s.seq_seen, s.next_change
+         FROM (SELECT 1 AS one) o
+         LEFT JOIN agent_sync s ON s.user_id = ?1 AND s.host = ?2",
+    )?
+    .query_row(
+        params![user_id, host, scopes[0], scopes[1], scopes[2]],
+        |r| {
+            let generation: Option<i64> = r.get(2)?;
+            let row = match generation {
+                Some(generation) => Some(SyncRow {
+                    generation,
+                    seq_seen: r.get(3)?,
+                    next_change: r.get(4)?,
+                }),
+                None => None,
+            };
+            Ok(Standing {
+                row,
+                latest: r.get(1)?,
+                seq: r.get(0)?,
+            })
+        },
+    )
+    .map_err(Error::from)
+}
+
 /// What the read-only first look at a poll found.
 pub enum Quick {
     /// No user has this token.
@@ -89,7 +144,7 @@ pub enum Quick {
     Full(User),
 }
 
-/// The hot path of every poll, on a read-only connection: three indexed
+/// The hot path of every poll, on a read-only connection: a few indexed
 /// lookups decide whether anything concerns this agent since its last answer.
 pub fn quick(
     conn: &Conn,
@@ -104,13 +159,21 @@ pub fn quick(
     // and on this path that would cost more than the lookups themselves.
     // One read transaction: a consistent snapshot, and one round of file
     // locking instead of one per lookup.
-    let tx = conn.snapshot()?;
-    let Some(user) = directory::user_by_token_hash(&tx, token_hash, host)? else {
+    // PostgreSQL needs none: the standing is one statement, and a user
+    // row read a moment before it can only be older, which a change to
+    // that user shows in the standing anyway.
+    let tx = if conn.is_postgres() {
+        None
+    } else {
+        Some(conn.snapshot()?)
+    };
+    let Some(user) = directory::user_by_token_hash(conn, token_hash, host)? else {
         return Ok(Quick::Unknown);
     };
-    let row = sync_row(&tx, user.id, host)?;
-    let latest = changes::latest_for(&tx, user.id, host)?;
-    tx.finish()?;
+    let Standing { row, latest, .. } = standing(conn, user.id, host, false)?;
+    if let Some(tx) = tx {
+        tx.finish()?;
+    }
     match row {
         Some(row) => {
             let current = cursor(server_id, row.generation);
@@ -191,9 +254,7 @@ fn plan(
     now: DateTime<Utc>,
 ) -> Result<(PollResponse, Record), Error> {
     let host = directory::normalize_host(&req.host)?;
-    let seq = db::change_seq(tx)?;
-    let latest = changes::latest_for(tx, user.id, &host)?;
-    let row = sync_row(tx, user.id, &host)?;
+    let Standing { row, latest, seq } = standing(tx, user.id, &host, true)?;
     let in_step = row.as_ref().is_some_and(|row| {
         req.cursor.as_deref() == Some(cursor(server_id, row.generation).as_str())
     });

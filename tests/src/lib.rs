@@ -371,10 +371,14 @@ impl Agent {
 
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
+        // The status and the output too: under wine a crash ends the
+        // process without a word on stderr.
         assert!(
             out.status.success(),
-            "herald-agent {args:?} failed: {}",
-            text(&out.stderr)
+            "herald-agent {args:?} failed ({}): {}\nstdout: {}",
+            out.status,
+            text(&out.stderr),
+            text(&out.stdout)
         );
         text(&out.stdout)
     }

@@ -87,6 +87,11 @@ impl Prefix {
             .tempdir()
             .unwrap();
         let p = Prefix { dir };
+        // One wineserver for the prefix's whole use, kept a minute past its
+        // last program: by default it exits three seconds after, and a
+        // program started as it exits was seen killed (SIGKILL, no word).
+        let out = output(p.command("wineserver").arg("-p60"));
+        assert!(out.status.success(), "wineserver failed: {out:?}");
         let out = output(p.command("wineboot").arg("-i"));
         assert!(out.status.success(), "wineboot failed: {out:?}");
         let system32 = p.dir.path().join("drive_c/windows/system32");
