@@ -268,21 +268,25 @@ pub async fn listener(listen: Option<&str>) -> Outcome {
             "the server calls agents back, but this agent has no push_listen address (config file, HERALD_PUSH_LISTEN or the installer's PUSH_LISTEN)".into(),
         );
     };
-    let Some(port) = listen
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse::<u16>().ok())
-    else {
-        return Outcome::Failed(format!("push_listen {listen:?} has no port"));
+    let mut addr = match crate::config::parse_listen(listen) {
+        Ok(a) => a,
+        Err(e) => return Outcome::Failed(e.to_string()),
     };
-    let local = SocketAddr::from(([127, 0, 0, 1], port));
-    match tokio::time::timeout(STEP_TIMEOUT, tokio::net::TcpStream::connect(local)).await {
-        Ok(Ok(_)) => Outcome::Ok(format!("the agent listens on port {port}")),
+    // A listener on every address is reached on loopback.
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    match tokio::time::timeout(STEP_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Outcome::Ok(format!("the agent listens on {addr}")),
         Ok(Err(e)) => Outcome::Failed(format!(
-            "nothing listens on port {port} ({e}): is 'herald-agent run' started?"
+            "nothing listens on {addr} ({e}): is 'herald-agent run' started?"
         )),
         Err(_) => Outcome::Failed(format!(
-            "port {port}: no answer within {} s",
+            "{addr}: no answer within {} s",
             STEP_TIMEOUT.as_secs()
         )),
     }
@@ -337,6 +341,28 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(r.steps.last().unwrap().step, "http");
+    }
+
+    #[tokio::test]
+    async fn the_inbound_listener_is_found_on_loopback_when_it_listens_everywhere() {
+        let l = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let found = listener(Some(&format!("0.0.0.0:{port}"))).await;
+        assert!(
+            matches!(&found, Outcome::Ok(d) if d.contains("127.0.0.1")),
+            "{found:?}"
+        );
+        drop(l);
+        let gone = listener(Some(&format!("0.0.0.0:{port}"))).await;
+        assert!(
+            matches!(&gone, Outcome::Failed(d) if d.contains("herald-agent run")),
+            "{gone:?}"
+        );
+        assert!(matches!(
+            listener(Some("no-port")).await,
+            Outcome::Failed(_)
+        ));
+        assert!(matches!(listener(None).await, Outcome::Failed(d) if d.contains("push_listen")));
     }
 
     #[tokio::test]

@@ -76,8 +76,9 @@ fn standing(conn: &Conn, user_id: i64, host: &str, with_seq: bool) -> Result<Sta
     if conn.is_postgres() {
         return standing_in_one(conn, user_id, host);
     }
-    // On SQLite, point lookups in cached statements: measured a fifth more
-    // unchanged polls a second than the one statement below.
+    // On SQLite, point lookups in cached statements: in-process, they cost
+    // no round trip, and one bench run gave the one statement below fewer
+    // unchanged polls a second (10,915 against 13,605).
     Ok(Standing {
         row: sync_row(conn, user_id, host)?,
         latest: changes::latest_for(conn, user_id, host)?,
