@@ -252,6 +252,11 @@ struct Status {
     push_state: Option<String>,
     /// Settings imposed by the machine config.
     machine_config: Vec<&'static str>,
+    max_dnd_minutes: Option<u64>,
+    language: Option<String>,
+    /// Where settings came from that are not the server's own: the central
+    /// server's preferences, through a site relay.
+    origins: std::collections::BTreeMap<String, String>,
 }
 
 pub fn status(ctx: &Context, json: bool) -> Result<()> {
@@ -276,6 +281,9 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
         push_mode: st.push_mode.as_str(),
         push_state: st.push_state.clone(),
         machine_config: ctx.imposed.clone(),
+        max_dnd_minutes: st.central.max_dnd_minutes,
+        language: st.central.language.clone(),
+        origins: st.central.origins.clone(),
     };
     if json {
         return print_json(&s);
@@ -321,6 +329,25 @@ pub fn status(ctx: &Context, json: bool) -> Result<()> {
     );
     if let Some(w) = &s.version_warning {
         println!("warning:          {w}");
+    }
+    // Each setting the server hands out, and whose it is.
+    let from = |key: &str| {
+        s.origins
+            .get(key)
+            .map_or_else(|| "from the server".to_owned(), |o| format!("from the {o}"))
+    };
+    if let Some(secs) = s.poll_interval_secs {
+        println!("poll interval:    {secs} s ({})", from("poll-interval"));
+    }
+    println!("push mode:        {} ({})", s.push_mode, from("push"));
+    if let Some(m) = s.max_dnd_minutes {
+        println!("longest DND:      {m} min ({})", from("max-dnd"));
+    }
+    if let Some(l) = &s.language {
+        println!("default language: {l} ({})", from("language"));
+    }
+    if s.origins.contains_key("min-agent-version") {
+        println!("minimum version:  {}", from("min-agent-version"));
     }
     Ok(())
 }

@@ -79,9 +79,16 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
     let store = ctx.store_handle()?;
     let sign_in = ctx.sign_in()?;
     let headless = headless || !has_display();
-    let locale = Locale::from_env();
     tracing::info!(server = %sign_in.server, host = %ctx.host, store = %store.path().display(), headless, "agent started");
     runtime()?.block_on(async {
+        // The central server's default language stands in for a locale
+        // that names none of Herald's; it takes effect at the next start.
+        let language = store
+            .read(|s| s.sync_state())
+            .await
+            .ok()
+            .and_then(|st| st.central.language);
+        let locale = Locale::from_env_or(language.as_deref());
         let client = signed_in(&sign_in, &store).await?;
         let (tx, commands) = mpsc::channel(16);
         let (push_tx, push_events) = mpsc::unbounded_channel();
@@ -353,7 +360,16 @@ impl Agent {
             Action::ToggleDoNotDisturb => {
                 let until = match self.dnd_until {
                     Some(_) => None,
-                    None => Some(Utc::now() + DO_NOT_DISTURB),
+                    None => {
+                        let max = self
+                            .store
+                            .read(|s| s.sync_state())
+                            .await
+                            .ok()
+                            .and_then(|st| st.central.max_dnd_minutes);
+                        herald_core::schedule::dnd_span(DO_NOT_DISTURB, max)
+                            .map(|span| Utc::now() + span)
+                    }
                 };
                 self.set_dnd(until);
                 Ok("done".to_owned())

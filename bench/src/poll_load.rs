@@ -181,6 +181,7 @@ async fn bare() -> Result<()> {
                 version_warning: None,
                 push: PushMode::Stream,
                 push_secret: None,
+                ..Default::default()
             },
         })
     }

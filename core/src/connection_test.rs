@@ -9,60 +9,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use herald_protocol::Health;
-use serde::Serialize;
 
 /// How long each network step may take: as long as a poll's connection.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase", tag = "outcome", content = "detail")]
-pub enum Outcome {
-    Ok(String),
-    Failed(String),
-    /// Not checked: an earlier step failed, or it does not apply.
-    Skipped(String),
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub step: &'static str,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-}
-
-/// The steps so far; once one fails, the rest are skipped.
-#[derive(Debug, Default, Serialize)]
-pub struct Report {
-    pub steps: Vec<Step>,
-}
-
-impl Report {
-    pub fn failed(&self) -> Option<&Step> {
-        self.steps
-            .iter()
-            .find(|s| matches!(s.outcome, Outcome::Failed(_)))
-    }
-
-    pub fn add(&mut self, step: &'static str, outcome: Outcome) {
-        let outcome = match (self.failed(), outcome) {
-            (Some(f), _) => Outcome::Skipped(format!("not checked: {} failed", f.step)),
-            (None, o) => o,
-        };
-        self.steps.push(Step { step, outcome });
-    }
-
-    /// One line a step, as a person reads them.
-    pub fn lines(&self) -> Vec<String> {
-        self.steps
-            .iter()
-            .map(|s| match &s.outcome {
-                Outcome::Ok(d) => format!("{:<8} ok      {d}", s.step),
-                Outcome::Failed(d) => format!("{:<8} FAILED  {d}", s.step),
-                Outcome::Skipped(d) => format!("{:<8} -       {d}", s.step),
-            })
-            .collect()
-    }
-}
+pub use herald_protocol::steps::{Outcome, Report, Step};
 
 /// Where the server is, from its address: host, port and whether TLS.
 pub fn target(server: &str) -> Result<(String, u16, bool), String> {

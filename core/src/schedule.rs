@@ -59,6 +59,20 @@ pub fn effective_state(m: &StoredMessage, now: DateTime<Utc>) -> MessageState {
     }
 }
 
+/// How long do-not-disturb lasts when the user turns it on: what the agent
+/// offers, no longer than the central server's limit; `None` when the
+/// limit is zero and it may not be turned on.
+pub fn dnd_span(wanted: chrono::Duration, max_minutes: Option<u64>) -> Option<chrono::Duration> {
+    match max_minutes {
+        None => Some(wanted),
+        Some(0) => None,
+        Some(m) => {
+            let max = chrono::Duration::minutes(i64::try_from(m).unwrap_or(i64::MAX / 60_000));
+            Some(wanted.min(max))
+        }
+    }
+}
+
 /// Do-not-disturb holds back everything but alerts until it ends (local
 /// time: it is the user's hour, not the server's).
 pub fn allowed_now(
@@ -137,6 +151,18 @@ pub fn poll_delay(interval: Duration, failures: u32, jitter: f64) -> Duration {
 mod tests {
     use super::*;
     use herald_protocol::{ReceiptPolicy, Severity};
+
+    #[test]
+    fn do_not_disturb_is_no_longer_than_the_central_limit() {
+        let hour = chrono::Duration::hours(1);
+        assert_eq!(dnd_span(hour, None), Some(hour));
+        assert_eq!(dnd_span(hour, Some(90)), Some(hour));
+        assert_eq!(
+            dnd_span(hour, Some(20)),
+            Some(chrono::Duration::minutes(20))
+        );
+        assert_eq!(dnd_span(hour, Some(0)), None);
+    }
 
     fn t(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()

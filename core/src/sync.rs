@@ -334,17 +334,7 @@ pub(crate) fn unreachable(server: &str, e: &reqwest::Error) -> SyncError {
 }
 
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        src = s.source();
-    }
-    out
+    herald_protocol::steps::one_line(e)
 }
 
 #[cfg(test)]

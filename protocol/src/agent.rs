@@ -70,7 +70,7 @@ pub struct Stopped {
 }
 
 /// Settings the server hands to every agent at each poll.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     pub poll_interval_secs: u64,
@@ -84,6 +84,18 @@ pub struct Settings {
     /// signs the server's calls to this agent (user and host), hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_secret: Option<String>,
+    /// The longest do-not-disturb the agent allows, in minutes, when the
+    /// central server sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dnd_minutes: Option<u64>,
+    /// The UI language when the desktop's locale names none Herald has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Where settings came from that are not this server's own
+    /// configuration: a setting's name (as `herald-server prefs` names
+    /// it) and its origin, e.g. "central server, via site plant-a".
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub origins: std::collections::BTreeMap<String, String>,
 }
 
 /// How the server tells agents to check at once.

@@ -11,6 +11,8 @@ mod directory;
 mod enroll;
 mod enums;
 mod inbound;
+mod sites;
+pub mod steps;
 mod time;
 
 pub use accounts::*;
@@ -20,6 +22,7 @@ pub use directory::*;
 pub use enroll::*;
 pub use enums::*;
 pub use inbound::*;
+pub use sites::*;
 pub use time::{in_range as time_in_range, EARLIEST_MS, LATEST_MS};
 
 /// Version of the HTTP API. Bumped on any incompatible change to these types.

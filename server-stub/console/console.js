@@ -398,7 +398,24 @@ async function fleetPage() {
           text: (x.agent_version || "?") + (x.version_warning ? ` ⚠ ${t("fleet.outdated")}` : "") }),
         h("td", { text: when(x.last_seen) }),
         h("td", { text: t(`push.${x.push}`) }),
-        h("td", { class: x.overdue ? "bad" : "good", text: x.overdue ? t("fleet.overdue") : t("fleet.ok") })))))));
+        h("td", { class: x.overdue ? "bad" : "good", text: x.overdue ? t("fleet.overdue") : t("fleet.ok") })))))),
+    ...(await sitesTable()));
+}
+
+// Site relays, for an admin (a sender may not list them: then nothing).
+async function sitesTable() {
+  let sites = [];
+  try { sites = (await api("GET", "sites")) || []; } catch (_) { return []; }
+  if (!sites.length) return [];
+  return [h("h2", { text: t("sites.title") }),
+    h("div", { class: "table" }, h("table", { id: "sites" },
+      h("thead", {}, h("tr", {}, ...["site", "transport", "last", "state", "version"].map((c) => h("th", { scope: "col", text: t(`sites.${c}`) })))),
+      h("tbody", {}, sites.map((s) => h("tr", { "data-site": s.name },
+        h("td", { text: s.name }), h("td", { text: s.transport }),
+        h("td", { text: s.last_exchange ? when(s.last_exchange) : t("sites.never") }),
+        h("td", { class: s.state === "up-to-date" ? "good" : "bad", text: t(`sites.${s.state}`), title: s.last_error || null }),
+        h("td", { class: s.version_warning ? "bad" : "", title: s.version_warning || null,
+          text: (s.version || "?") + (s.version_warning ? ` ⚠ ${s.version_warning}` : "") }))))))];
 }
 
 async function auditPage() {

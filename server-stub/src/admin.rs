@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(crate::enroll_api::admin_routes())
         .merge(crate::directory_api::admin_routes())
         .merge(crate::accounts_api::admin_routes())
+        .merge(crate::exchange_api::admin_routes())
         // Before any extractor: a request without the admin token learns
         // nothing, not even whether its body would have parsed.
         .route_layer(middleware::from_fn_with_state(state, require_admin))

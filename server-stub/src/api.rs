@@ -30,12 +30,23 @@ use crate::poll::{self, AgentPolicy, Quick};
 use crate::pool::Db;
 use crate::push::Hub;
 
+struct Effective {
+    policy: Arc<AgentPolicy>,
+    extras: Arc<crate::prefs::Extras>,
+}
+
 /// Everything a request handler needs.
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) db: Arc<Db>,
     pub(crate) admin_token_hash: Arc<str>,
-    pub(crate) policy: Arc<AgentPolicy>,
+    /// The server's own agent policy, as configured at start.
+    base_policy: Arc<AgentPolicy>,
+    /// The policy with the central preferences on top; swapped whole when
+    /// they change (see `reload_prefs`).
+    effective: Arc<parking_lot::RwLock<Effective>>,
+    /// How this server exchanges with other sites, if it does.
+    pub(crate) exchange: Arc<crate::exchange_run::ExchangeSetup>,
     pub(crate) hub: Hub,
     pub(crate) seen: Arc<LastSeen>,
     /// Reads on blocking threads at once: beyond the pool's readers, more
@@ -79,7 +90,12 @@ impl AppState {
         AppState {
             db: Arc::new(db),
             admin_token_hash: admin_token_hash.into(),
-            policy: Arc::new(policy),
+            effective: Arc::new(parking_lot::RwLock::new(Effective {
+                policy: Arc::new(policy.clone()),
+                extras: Arc::default(),
+            })),
+            base_policy: Arc::new(policy),
+            exchange: Arc::default(),
             hub: Hub::default(),
             seen: Arc::new(LastSeen::default()),
             reading: Arc::new(tokio::sync::Semaphore::new(crate::pool::IDLE_READERS)),
@@ -103,6 +119,51 @@ impl AppState {
     pub fn with_trusted_proxies(mut self, proxies: crate::proxy::TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
         self
+    }
+
+    /// Exchanges with other sites as `setup` says (a relay's `[relay]`, a
+    /// mailbox's `[mail]`).
+    #[must_use]
+    pub fn with_exchange(mut self, setup: crate::exchange_run::ExchangeSetup) -> Self {
+        self.exchange = Arc::new(setup);
+        self
+    }
+
+    /// The agent policy now: the configured one with the central
+    /// preferences on top.
+    pub(crate) fn policy(&self) -> Arc<AgentPolicy> {
+        Arc::clone(&self.effective.read().policy)
+    }
+
+    /// What the central preferences add to every agent's settings.
+    pub(crate) fn extras(&self) -> Arc<crate::prefs::Extras> {
+        Arc::clone(&self.effective.read().extras)
+    }
+
+    /// Reads the preferences again and applies them to the answers agents
+    /// get from now on. At a relay they are the central server's for this
+    /// site; at the central server, those set for all sites.
+    pub async fn reload_prefs(&self) {
+        let site = self.exchange.relay.as_ref().map(|r| r.site.clone());
+        let origin = match &site {
+            Some(s) => format!("central server, via site {s}"),
+            None => "central server preference".to_owned(),
+        };
+        match self
+            .read(move |c| crate::prefs::effective(c, site.as_deref()))
+            .await
+        {
+            Ok(prefs) => {
+                let (policy, extras) = crate::prefs::apply(&self.base_policy, &prefs, &origin);
+                *self.effective.write() = Effective {
+                    policy: Arc::new(policy),
+                    extras: Arc::new(extras),
+                };
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the preferences; the last ones stand")
+            }
+        }
     }
 
     /// Marks session cookies `Secure`, for a server on TLS.
@@ -218,6 +279,7 @@ pub fn router(state: AppState) -> Router {
         .route(PUSH_PATH, get(agent_push))
         .route(ENROLL_PATH, post(crate::enroll_api::agent_enroll))
         .route(KERBEROS_PATH, post(crate::kerberos_api::sign_in))
+        .merge(crate::exchange_api::site_routes())
         .nest("/api/v1/admin", crate::admin::router(state.clone()))
         .merge(crate::console_api::routes())
         .merge(crate::console_ui::routes())
@@ -299,8 +361,10 @@ pub(crate) async fn agent_poll(
             Quick::Unknown => return Err(Error::Unauthorized),
             Quick::Full(user) => Some(user),
             Quick::Unchanged { user, cursor } => {
-                let mut answer = poll::unchanged(&st.policy, &req.agent_version, cursor, now);
-                let key = match st.policy.push {
+                let policy = st.policy();
+                let mut answer = poll::unchanged(&policy, &req.agent_version, cursor, now);
+                st.extras().decorate(&mut answer.settings);
+                let key = match policy.push {
                     PushMode::Inbound => {
                         let (st2, user, host, port) =
                             (st.clone(), user.clone(), host.clone(), req.push_port);
@@ -322,9 +386,9 @@ pub(crate) async fn agent_poll(
         }
     };
     let version = req.agent_version.clone();
-    let policy = Arc::clone(&st.policy);
+    let policy = st.policy();
     let db = Arc::clone(&st.db);
-    let (answer, user) = st
+    let (mut answer, user) = st
         .write(move |c| {
             let now = Utc::now();
             let user = match user {
@@ -344,6 +408,7 @@ pub(crate) async fn agent_poll(
             Ok((answer, user))
         })
         .await?;
+    st.extras().decorate(&mut answer.settings);
     st.seen.host(&host, &user.name, Some(&version), to_ms(now));
     st.counters.poll(&answer);
     tracing::debug!(
@@ -380,7 +445,7 @@ fn quick_inbound_key(
             user,
             host,
             now,
-            st.policy.listener_max_age(),
+            st.policy().listener_max_age(),
         )?)),
     }
 }

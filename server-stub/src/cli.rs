@@ -130,6 +130,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Site relays: register, list, forget.
+    #[command(subcommand)]
+    Site(crate::site_cli::SiteCmd),
+    /// Exchange with the other sites now (for cron or the task scheduler);
+    /// `exchange test` checks the way, `exchange log` is the trace.
+    Exchange(crate::site_cli::ExchangeArgs),
+    /// Central preferences for agents, for all sites or one.
+    #[command(subcommand)]
+    Prefs(crate::site_cli::PrefsCmd),
     /// List the receipts of a message.
     Receipts {
         id: String,
@@ -299,6 +308,9 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
         Command::Audit(a) => crate::accounts_cli::audit(a, c).await?,
         Command::Directory(cmd) => crate::directory_cli::run(cmd, c).await?,
         Command::Host(cmd) => crate::enroll_cli::host(cmd, c).await?,
+        Command::Site(cmd) => crate::site_cli::site(cmd, c, c.base()).await?,
+        Command::Exchange(args) => crate::site_cli::exchange(args, c).await?,
+        Command::Prefs(cmd) => crate::site_cli::prefs(cmd, c).await?,
         Command::User(UserCmd::Add { name, groups }) => {
             let created: UserCreated = c
                 .call(

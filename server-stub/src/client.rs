@@ -14,7 +14,7 @@ pub struct AdminClient {
 
 impl AdminClient {
     pub fn new(server: &str, token: &str, ca: Option<&std::path::Path>) -> Result<Self> {
-        let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+        let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(180));
         if let Some(ca) = ca {
             let pem = std::fs::read(ca)
                 .with_context(|| format!("cannot read the server CA {}", ca.display()))?;
@@ -33,6 +33,11 @@ impl AdminClient {
             base: server.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
         })
+    }
+
+    /// The server's address, as given.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     pub async fn call<B: Serialize, T: DeserializeOwned>(

@@ -16,11 +16,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_enrollment.sql"),
     include_str!("../migrations/0006_directory_source.sql"),
     include_str!("../migrations/0007_accounts.sql"),
+    include_str!("../migrations/0008_sites.sql"),
 ];
 
 /// The PostgreSQL schema, numbered on its own: its first migration is the
 /// whole of SQLite's first seven.
-const PG_MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_schema.sql")];
+const PG_MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_schema.sql"),
+    include_str!("../migrations/postgres/0002_sites.sql"),
+];
 
 /// Where the database is: a SQLite file (the embedded default) or a
 /// PostgreSQL server, for several instances.

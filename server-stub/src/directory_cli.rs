@@ -65,11 +65,15 @@ pub struct SyncArgs {
     pub json: bool,
 }
 
-/// The server's config file: today its `[directory]` section.
+/// The server's config file: `[directory]` (LDAP sync), `[relay]` (this
+/// server is a site's relay) and `[mail]` (its mailbox, for exchanges by
+/// mail).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub directory: Option<LdapSettings>,
+    pub relay: Option<herald_server::exchange_run::RelayConfig>,
+    pub mail: Option<herald_server::mail::MailConfig>,
 }
 
 pub fn load_config(path: &std::path::Path) -> Result<ServerConfig> {

@@ -24,7 +24,7 @@ pub(crate) async fn get_fleet(
         tracing::warn!(error = %e, "cannot write last-seen times; showing the stored ones");
     }
     let streaming = st.hub.streaming_hosts();
-    let policy = std::sync::Arc::clone(&st.policy);
+    let policy = st.policy();
     st.read(move |c| report(c, &policy, &streaming, Utc::now()))
         .await
         .map(axum::Json)

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod directory_cli;
 mod enroll_cli;
+mod site_cli;
 
 use std::path::{Path, PathBuf};
 
@@ -223,11 +224,48 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
     if !args.trusted_proxies.is_empty() {
         tracing::info!(proxies = ?args.trusted_proxies, "X-Forwarded-For believed from these");
     }
+    let setup = herald_server::exchange_run::ExchangeSetup {
+        relay: config.relay,
+        mail: config.mail,
+    };
+    setup.check().map_err(|e| {
+        anyhow::anyhow!(
+            "{e} (in {})",
+            config_path
+                .as_deref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        )
+    })?;
+    if let Some(r) = &setup.relay {
+        let r = r.clone();
+        db.write(move |c| {
+            herald_server::sites::ensure_central(
+                c,
+                &r.site,
+                r.transport,
+                r.central_mail.as_deref(),
+                &r.central_key,
+                chrono::Utc::now(),
+            )
+        })
+        .await
+        .context("cannot record the central server for this relay")?;
+    }
+    let every = setup.relay.as_ref().and_then(|r| r.every_secs);
     let state = herald_server::AppState::with_admin_hash(db, token_hash, policy)
         .with_secure_cookies(tls.is_some())
         .with_trusted_proxies(herald_server::proxy::TrustedProxies::new(
             args.trusted_proxies,
-        ));
+        ))
+        .with_exchange(setup);
+    state.reload_prefs().await;
+    if let Some(secs) = every {
+        tracing::info!(
+            every_secs = secs,
+            "exchanging with the central server on a schedule"
+        );
+        tokio::spawn(herald_server::exchange_run::every(state.clone(), secs));
+    }
     if let Some(dir) = config.directory {
         tracing::info!(url = %dir.url, every_secs = dir.interval().as_secs(), "directory sync on");
         tokio::spawn(herald_server::directory_api::sync_forever(

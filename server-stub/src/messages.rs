@@ -404,7 +404,7 @@ fn parse_exclusions(specs: &[String]) -> Result<Vec<Recipient>, Error> {
 }
 
 /// Comma-separated or one by one, sorted, without repeats.
-fn parse_list(specs: &[String]) -> Result<Vec<Recipient>, Error> {
+pub(crate) fn parse_list(specs: &[String]) -> Result<Vec<Recipient>, Error> {
     let mut out = Vec::new();
     for spec in specs
         .iter()
@@ -425,7 +425,7 @@ fn parse_list(specs: &[String]) -> Result<Vec<Recipient>, Error> {
     Ok(out)
 }
 
-fn split(r: &Recipient) -> (&'static str, &str) {
+pub(crate) fn split(r: &Recipient) -> (&'static str, &str) {
     match r {
         Recipient::User(n) => ("user", n),
         Recipient::Group(n) => ("group", n),

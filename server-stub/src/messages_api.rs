@@ -2,8 +2,6 @@
 //! sending, receipts, revisions and the report; and telling the agents a
 //! change concerns, by the server's push mode.
 
-use std::sync::Arc;
-
 use crate::sql::Conn;
 use axum::extract::{Extension, State};
 use axum::Json;
@@ -43,7 +41,7 @@ async fn change<F>(st: &AppState, f: F) -> Result<Json<MessageInfo>, Error>
 where
     F: FnOnce(&Conn) -> Result<MessageInfo, Error> + Send + 'static,
 {
-    let policy = Arc::clone(&st.policy);
+    let policy = st.policy();
     let (info, plan, announced) = st
         .write(move |c| {
             let info = f(c)?;
@@ -63,13 +61,36 @@ where
     Ok(Json(info))
 }
 
+/// Tells the agents of each message in `ids` that it changed: after an
+/// exchange with the central server applied them here.
+pub(crate) async fn announce(st: &AppState, ids: Vec<String>) {
+    for id in ids {
+        let policy = st.policy();
+        let i = id.clone();
+        let planned = st
+            .write(move |c| {
+                let plan = push_plan(c, &i, &policy)?;
+                let announced = plan.is_some()
+                    && policy.push == PushMode::Stream
+                    && c.is_postgres()
+                    && crate::notify::publish(c, &i).is_ok();
+                Ok((plan, announced))
+            })
+            .await;
+        match planned {
+            Ok((plan, announced)) => hint(st, &id, plan, announced),
+            Err(e) => tracing::warn!(%id, error = %e, "cannot tell agents of a change"),
+        }
+    }
+}
+
 /// Tells the agents a change concerns, by the server's push mode, unless
 /// the database announced it to every instance already.
 fn hint(st: &AppState, id: &str, plan: PushPlan, announced: bool) {
     let Some((targets, listeners)) = plan else {
         return;
     };
-    match st.policy.push {
+    match st.policy().push {
         PushMode::Off => {}
         PushMode::Stream if announced => {}
         PushMode::Stream => {

@@ -136,6 +136,7 @@ mod tests {
                 version_warning: None,
                 push: herald_protocol::PushMode::Stream,
                 push_secret: None,
+                ..Default::default()
             },
         }
     }

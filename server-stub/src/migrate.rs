@@ -36,6 +36,11 @@ pub const TABLES: &[&str] = &[
     "message_revisions",
     "audit",
     "templates",
+    "peers",
+    "bundles_sent",
+    "site_members",
+    "exchange_log",
+    "prefs",
 ];
 
 /// Rows copied, per table, in copy order.

@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts_api, admin, api, console_api, directory_api, enroll_api, kerberos_api, messages_api,
+    accounts_api, admin, api, console_api, directory_api, enroll_api, exchange_api, kerberos_api,
+    messages_api,
 };
 
 #[derive(OpenApi)]
@@ -59,6 +60,18 @@ use crate::{
         enroll_api::revoke_host,
         directory_api::apply_snapshot,
         directory_api::status,
+        exchange_api::site_exchange,
+        exchange_api::site_key,
+        exchange_api::list_sites,
+        exchange_api::add_site,
+        exchange_api::remove_site,
+        exchange_api::exchange_now,
+        exchange_api::exchange_test,
+        exchange_api::exchange_log_list,
+        exchange_api::exchange_log_delete,
+        exchange_api::list_prefs,
+        exchange_api::set_pref,
+        exchange_api::unset_pref,
     ),
     modifiers(&Tokens)
 )]

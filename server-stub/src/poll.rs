@@ -378,11 +378,12 @@ fn settings(policy: &AgentPolicy, agent_version: &str) -> Settings {
         version_warning,
         push: policy.push,
         push_secret: None,
+        ..Default::default()
     }
 }
 
 /// Dotted numeric comparison; anything unparsable counts as older.
-fn older(version: &str, min: &str) -> bool {
+pub(crate) fn older(version: &str, min: &str) -> bool {
     let parse = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
     match (parse(version), parse(min)) {
         (Some(v), Some(m)) => v < m,

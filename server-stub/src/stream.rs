@@ -39,10 +39,11 @@ pub(crate) async fn open(
     token: Result<&str, Error>,
     host: Option<&str>,
 ) -> Result<Registration, Error> {
-    if st.policy.push != PushMode::Stream {
+    let push = st.policy().push;
+    if push != PushMode::Stream {
         return Err(Error::NotFound(format!(
             "this server does not offer push streams (push: {})",
-            st.policy.push.as_str()
+            push.as_str()
         )));
     }
     let token = token?;

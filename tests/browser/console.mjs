@@ -128,6 +128,9 @@ async function report(page) {
   await page.getByRole("link", { name: "Fleet" }).click();
   await page.locator('#fleet tr[data-host="pc-ann"]').waitFor();
   const fleet = await page.locator("#fleet tbody").innerText();
+  // A site relay registered and never heard from shows under the fleet.
+  await page.locator('#sites tr[data-site="plant-x"]').waitFor();
+  const sites = await page.locator("#sites tbody").innerText();
   await shot(page, "console-fleet");
 
   await page.getByRole("link", { name: "Audit log" }).click();
@@ -161,7 +164,7 @@ async function report(page) {
   assert.equal(await page.locator("#severity").inputValue(), "alert");
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the compose page is ${overflow}px too wide at 640px`);
-  out({ fleet, audit, sends });
+  out({ fleet, sites, audit, sends });
 }
 
 async function sender(page) {

@@ -16,6 +16,7 @@ pub mod dbus;
 pub mod inbound;
 pub mod kdc;
 pub mod ldap;
+pub mod mail;
 pub mod nginx;
 pub mod tls;
 pub mod wine;

@@ -90,6 +90,7 @@ fn an_admin_sends_from_the_console_and_follows_it_and_a_sender_is_held_to_its_li
     let server = Server::start_with(&["--poll-interval", "60"]);
     let ann = Agent::new(&server.url, &server.add_user("ann", &["staff"]), "pc-ann");
     let bob = Agent::new(&server.url, &server.add_user("bob", &["staff"]), "pc-bob");
+    server.ok(&["site", "add", "plant-x"]);
     server.add_user("oli", &["ops"]);
     ann.sync();
     bob.sync();
@@ -184,6 +185,11 @@ fn an_admin_sends_from_the_console_and_follows_it_and_a_sender_is_held_to_its_li
     assert!(
         fleet.contains("pc-ann") && fleet.contains("pc-bob"),
         "{fleet}"
+    );
+    let sites = seen["sites"].as_str().unwrap();
+    assert!(
+        sites.contains("plant-x") && sites.contains("https") && sites.contains("never"),
+        "{sites}"
     );
     let audit = seen["audit"].as_str().unwrap();
     for action in ["sign-in-failed", "sign-in", "send"] {

@@ -118,22 +118,38 @@ impl Locale {
         }
     }
 
-    /// The user's locale, by the usual precedence of the environment.
-    pub fn from_env() -> Self {
+    /// The user's locale if the environment names one of Herald's
+    /// languages; else `default` (the central server's preference); else
+    /// English.
+    pub fn from_env_or(default: Option<&str>) -> Self {
+        match (Self::named_in_env(), default) {
+            (Some(l), _) => l,
+            (None, Some(d)) => Self::from_name(d),
+            (None, None) => Locale::En,
+        }
+    }
+
+    fn named_in_env() -> Option<Self> {
         // LANGUAGE (gettext's list, "fr:en") first: it picks the words
         // without asking the C library for a locale it may not have.
         let language = std::env::var("LANGUAGE")
             .ok()
             .and_then(|v| v.split(':').next().map(str::to_owned));
-        language
+        let v = language
             .into_iter()
             .chain(
                 ["LC_ALL", "LC_MESSAGES", "LANG"]
                     .iter()
                     .filter_map(|v| std::env::var(v).ok()),
             )
-            .find(|v| !v.is_empty())
-            .map_or(Locale::En, |v| Locale::from_name(&v))
+            .find(|v| !v.is_empty())?;
+        let two = v.get(..2).map(str::to_ascii_lowercase);
+        matches!(two.as_deref(), Some("en" | "fr" | "de")).then(|| Self::from_name(&v))
+    }
+
+    /// The user's locale, by the usual precedence of the environment.
+    pub fn from_env() -> Self {
+        Self::from_env_or(None)
     }
 
     pub fn texts(self) -> &'static Texts {

@@ -25,7 +25,7 @@ pub use credentials::Credential;
 pub use exchange::{ExchangeEntry, LogOrder};
 pub use handle::StoreHandle;
 pub use messages::ReceiptStatus;
-pub use state::{Applied, ContactTimes, SyncState};
+pub use state::{Applied, Central, ContactTimes, SyncState};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_inbound.sql"),
     include_str!("../../migrations/0004_dnd.sql"),
     include_str!("../../migrations/0005_credentials.sql"),
+    include_str!("../../migrations/0006_central.sql"),
 ];
 
 /// Where a message stands for this user.

@@ -36,6 +36,30 @@ pub struct SyncState {
     pub push_secret: Option<String>,
     /// When do-not-disturb ends (local time), if the user turned it on.
     pub dnd_until: Option<DateTime<Utc>>,
+    /// What the central server set beyond the poll, and where settings
+    /// came from.
+    pub central: Central,
+}
+
+/// Settings from the central server's preferences, as the last answer
+/// carried them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Central {
+    pub max_dnd_minutes: Option<u64>,
+    pub language: Option<String>,
+    /// A setting's name and where it came from, e.g. "central server, via
+    /// site plant-a"; a setting not named is the server's own.
+    pub origins: std::collections::BTreeMap<String, String>,
+}
+
+impl Central {
+    fn of(s: &herald_protocol::Settings) -> Self {
+        Central {
+            max_dnd_minutes: s.max_dnd_minutes,
+            language: s.language.clone(),
+            origins: s.origins.clone(),
+        }
+    }
 }
 
 impl SyncState {
@@ -166,7 +190,7 @@ impl Store {
         tx.execute(
             "UPDATE sync_state SET server = ?1, cursor = ?2, clock_offset_ms = ?3, last_attempt = ?4,
                     last_success = ?4, last_error = NULL, failures = 0, poll_interval_secs = ?5,
-                    version_warning = ?6, push_mode = ?7, push_secret = ?8
+                    version_warning = ?6, push_mode = ?7, push_secret = ?8, central = ?9
              WHERE id = 1",
             params![
                 server,
@@ -177,6 +201,7 @@ impl Store {
                 answer.settings.version_warning,
                 answer.settings.push.as_str(),
                 answer.settings.push_secret,
+                serde_json::to_string(&Central::of(&answer.settings)).ok(),
             ],
         )?;
         let duration = (times.poll_answered - times.started).num_milliseconds();
@@ -216,7 +241,7 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
     Ok(conn.query_row(
         "SELECT server, cursor, clock_offset_ms, last_attempt, last_success, last_error, failures,
                 poll_interval_secs, version_warning, next_poll, push_mode, push_state,
-                push_secret, dnd_until
+                push_secret, dnd_until, central
          FROM sync_state WHERE id = 1",
         [],
         |r| {
@@ -237,6 +262,11 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
                 push_state: r.get(11)?,
                 push_secret: r.get(12)?,
                 dnd_until: opt(r.get(13)?),
+                // Unreadable (written by a newer agent): as if none was set.
+                central: r
+                    .get::<_, Option<String>>(14)?
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
             })
         },
     )?)

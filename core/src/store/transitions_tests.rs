@@ -49,6 +49,7 @@ fn answer(
             version_warning: None,
             push: herald_protocol::PushMode::Off,
             push_secret: None,
+            ..Default::default()
         },
     }
 }

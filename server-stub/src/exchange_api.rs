@@ -1,0 +1,254 @@
+//! The multi-site exchange over HTTP: the route a relay posts its bundle to
+//! (its signature is its credential), the central key for `exchange test`,
+//! and the admin routes for sites, exchanges, the trace and preferences.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use herald_protocol::steps::Report;
+use herald_protocol::{
+    Deleted, ErrorBody, ExchangeLogLine, ExchangeReport, LogDeletion, NewSite, Pref, SiteInfo,
+    SiteKeys,
+};
+use serde::Deserialize;
+
+use crate::api::{AppState, Body, Path, Query};
+use crate::bundle;
+use crate::error::Error;
+use crate::exchange_flow::{self, Received};
+use crate::{exchange_log, exchange_run, prefs, sites};
+
+pub const SITE_EXCHANGE_PATH: &str = "/api/v1/site/exchange";
+pub const SITE_KEY_PATH: &str = "/api/v1/site/key";
+/// A bundle carries a site's receipts since its last acknowledged one:
+/// after a long cut, more than an ordinary request.
+const MAX_BUNDLE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Routes outside the admin API: relays have no admin token.
+pub fn site_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            SITE_EXCHANGE_PATH,
+            post(site_exchange).layer(DefaultBodyLimit::max(MAX_BUNDLE_BYTES)),
+        )
+        .route(SITE_KEY_PATH, get(site_key))
+}
+
+/// Routes under `/api/v1/admin`; the admin router puts its check on them.
+pub fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/sites", get(list_sites).post(add_site))
+        .route("/sites/{name}", delete(remove_site))
+        .route("/exchange", post(exchange_now))
+        .route("/exchange/test", post(exchange_test))
+        .route("/exchange/log", get(exchange_log_list))
+        .route("/exchange/log/delete", post(exchange_log_delete))
+        .route("/prefs", get(list_prefs).put(set_pref))
+        .route("/prefs/unset", post(unset_pref))
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+/// A relay's bundle up; the answer is the bundle down, in the same
+/// transaction, so it acknowledges what it answers.
+#[utoipa::path(post, path = "/api/v1/site/exchange", tag = "site",
+    request_body(content = String, content_type = "text/plain", description = "A signed bundle from a site relay"),
+    responses(
+        (status = 200, description = "The central server's bundle for the site", body = String, content_type = "text/plain"),
+        (status = 400, description = "Not text", body = ErrorBody),
+        (status = 403, description = "Not a bundle a registered site signed", body = ErrorBody)))]
+pub(crate) async fn site_exchange(
+    State(st): State<AppState>,
+    body: String,
+) -> Result<Response, Error> {
+    let (received, reply) = st
+        .write(move |c| {
+            let now = Utc::now();
+            let received = exchange_flow::central_receive(c, &body, now)?;
+            let reply = match &received {
+                Received::Applied { site, .. } | Received::Held { site, .. } => {
+                    Some(exchange_flow::central_seal(c, site, now)?.1)
+                }
+                Received::Rejected { .. } => None,
+            };
+            Ok((received, reply))
+        })
+        .await?;
+    match (reply, received) {
+        (Some(text_down), _) => Ok(text(StatusCode::OK, text_down)),
+        (None, Received::Rejected { reason, .. }) => Err(Error::Forbidden(reason)),
+        (None, _) => Err(Error::Internal("no answer to send".into())),
+    }
+}
+
+/// The central server's public key, for a relay's `exchange test`.
+#[utoipa::path(get, path = "/api/v1/site/key", tag = "site",
+    responses((status = 200, description = "The key this server signs bundles with", body = String, content_type = "text/plain")))]
+pub(crate) async fn site_key(State(st): State<AppState>) -> Result<Response, Error> {
+    let key = st.write(sites::own_key).await?;
+    Ok(text(
+        StatusCode::OK,
+        bundle::public_text(&key.verifying_key()),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/sites", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every site, with its last exchange and state", body = Vec<SiteInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn list_sites(State(st): State<AppState>) -> Result<Json<Vec<SiteInfo>>, Error> {
+    st.read(|c| sites::infos(c, Utc::now())).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/sites", tag = "admin", request_body = NewSite,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The site's keys, shown this once", body = SiteKeys), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "The site exists", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn add_site(
+    State(st): State<AppState>,
+    Body(new): Body<NewSite>,
+) -> Result<Json<SiteKeys>, Error> {
+    let central_mail = st.exchange.mail.as_ref().map(|m| m.address.clone());
+    let mut keys = st
+        .write(move |c| {
+            sites::add(
+                c,
+                new.name.trim(),
+                new.transport,
+                new.mail_address.as_deref(),
+                new.every_secs.unwrap_or(sites::DEFAULT_EVERY_SECS),
+                Utc::now(),
+            )
+        })
+        .await?;
+    keys.central_mail = central_mail;
+    Ok(Json(keys))
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/sites/{name}", tag = "admin",
+    params(("name" = String, Path, description = "Site name")),
+    security(("admin_token" = [])),
+    responses((status = 204, description = "Removed; its users and hosts stay"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn remove_site(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Error> {
+    st.write(move |c| sites::remove(c, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/exchange", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "What one exchange did; ok is false if any part failed", body = ExchangeReport), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn exchange_now(
+    State(st): State<AppState>,
+) -> Result<Json<ExchangeReport>, Error> {
+    exchange_run::run(&st).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/exchange/test", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Each step of the way to the other side", body = Object), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn exchange_test(State(st): State<AppState>) -> Result<Json<Report>, Error> {
+    let report = exchange_run::test(&st).await;
+    let line = match report.failed() {
+        Some(s) => format!("failed at {}", s.step),
+        None => "every step ok".to_owned(),
+    };
+    let outcome = if report.failed().is_some() {
+        "failed"
+    } else {
+        "ok"
+    };
+    st.write(move |c| {
+        let entry = exchange_log::Entry {
+            site: "-",
+            event: "test",
+            number: None,
+            outcome,
+            detail: &line,
+        };
+        exchange_log::record(c, &entry, Utc::now())
+    })
+    .await?;
+    Ok(Json(report))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct LogQuery {
+    #[serde(default)]
+    oldest_first: bool,
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/exchange/log", tag = "admin",
+    params(LogQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The trace, newest first unless asked", body = Vec<ExchangeLogLine>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn exchange_log_list(
+    State(st): State<AppState>,
+    Query(q): Query<LogQuery>,
+) -> Result<Json<Vec<ExchangeLogLine>>, Error> {
+    let limit = q.limit.unwrap_or(10_000).min(100_000);
+    st.read(move |c| exchange_log::list(c, q.oldest_first, limit))
+        .await
+        .map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/exchange/log/delete", tag = "admin", request_body = LogDeletion,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "How many lines went", body = Deleted), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn exchange_log_delete(
+    State(st): State<AppState>,
+    Body(d): Body<LogDeletion>,
+) -> Result<Json<Deleted>, Error> {
+    st.write(move |c| exchange_log::delete(c, &d))
+        .await
+        .map(|deleted| Json(Deleted { deleted }))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/prefs", tag = "admin",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every preference set, for all sites and per site", body = Vec<Pref>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn list_prefs(State(st): State<AppState>) -> Result<Json<Vec<Pref>>, Error> {
+    st.read(prefs::list).await.map(Json)
+}
+
+#[utoipa::path(put, path = "/api/v1/admin/prefs", tag = "admin", request_body = Pref,
+    security(("admin_token" = [])),
+    responses((status = 204, description = "Set; it goes down with the next exchange"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such site", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn set_pref(
+    State(st): State<AppState>,
+    Body(p): Body<Pref>,
+) -> Result<StatusCode, Error> {
+    st.write(move |c| prefs::set(c, &p)).await?;
+    st.reload_prefs().await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct PrefKey {
+    #[serde(default)]
+    site: Option<String>,
+    key: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/prefs/unset", tag = "admin", request_body = PrefKey,
+    security(("admin_token" = [])),
+    responses((status = 204, description = "Unset"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "It was not set", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+pub(crate) async fn unset_pref(
+    State(st): State<AppState>,
+    Body(k): Body<PrefKey>,
+) -> Result<StatusCode, Error> {
+    let gone = st
+        .write(move |c| prefs::unset(c, k.site.as_deref(), &k.key))
+        .await?;
+    if !gone {
+        return Err(Error::NotFound("that preference was not set".into()));
+    }
+    st.reload_prefs().await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,238 @@
+//! One bundle in or out, inside the database's transaction: checked,
+//! applied or found already held, numbered, and written to the trace.
+//! Both sides go through here; what differs is which way and what it holds.
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::bundle::{self, Arrival, Bundle, Direction};
+use crate::db::to_ms;
+use crate::error::Error;
+use crate::exchange::{self, Applied};
+use crate::exchange_log::{self, Entry};
+use crate::sites::{self, Peer};
+use crate::sql::Conn;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What became of a bundle that arrived.
+#[derive(Debug)]
+pub enum Received {
+    Applied {
+        site: String,
+        number: i64,
+        applied: Applied,
+    },
+    /// Its number was applied already: a duplicate or a late one.
+    Held { site: String, number: i64 },
+    /// Not verified, or for no site we know: nothing changed.
+    Rejected { site: String, reason: String },
+}
+
+impl Received {
+    pub fn line(&self) -> String {
+        match self {
+            Received::Applied {
+                site,
+                number,
+                applied,
+            } => format!("received #{number} from {site}: {}", applied.summary()),
+            Received::Held { site, number } => {
+                format!("received #{number} from {site} again: already applied, nothing changed")
+            }
+            Received::Rejected { site, reason } => {
+                format!("REJECTED a bundle said to be from {site}: {reason}")
+            }
+        }
+    }
+
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, Received::Rejected { .. })
+    }
+}
+
+/// Checks a bundle from `peer` going `direction`, and applies it with
+/// `apply` if its number is new. A refusal is logged and changes nothing
+/// else; the caller's transaction keeps the log line.
+pub fn receive<T: DeserializeOwned>(
+    conn: &Conn,
+    peer: &Peer,
+    text: &str,
+    direction: Direction,
+    now: DateTime<Utc>,
+    apply: impl FnOnce(&Conn, &T) -> Result<Applied, Error>,
+) -> Result<Received, Error> {
+    let key = peer.verifying_key()?;
+    let b: Bundle<T> = match bundle::open(text, &key, &peer.name, direction) {
+        Ok(b) => b,
+        Err(e) => return reject(conn, &peer.name, &e.to_string(), now),
+    };
+    let received = match bundle::arrival(b.number, peer.applied) {
+        Arrival::Apply => {
+            let applied = apply(conn, &b.body)?;
+            sites::received(conn, peer, Some(b.number), b.ack, &b.sender_version, now)?;
+            Received::Applied {
+                site: peer.name.clone(),
+                number: b.number,
+                applied,
+            }
+        }
+        Arrival::AlreadyHeld => {
+            sites::received(conn, peer, None, b.ack, &b.sender_version, now)?;
+            Received::Held {
+                site: peer.name.clone(),
+                number: b.number,
+            }
+        }
+    };
+    let (outcome, number) = match &received {
+        Received::Applied { number, .. } => ("ok", *number),
+        _ => ("duplicate", b.number),
+    };
+    let detail = received.line();
+    let entry = Entry {
+        site: &peer.name,
+        event: "receive",
+        number: Some(number),
+        outcome,
+        detail: &detail,
+    };
+    exchange_log::record(conn, &entry, now)?;
+    Ok(received)
+}
+
+pub fn reject(
+    conn: &Conn,
+    site: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Received, Error> {
+    tracing::warn!(%site, %reason, "bundle rejected");
+    let received = Received::Rejected {
+        site: site.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let entry = Entry {
+        site,
+        event: "receive",
+        number: None,
+        outcome: "rejected",
+        detail: &received.line(),
+    };
+    exchange_log::record(conn, &entry, now)?;
+    if sites::get(conn, site)?.is_some() {
+        sites::failed(conn, site, &received.line())?;
+    }
+    Ok(received)
+}
+
+/// Numbers, signs and logs the next bundle to `peer`, holding `body`
+/// (changes up to `now`).
+pub fn seal<T: Serialize>(
+    conn: &Conn,
+    peer: &str,
+    direction: Direction,
+    key: &SigningKey,
+    body: T,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<(i64, String), Error> {
+    let p = sites::require(conn, peer)?;
+    let number = sites::next_number(conn, peer, to_ms(now))?;
+    let b = Bundle {
+        site: p.name.clone(),
+        direction,
+        number,
+        ack: p.applied,
+        created: now,
+        sender_version: VERSION.to_owned(),
+        body,
+    };
+    let text = bundle::seal(&b, key).map_err(|e| Error::Internal(e.to_string()))?;
+    let detail = format!(
+        "sent #{number} to {}: {what}; acknowledges #{}",
+        p.name, p.applied
+    );
+    let entry = Entry {
+        site: &p.name,
+        event: "send",
+        number: Some(number),
+        outcome: "ok",
+        detail: &detail,
+    };
+    exchange_log::record(conn, &entry, now)?;
+    Ok((number, text))
+}
+
+/// At the central server: a bundle from a site, by HTTPS or mail. What
+/// names no registered site is refused without a line in the trace:
+/// anyone can post, and the trace is for the sites.
+pub fn central_receive(conn: &Conn, text: &str, now: DateTime<Utc>) -> Result<Received, Error> {
+    let unknown = |site: &str, reason: &str| {
+        tracing::warn!(%site, %reason, "bundle refused");
+        Ok(Received::Rejected {
+            site: site.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    let (site, direction) = match bundle::peek(text) {
+        Ok(h) => h,
+        Err(e) => return unknown("?", &e.to_string()),
+    };
+    let Some(peer) = sites::get(conn, &site)? else {
+        return unknown(&site, "no such site here (site add makes one)");
+    };
+    if direction != Direction::Up {
+        let why = "a bundle going down, sent to the central server";
+        return reject(conn, &peer.name, why, now);
+    }
+    receive(conn, &peer, text, Direction::Up, now, |c, up| {
+        exchange::apply_up(c, &peer.name, up, now)
+    })
+}
+
+/// At the central server: the next bundle down to `site`.
+pub fn central_seal(conn: &Conn, site: &str, now: DateTime<Utc>) -> Result<(i64, String), Error> {
+    let peer = sites::require(conn, site)?;
+    let key = sites::own_key(conn)?;
+    let down = exchange::down_for(conn, &peer.name, peer.acked_as_of, now)?;
+    let what = format!(
+        "{} messages, {} preferences",
+        down.messages.len(),
+        down.prefs.len()
+    );
+    seal(conn, &peer.name, Direction::Down, &key, down, &what, now)
+}
+
+/// At a relay: a bundle from the central server.
+pub fn relay_receive(
+    conn: &Conn,
+    site: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Received, Error> {
+    let peer = sites::require(conn, site)?;
+    receive(conn, &peer, text, Direction::Down, now, |c, down| {
+        exchange::apply_down(c, &peer.name, down)
+    })
+}
+
+/// At a relay: the next bundle up to the central server.
+pub fn relay_seal(
+    conn: &Conn,
+    site: &str,
+    key: &SigningKey,
+    now: DateTime<Utc>,
+) -> Result<(i64, String), Error> {
+    let peer = sites::require(conn, site)?;
+    let up = exchange::up_for(conn, peer.acked_as_of)?;
+    let what = format!(
+        "{} receipts, {} users, {} hosts",
+        up.receipts.len(),
+        up.users.len(),
+        up.hosts.len()
+    );
+    seal(conn, &peer.name, Direction::Up, key, up, &what, now)
+}

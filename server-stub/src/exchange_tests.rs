@@ -1,0 +1,211 @@
+//! Both ends of the exchange on two real SQLite files, bundle by bundle:
+//! what goes down and up, and that duplicates, late, lost and forged
+//! bundles change nothing they should not.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{Duration, Utc};
+use herald_protocol::{NewMessage, Receipt, ReceiptKind, Severity, Transport};
+
+use crate::bundle;
+use crate::directory;
+use crate::exchange_flow::{self, Received};
+use crate::sql::Conn;
+use crate::{db, messages, poll, sites};
+
+struct Ends {
+    _dir: tempfile::TempDir,
+    central: Conn,
+    relay: Conn,
+    site_key: ed25519_dalek::SigningKey,
+}
+
+fn ends() -> Ends {
+    let dir = tempfile::tempdir().unwrap();
+    let central = db::open(&dir.path().join("central.db")).unwrap();
+    let relay = db::open(&dir.path().join("relay.db")).unwrap();
+    let now = Utc::now();
+    let keys = sites::add(&central, "plant-a", Transport::Https, None, 3600, now).unwrap();
+    sites::ensure_central(
+        &relay,
+        "plant-a",
+        Transport::Https,
+        None,
+        &keys.central_key,
+        now,
+    )
+    .unwrap();
+    Ends {
+        _dir: dir,
+        central,
+        relay,
+        site_key: bundle::signing_key(&keys.site_key).unwrap(),
+    }
+}
+
+fn send(conn: &Conn, to: &str, title: &str) -> String {
+    let new = NewMessage {
+        to: vec![to.to_owned()],
+        exclude: vec![],
+        severity: Severity::Alert,
+        title: title.to_owned(),
+        body: "body".to_owned(),
+        sender: None,
+        valid_from: None,
+        valid_until: None,
+        receipt: None,
+        now: None,
+    };
+    messages::create(conn, new, "admin-token", Utc::now())
+        .unwrap()
+        .id
+}
+
+fn down(e: &Ends) -> String {
+    exchange_flow::central_seal(&e.central, "plant-a", Utc::now())
+        .unwrap()
+        .1
+}
+
+fn up(e: &Ends) -> String {
+    exchange_flow::relay_seal(&e.relay, "plant-a", &e.site_key, Utc::now())
+        .unwrap()
+        .1
+}
+
+fn titles(conn: &Conn) -> Vec<String> {
+    messages::list(conn)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.title)
+        .collect()
+}
+
+#[test]
+fn a_message_goes_down_and_its_read_receipt_comes_up() {
+    let e = ends();
+    let id = send(&e.central, "all", "fire drill");
+    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
+    assert!(matches!(r, Received::Applied { .. }), "{r:?}");
+    assert_eq!(titles(&e.relay), ["fire drill"]);
+
+    // ann, known only at the site, reads it there.
+    directory::add_user(&e.relay, "ann", &[], Utc::now()).unwrap();
+    let id_of_ann: i64 = e
+        .relay
+        .query_row("SELECT id FROM users WHERE name = 'ann'", [], |r| r.get(0))
+        .unwrap();
+    let user = directory::User {
+        id: id_of_ann,
+        name: "ann".into(),
+        disabled: false,
+    };
+    let read = Receipt {
+        message_id: id.clone(),
+        revision: 1,
+        kind: ReceiptKind::Read,
+        at: Utc::now(),
+    };
+    let a = poll::record_receipts(&e.relay, &user, "pc-ann", &[read], Utc::now()).unwrap();
+    assert_eq!(a.recorded, 1);
+
+    let r = exchange_flow::central_receive(&e.central, &up(&e), Utc::now()).unwrap();
+    assert!(matches!(r, Received::Applied { .. }), "{r:?}");
+    let receipts = messages::receipts(&e.central, &id).unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(
+        (receipts[0].user.as_str(), receipts[0].host.as_str()),
+        ("ann", "pc-ann")
+    );
+    // ann and her computer are known centrally now: user:ann reaches her.
+    assert!(directory::recipient_exists(&e.central, "user", "ann").unwrap());
+    assert!(directory::list_hosts(&e.central)
+        .unwrap()
+        .iter()
+        .any(|h| h.name == "pc-ann"));
+    send(&e.central, "user:ann", "for ann");
+    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
+    assert_eq!(titles(&e.relay), ["fire drill", "for ann"]);
+}
+
+#[test]
+fn a_lost_bundle_costs_nothing_and_a_repeated_or_late_one_changes_nothing() {
+    let e = ends();
+    send(&e.central, "all", "one");
+    let _lost = down(&e);
+    send(&e.central, "all", "two");
+    let second = down(&e);
+    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now()).unwrap();
+    assert!(matches!(r, Received::Applied { number: 2, .. }), "{r:?}");
+    assert_eq!(titles(&e.relay), ["one", "two"]);
+    // The same again, and the lost one turning up late: already held.
+    let again = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now()).unwrap();
+    assert!(
+        matches!(again, Received::Held { number: 2, .. }),
+        "{again:?}"
+    );
+    let late = exchange_flow::relay_receive(&e.relay, "plant-a", &_lost, Utc::now()).unwrap();
+    assert!(matches!(late, Received::Held { number: 1, .. }), "{late:?}");
+    assert_eq!(titles(&e.relay), ["one", "two"]);
+
+    // A withdrawal goes down as a change of the message.
+    let id = messages::list(&e.central).unwrap()[0].id.clone();
+    messages::withdraw(&e.central, &id, Utc::now()).unwrap();
+    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
+    assert!(messages::get(&e.relay, &id).unwrap().withdrawn_at.is_some());
+}
+
+#[test]
+fn an_acknowledged_bundle_is_not_sent_again() {
+    let e = ends();
+    send(&e.central, "all", "old");
+    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
+    exchange_flow::central_receive(&e.central, &up(&e), Utc::now()).unwrap();
+    // Acknowledged: what changed before the bundle (less the margin) stays home.
+    let p = sites::require(&e.central, "plant-a").unwrap();
+    assert_eq!(p.acked, 1);
+    let later = Utc::now() + Duration::minutes(5);
+    let d = crate::exchange::down_for(&e.central, "plant-a", p.acked_as_of, later).unwrap();
+    // The margin still carries it a minute; five minutes later it is gone.
+    let d_later = crate::exchange::down_for(
+        &e.central,
+        "plant-a",
+        p.acked_as_of + Duration::minutes(5).num_milliseconds(),
+        later,
+    )
+    .unwrap();
+    assert_eq!(d.messages.len(), 1);
+    assert!(d_later.messages.is_empty());
+}
+
+#[test]
+fn a_forged_bundle_is_refused_logged_and_changes_nothing() {
+    let e = ends();
+    send(&e.central, "all", "real");
+    let forged_key = bundle::generate_key();
+    let forged = exchange_flow::relay_seal(&e.relay, "plant-a", &forged_key, Utc::now())
+        .unwrap()
+        .1;
+    let r = exchange_flow::central_receive(&e.central, &forged, Utc::now()).unwrap();
+    assert!(r.is_rejected(), "{r:?}");
+    let p = sites::require(&e.central, "plant-a").unwrap();
+    assert_eq!(p.applied, 0);
+    let log = crate::exchange_log::list(&e.central, false, 10).unwrap();
+    assert_eq!(log[0].outcome, "rejected");
+    assert!(log[0].detail.contains("signature"), "{}", log[0].detail);
+
+    // A bundle down signed by someone else is refused by the relay too.
+    let real = down(&e);
+    let (head, _) = real.split_once("SIGNATURE\n").unwrap();
+    let zeros = "A".repeat(86) + "==";
+    let text = format!(
+        "{head}SIGNATURE\n{}\n{}\nEND HERALD-BUNDLE\n",
+        &zeros[..64],
+        &zeros[64..]
+    );
+    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &text, Utc::now()).unwrap();
+    assert!(
+        matches!(&r, Received::Rejected { reason, .. } if reason.contains("signature does not verify")),
+        "{r:?}"
+    );
+    assert!(titles(&e.relay).is_empty());
+}

@@ -1,0 +1,233 @@
+//! A site relay exchanging with the central server by HTTPS's plain
+//! sibling on loopback: the real `herald-server` twice, a real agent at the
+//! site. An alert sent centrally reaches the site's agent, its read receipt
+//! comes back, the site's user becomes addressable centrally, preferences
+//! reach the agent, and the trace can be read, exported and cleared.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use herald_e2e::{bin, Agent, Server};
+use serde_json::Value;
+
+/// A site's relay, registered at `central`, with its config file.
+struct Relay {
+    server: Server,
+    _config: tempfile::TempDir,
+}
+
+fn relay_for(central: &Server, site: &str) -> Relay {
+    let keys: Value = serde_json::from_str(&central.ok(&["site", "add", site, "--json"])).unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let path = config.path().join("server.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[relay]\nsite = \"{site}\"\nkey = \"{}\"\ncentral_key = \"{}\"\n\
+             transport = \"https\"\ncentral_url = \"{}\"\n",
+            keys["site_key"].as_str().unwrap(),
+            keys["central_key"].as_str().unwrap(),
+            central.url
+        ),
+    )
+    .unwrap();
+    let server =
+        Server::start_with(&["--config", path.to_str().unwrap(), "--poll-interval", "300"]);
+    Relay {
+        server,
+        _config: config,
+    }
+}
+
+fn exchange(relay: &Server) -> String {
+    relay.ok(&["exchange"])
+}
+
+#[test]
+fn an_alert_goes_down_its_receipt_comes_up_and_preferences_follow() {
+    let central = Server::start_with(&["--poll-interval", "300"]);
+    let site = relay_for(&central, "plant-a");
+    let relay = &site.server;
+
+    // ann exists only at the site: her agent talks to the relay as to a server.
+    let token = relay.add_user("ann", &[]);
+    let agent = Agent::new(&relay.url, &token, "pc-ann");
+    agent.sync();
+
+    let id = central.send("all", "alert", "Evacuate hall 3", &[]);
+    let out = exchange(relay);
+    assert!(out.contains("sent #1"), "{out}");
+    assert!(out.contains("1 new"), "{out}");
+    agent.sync();
+    assert_eq!(agent.queue(), ["Evacuate hall 3"]);
+
+    let local = agent.id_of("Evacuate hall 3");
+    assert_eq!(local, id, "the same message, by the central server's id");
+    agent.ok(&["ack", &id]);
+    agent.sync();
+    exchange(relay);
+    let receipts = central.receipts(&id);
+    assert!(
+        receipts
+            .iter()
+            .any(|r| r["user"] == "ann" && r["host"] == "pc-ann" && r["kind"] == "read"),
+        "{receipts:?}"
+    );
+
+    // ann and pc-ann are known centrally now: user:ann reaches her.
+    let users = central.ok(&["user", "list"]);
+    assert!(users.contains("ann"), "{users}");
+    central.send("user:ann", "info", "For ann only", &[]);
+    central.send("host:pc-ann", "info", "For her computer", &[]);
+    // Preferences for this site reach its agents through the relay.
+    central.ok(&["prefs", "set", "poll-interval", "42", "--site", "plant-a"]);
+    central.ok(&["prefs", "set", "language", "fr"]);
+    central.ok(&["prefs", "set", "max-dnd", "20"]);
+    exchange(relay);
+    agent.sync();
+    let queue = agent.queue();
+    assert!(queue.contains(&"For ann only".to_owned()), "{queue:?}");
+    assert!(queue.contains(&"For her computer".to_owned()), "{queue:?}");
+    let status = agent.status();
+    assert_eq!(status["poll_interval_secs"], 42, "{status}");
+    assert_eq!(status["language"], "fr", "{status}");
+    assert_eq!(status["max_dnd_minutes"], 20, "{status}");
+    assert_eq!(
+        status["origins"]["poll-interval"], "central server, via site plant-a",
+        "{status}"
+    );
+    let text = agent.ok(&["status"]);
+    assert!(
+        text.contains("poll interval:    42 s (from the central server, via site plant-a)"),
+        "{text}"
+    );
+
+    // The central side sees the site up to date, with its inventory.
+    let sites: Value = serde_json::from_str(&central.ok(&["site", "list", "--json"])).unwrap();
+    let info = &sites[0];
+    assert_eq!(info["name"], "plant-a");
+    assert_eq!(info["state"], "up-to-date", "{info}");
+    assert_eq!(info["users"], 1, "{info}");
+    assert_eq!(info["hosts"], 1, "{info}");
+    assert!(info["version_warning"].is_null(), "{info}");
+
+    // exchange test: every step of the way, and the central key checked.
+    let test = relay.ok(&["exchange", "test"]);
+    for step in ["dns", "tcp", "https", "site-key"] {
+        let line = test
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(step))
+            .unwrap_or_else(|| panic!("no {step} in {test}"));
+        assert!(line.contains(" ok "), "{test}");
+    }
+}
+
+#[test]
+fn a_forged_bundle_is_refused_and_the_trace_is_kept_exported_and_cleared() {
+    let central = Server::start_with(&[]);
+    let site = relay_for(&central, "plant-b");
+    let relay = &site.server;
+    central.send("all", "info", "Canteen closed", &[]);
+    exchange(relay);
+    exchange(relay);
+
+    // A bundle signed with another key: refused, logged, nothing changes.
+    let other = relay_for(&central, "plant-c");
+    let forged = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", "Content-Type: text/plain", "--data-binary"])
+        .arg(format!(
+            "HERALD-BUNDLE 1\n{}\nSIGNATURE\n{}==\nEND HERALD-BUNDLE\n",
+            base64_of(r#"{"site":"plant-b","direction":"up","number":99,"ack":99,"created":"2026-01-01T00:00:00Z","sender_version":"0.1.0","body":{"receipts":[],"hosts":[],"users":["mallory"]}}"#),
+            "A".repeat(86)
+        ))
+        .arg(format!("{}/api/v1/site/exchange", central.url))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&forged.stdout), "403");
+    assert!(!central.ok(&["user", "list"]).contains("mallory"));
+    let log: Value = serde_json::from_str(&central.ok(&["exchange", "log", "--json"])).unwrap();
+    assert_eq!(log[0]["outcome"], "rejected", "{log}");
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify"),
+        "{log}"
+    );
+    drop(other);
+
+    // The relay's trace: newest first, or oldest first.
+    let newest: Value = serde_json::from_str(&relay.ok(&["exchange", "log", "--json"])).unwrap();
+    let oldest: Value =
+        serde_json::from_str(&relay.ok(&["exchange", "log", "--json", "--oldest-first"])).unwrap();
+    let n = newest.as_array().unwrap().len();
+    assert!(n >= 4, "{newest}");
+    assert_eq!(newest[0], oldest[n - 1]);
+    let csv = relay.ok(&["exchange", "log", "export", "csv"]);
+    assert!(
+        csv.starts_with("id,at,site,event,number,outcome,detail\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), n + 1, "{csv}");
+
+    // Deleting asks first; "n" deletes nothing, --yes deletes.
+    let mut c = Command::new(bin("herald-server"))
+        .args(["exchange", "log", "delete", "--all"])
+        .env("HERALD_SERVER", &relay.url)
+        .env("HERALD_ADMIN_TOKEN", &relay.admin_token)
+        .env("HERALD_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing deleted"));
+    let still: Value = serde_json::from_str(&relay.ok(&["exchange", "log", "--json"])).unwrap();
+    assert_eq!(still.as_array().unwrap().len(), n);
+    let first = newest[0]["id"].to_string();
+    relay.ok(&["exchange", "log", "delete", &first, "--yes"]);
+    let after: Value = serde_json::from_str(&relay.ok(&["exchange", "log", "--json"])).unwrap();
+    assert_eq!(after.as_array().unwrap().len(), n - 1);
+    relay.ok(&["exchange", "log", "delete", "--all", "--yes"]);
+    assert_eq!(relay.ok(&["exchange", "log", "--json"]).trim(), "[]");
+}
+
+#[test]
+fn a_relay_that_cannot_reach_the_central_server_says_so_and_catches_up() {
+    let mut central = Server::start_with(&[]);
+    let site = relay_for(&central, "ship-1");
+    let relay = &site.server;
+    central.send("all", "warning", "Storm ahead", &[]);
+    central.stop();
+    let out = relay.admin(&["exchange"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("did not take it"), "{said}");
+    central.restart();
+    let out = exchange(relay);
+    assert!(out.contains("1 new"), "{out}");
+}
+
+fn base64_of(s: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &x)| n | (u32::from(x) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(T[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
