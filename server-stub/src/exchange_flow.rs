@@ -24,9 +24,15 @@ pub enum Received {
         site: String,
         number: i64,
         applied: Applied,
+        /// The Herald version the other side runs.
+        version: String,
     },
     /// Its number was applied already: a duplicate or a late one.
-    Held { site: String, number: i64 },
+    Held {
+        site: String,
+        number: i64,
+        version: String,
+    },
     /// Not verified, or for no site we know: nothing changed.
     Rejected { site: String, reason: String },
 }
@@ -38,10 +44,20 @@ impl Received {
                 site,
                 number,
                 applied,
-            } => format!("received #{number} from {site}: {}", applied.summary()),
-            Received::Held { site, number } => {
-                format!("received #{number} from {site} again: already applied, nothing changed")
-            }
+                version,
+            } => format!(
+                "received #{number} from {site}: {}{}",
+                applied.summary(),
+                version_note(version)
+            ),
+            Received::Held {
+                site,
+                number,
+                version,
+            } => format!(
+                "received #{number} from {site} again: already applied, nothing changed{}",
+                version_note(version)
+            ),
             Received::Rejected { site, reason } => {
                 format!("REJECTED a bundle said to be from {site}: {reason}")
             }
@@ -50,6 +66,16 @@ impl Received {
 
     pub fn is_rejected(&self) -> bool {
         matches!(self, Received::Rejected { .. })
+    }
+}
+
+/// The version warning of the multi-site exchange: said with every bundle
+/// from a side that runs another Herald than this one.
+fn version_note(theirs: &str) -> String {
+    if theirs == VERSION {
+        String::new()
+    } else {
+        format!(" (WARNING: the other side runs Herald {theirs}, this one {VERSION}: update one of them)")
     }
 }
 
@@ -77,6 +103,7 @@ pub fn receive<T: DeserializeOwned>(
                 site: peer.name.clone(),
                 number: b.number,
                 applied,
+                version: b.sender_version.clone(),
             }
         }
         Arrival::AlreadyHeld => {
@@ -84,6 +111,7 @@ pub fn receive<T: DeserializeOwned>(
             Received::Held {
                 site: peer.name.clone(),
                 number: b.number,
+                version: b.sender_version.clone(),
             }
         }
     };
@@ -235,4 +263,19 @@ pub fn relay_seal(
         up.hosts.len()
     );
     seal(conn, &peer.name, Direction::Up, key, up, &what, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_from_another_version_says_so() {
+        assert_eq!(version_note(VERSION), "");
+        let note = version_note("0.0.1");
+        assert!(
+            note.contains("runs Herald 0.0.1") && note.contains(VERSION),
+            "{note}"
+        );
+    }
 }

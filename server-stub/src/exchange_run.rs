@@ -198,7 +198,7 @@ async fn relay_exchange(
                 ));
             };
             let to = r.central_mail.clone().unwrap_or_default();
-            read_mailbox(st, cfg, &mut run, |st, text| {
+            read_mailbox(st, cfg, &site, &mut run, |st, text| {
                 let site = site.clone();
                 async move { receive_down(&st, &site, text).await }
             })
@@ -249,10 +249,14 @@ async fn receive_down(st: &AppState, site: &str, text: String) -> Result<Receive
 }
 
 /// Applies every bundle in the mailbox with `apply`, then deletes those
-/// mails (rejected ones too: they would be refused again each time).
+/// mails (rejected ones too: they would be refused again each time). A
+/// mailbox that cannot be read is `site`'s failure (at a relay, the
+/// central server's peer; "-" at the central server, whose mailbox is its
+/// own).
 async fn read_mailbox<F, Fut>(
     st: &AppState,
     cfg: &MailConfig,
+    site: &str,
     run: &mut Run,
     apply: F,
 ) -> Result<(), Error>
@@ -264,7 +268,7 @@ where
         Ok(i) => i,
         Err(e) => {
             let line = format!("cannot read the mailbox {}: {e}", cfg.imap_user);
-            attempt_failed(st, "mail", line.clone()).await?;
+            attempt_failed(st, site, line.clone()).await?;
             run.failed(line);
             return Ok(());
         }
@@ -340,7 +344,7 @@ async fn central_exchange(
         run.failed("sites by mail, but no [mail] section in the server's config");
         return Ok(run.report());
     };
-    read_mailbox(st, cfg, &mut run, |st, text| async move {
+    read_mailbox(st, cfg, "-", &mut run, |st, text| async move {
         st.write(move |c| exchange_flow::central_receive(c, &text, Utc::now()))
             .await
     })
