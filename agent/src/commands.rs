@@ -28,6 +28,9 @@ pub struct Context {
     /// server's host).
     pub kerberos: bool,
     pub kerberos_service: Option<String>,
+    /// The computer's own Kerberos ticket, from the machine config only:
+    /// a user's word cannot prove the computer's name.
+    pub kerberos_machine_ccache: Option<PathBuf>,
     /// The settings the machine config imposed.
     pub imposed: Vec<&'static str>,
 }
@@ -91,6 +94,7 @@ impl Context {
                 .unwrap_or(false),
             kerberos_service: non_empty(&machine.kerberos_service)
                 .or_else(|| non_empty(&file.kerberos_service)),
+            kerberos_machine_ccache: non_empty(&machine.kerberos_machine_ccache).map(PathBuf::from),
             imposed,
         })
     }
@@ -125,6 +129,7 @@ impl Context {
             server_ca: self.server_ca.clone(),
             token: self.token.clone(),
             enroll_key: self.enroll_key.clone(),
+            machine_ccache: self.kerberos_machine_ccache.clone(),
         })
     }
 }

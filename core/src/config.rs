@@ -24,6 +24,11 @@ pub struct FileConfig {
     pub kerberos: Option<bool>,
     /// The server's Kerberos service, when not `HTTP@` its host name.
     pub kerberos_service: Option<String>,
+    /// A credentials cache holding this computer's own ticket (`host/NAME`,
+    /// kept fresh by a system service: `kinit -k -c FILE`). Sent along
+    /// with the user's ticket, it proves the computer's name; read from
+    /// the machine config only.
+    pub kerberos_machine_ccache: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -27,6 +27,8 @@ pub struct SignIn {
     pub enroll_key: Option<String>,
     /// Sign in by Kerberos, for this service (`HTTP@host`).
     pub kerberos_service: Option<String>,
+    /// The computer's own ticket, to prove its name at Kerberos sign-in.
+    pub machine_ccache: Option<std::path::PathBuf>,
 }
 
 impl SignIn {
@@ -85,12 +87,28 @@ impl SignIn {
     /// token the server gives for this user on this host.
     pub async fn kerberos(&self, store: &StoreHandle) -> Result<SyncClient, SyncError> {
         let service = self.kerberos_service.clone().ok_or(SyncError::NoToken)?;
+        let machine = self.machine_ccache.clone();
         // GSSAPI may talk to the KDC: off the async threads.
-        let ticket = tokio::task::spawn_blocking(move || herald_krb::client_token(&service))
-            .await
-            .map_err(|e| SyncError::KerberosRefused(e.to_string()))??;
+        let (ticket, machine) = tokio::task::spawn_blocking(move || {
+            let user = herald_krb::client_token(&service)?;
+            // Without the computer's ticket the sign-in still works; the
+            // server then takes the host name as claimed, not proven.
+            let machine = machine.and_then(|cache| {
+                herald_krb::client_token_from(&service, &cache)
+                    .map_err(|e| {
+                        tracing::warn!(cache = %cache.display(), error = %e,
+                            "no machine ticket: this computer's name stays unproven")
+                    })
+                    .ok()
+            });
+            Ok::<_, herald_krb::KrbError>((user, machine))
+        })
+        .await
+        .map_err(|e| SyncError::KerberosRefused(e.to_string()))??;
         let anonymous = self.with_token(String::new())?;
-        let got = anonymous.kerberos_sign_in(&ticket).await?;
+        let got = anonymous
+            .kerberos_sign_in(&ticket, machine.as_deref())
+            .await?;
         let credential = Credential {
             user: got.user.clone(),
             token: got.token.clone(),

@@ -103,15 +103,19 @@ impl SyncClient {
         self.post_as(path, body, auth).await
     }
 
-    /// Signs in with a Kerberos (SPNEGO) token for the server.
-    pub async fn kerberos_sign_in(&self, token: &[u8]) -> Result<Enrolled, SyncError> {
+    /// Signs in with a Kerberos (SPNEGO) token for the server, and the
+    /// computer's own (`machine`) if it has one, which proves its name.
+    pub async fn kerberos_sign_in(
+        &self,
+        token: &[u8],
+        machine: Option<&[u8]>,
+    ) -> Result<Enrolled, SyncError> {
         use base64::Engine as _;
-        let auth = format!(
-            "Negotiate {}",
-            base64::engine::general_purpose::STANDARD.encode(token)
-        );
+        let b64 = |t: &[u8]| base64::engine::general_purpose::STANDARD.encode(t);
+        let auth = format!("Negotiate {}", b64(token));
         let req = KerberosSignIn {
             host: self.endpoint.host.clone(),
+            machine_token: machine.map(b64),
         };
         match self.post_as(KERBEROS_PATH, &req, Some(auth)).await {
             Err(SyncError::Status {

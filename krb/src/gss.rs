@@ -98,6 +98,8 @@ type ReleaseBuffer = unsafe extern "C" fn(*mut OmUint32, *mut Buffer) -> OmUint3
 type ReleaseName = unsafe extern "C" fn(*mut OmUint32, *mut GssName) -> OmUint32;
 type DeleteContext = unsafe extern "C" fn(*mut OmUint32, *mut GssCtx, *mut Buffer) -> OmUint32;
 type RegisterAcceptor = unsafe extern "C" fn(*const c_char) -> OmUint32;
+type CcacheName =
+    unsafe extern "C" fn(*mut OmUint32, *const c_char, *mut *const c_char) -> OmUint32;
 
 struct Api {
     import_name: ImportName,
@@ -109,6 +111,7 @@ struct Api {
     release_name: ReleaseName,
     delete_context: DeleteContext,
     register_acceptor: RegisterAcceptor,
+    ccache_name: CcacheName,
     _lib: Library,
 }
 
@@ -140,6 +143,7 @@ unsafe fn load() -> Result<Api, String> {
         release_name: sym!("gss_release_name"),
         delete_context: sym!("gss_delete_sec_context"),
         register_acceptor: sym!("krb5_gss_register_acceptor_identity"),
+        ccache_name: sym!("gss_krb5_ccache_name"),
         _lib: lib,
     })
 }
@@ -188,6 +192,33 @@ unsafe fn take_bytes(api: &Api, buf: &mut Buffer) -> Vec<u8> {
     let mut m = 0;
     (api.release_buffer)(&mut m, buf);
     bytes
+}
+
+/// `client_token` from the credentials in `ccache` (a computer's own
+/// ticket, kept apart from the user's). GSSAPI's default cache is set per
+/// thread, so a thread of its own sets it and ends with it.
+pub fn client_token_from(service: &str, ccache: &Path) -> Result<Vec<u8>, KrbError> {
+    let api = api()?;
+    let name = CString::new(ccache.as_os_str().as_encoded_bytes())
+        .map_err(|_| KrbError::Failed("bad credentials cache path".into()))?;
+    let service = service.to_owned();
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let mut minor = 0;
+                let major =
+                    unsafe { (api.ccache_name)(&mut minor, name.as_ptr(), ptr::null_mut()) };
+                if major != COMPLETE {
+                    return Err(KrbError::Failed(format!(
+                        "cannot use the credentials cache: {}",
+                        why(api, major, minor)
+                    )));
+                }
+                client_token(&service)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(KrbError::Failed("the Kerberos thread failed".into())))
+    })
 }
 
 pub fn client_token(service: &str) -> Result<Vec<u8>, KrbError> {

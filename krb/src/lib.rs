@@ -43,6 +43,23 @@ pub fn client_token(service: &str) -> Result<Vec<u8>, KrbError> {
     }
 }
 
+/// A SPNEGO token for `service` from the credentials cache `ccache`
+/// rather than the user's: the computer's own ticket (`host/NAME`), which
+/// a system service keeps there (`kinit -k -c FILE host/NAME`).
+pub fn client_token_from(service: &str, ccache: &std::path::Path) -> Result<Vec<u8>, KrbError> {
+    #[cfg(unix)]
+    {
+        gss::client_token_from(service, ccache)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (service, ccache);
+        Err(KrbError::Unavailable(
+            "a machine ticket from a credentials cache is for MIT Kerberos only".into(),
+        ))
+    }
+}
+
 /// Checks a client's token with the keytab (`keytab`, or the default one)
 /// and returns the client's principal (`alice@EXAMPLE.COM`).
 pub fn accept(token: &[u8], keytab: Option<&std::path::Path>) -> Result<String, KrbError> {

@@ -45,6 +45,10 @@ pub struct HostInfo {
     pub name: String,
     pub last_seen: DateTime<Utc>,
     pub last_user: String,
+    /// Whether its last recorded contact proved the name (a token bound to
+    /// the host); `false`: the name is only what an agent claimed.
+    #[serde(default)]
+    pub proven: bool,
 }
 
 /// `POST /api/v1/admin/groups/{group}/members`.
@@ -228,4 +232,8 @@ pub struct FleetHost {
     #[serde(default)]
     pub version_warning: Option<String>,
     pub push: PushState,
+    /// Whether its last recorded contact proved the name; `false`: an
+    /// agent only claimed it (a user's token, not one bound to the host).
+    #[serde(default)]
+    pub proven: bool,
 }

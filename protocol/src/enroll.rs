@@ -83,4 +83,10 @@ pub const KERBEROS_PATH: &str = "/api/v1/signin/kerberos";
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KerberosSignIn {
     pub host: String,
+    /// A SPNEGO token (base64) made with the computer's own credentials
+    /// (`host/NAME`), for the same service as the user's. It proves the
+    /// computer's name; without it the token issued works on this host
+    /// but does not prove it, and host-addressed messages do not reach it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_token: Option<String>,
 }

@@ -76,6 +76,7 @@ fn main() {
             id,
             name,
             disabled: false,
+            host_proven: true,
         };
         let batch: Vec<Receipt> = ids
             .iter()

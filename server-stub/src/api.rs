@@ -63,6 +63,9 @@ pub struct AppState {
     pub(crate) trusted_proxies: Arc<crate::proxy::TrustedProxies>,
     /// This instance's counts, for `/api/v1/admin/metrics`.
     pub(crate) counters: Arc<crate::metrics::Counters>,
+    /// Takes every agent's word for its computer's name, as before names
+    /// were proven (`serve --trust-claimed-hosts`).
+    pub(crate) trust_claimed_hosts: bool,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
             secure_cookies: false,
             trusted_proxies: Arc::default(),
             counters: Arc::default(),
+            trust_claimed_hosts: false,
         }
     }
 
@@ -164,6 +168,21 @@ impl AppState {
                 tracing::error!(error = %e, "cannot read the preferences; the last ones stand")
             }
         }
+    }
+
+    /// Takes an agent's word for its computer's name, whatever its token:
+    /// for small sites where every user may be trusted with that.
+    #[must_use]
+    pub fn with_trust_claimed_hosts(mut self, trust: bool) -> Self {
+        self.trust_claimed_hosts = trust;
+        self
+    }
+
+    /// The user as host rules see it here: with `--trust-claimed-hosts`,
+    /// every claimed name counts as proven.
+    pub(crate) fn vouch(&self, mut user: User) -> User {
+        user.host_proven |= self.trust_claimed_hosts;
+        user
     }
 
     /// Marks session cookies `Secure`, for a server on TLS.
@@ -230,6 +249,7 @@ impl AppState {
         let (token, host) = (token.to_owned(), host.to_owned());
         self.read(move |c| directory::user_by_token(c, &token, &host)?.ok_or(Error::Unauthorized))
             .await
+            .map(|user| self.vouch(user))
     }
 }
 
@@ -345,6 +365,7 @@ pub(crate) async fn agent_poll(
 ) -> Result<Json<PollResponse>, Error> {
     let token_hash = auth::hash_token(auth::bearer(&headers)?);
     let host = directory::normalize_host(&req.host)?;
+    poll::check_report(&req)?;
     let ip = peer.ip().to_canonical();
     let now = Utc::now();
     // A hinted agent will find a change: the first look would be wasted,
@@ -359,8 +380,9 @@ pub(crate) async fn agent_poll(
             .await?;
         match quick {
             Quick::Unknown => return Err(Error::Unauthorized),
-            Quick::Full(user) => Some(user),
+            Quick::Full(user) => Some(st.vouch(user)),
             Quick::Unchanged { user, cursor } => {
+                let user = st.vouch(user);
                 let policy = st.policy();
                 let mut answer = poll::unchanged(&policy, &req.agent_version, cursor, now);
                 st.extras().decorate(&mut answer.settings);
@@ -375,8 +397,12 @@ pub(crate) async fn agent_poll(
                 };
                 if let Some(key) = key {
                     answer.settings.push_secret = key;
-                    st.seen
-                        .host(&host, &user.name, Some(&req.agent_version), to_ms(now));
+                    st.seen.host(
+                        user.at(&host),
+                        &user.name,
+                        Some(&req.agent_version),
+                        to_ms(now),
+                    );
                     st.counters.poll(&answer);
                     return Ok(Json(answer));
                 }
@@ -388,6 +414,7 @@ pub(crate) async fn agent_poll(
     let version = req.agent_version.clone();
     let policy = st.policy();
     let db = Arc::clone(&st.db);
+    let trust_claimed = st.trust_claimed_hosts;
     let (mut answer, user) = st
         .write(move |c| {
             let now = Utc::now();
@@ -395,8 +422,10 @@ pub(crate) async fn agent_poll(
                 Some(user) => user,
                 None => {
                     let host = directory::normalize_host(&req.host)?;
-                    directory::user_by_token_hash(c, &token_hash, &host)?
-                        .ok_or(Error::Unauthorized)?
+                    let mut user = directory::user_by_token_hash(c, &token_hash, &host)?
+                        .ok_or(Error::Unauthorized)?;
+                    user.host_proven |= trust_claimed;
+                    user
                 }
             };
             let mut answer = poll::poll(c, &user, &req, &policy, db.server_id(), now)?;
@@ -409,7 +438,8 @@ pub(crate) async fn agent_poll(
         })
         .await?;
     st.extras().decorate(&mut answer.settings);
-    st.seen.host(&host, &user.name, Some(&version), to_ms(now));
+    st.seen
+        .host(user.at(&host), &user.name, Some(&version), to_ms(now));
     st.counters.poll(&answer);
     tracing::debug!(
         changed = answer.changed,
@@ -460,11 +490,16 @@ pub(crate) async fn agent_receipts(
 ) -> Result<Json<ReceiptAnswer>, Error> {
     let host = directory::normalize_host(&batch.host)?;
     let user = st.agent_user(&headers, &host).await?;
-    let name = user.name.clone();
+    let (name, proven) = (user.name.clone(), user.host_proven);
     let answer = st
         .write(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))
         .await?;
-    st.seen.host(&host, &name, None, to_ms(Utc::now()));
+    st.seen.host(
+        directory::HostMatch::new(&host, proven),
+        &name,
+        None,
+        to_ms(Utc::now()),
+    );
     st.counters.receipts(&answer);
     Ok(Json(answer))
 }

@@ -204,6 +204,14 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_DB_WRITERS", default_value_t = herald_server::pool::PG_WRITERS,
         value_parser = clap::value_parser!(u16).range(1..=64))]
     pub db_writers: u16,
+    /// Take every agent's word for its computer's name, as if its token
+    /// proved it. Without it, only a token bound to the computer
+    /// (enrollment, or Kerberos with the machine's ticket) proves the
+    /// name: messages to `host:NAME` reach only such agents, and a host
+    /// exclusion holds against every other one. For small sites whose
+    /// users may all be trusted with that.
+    #[arg(long, env = "HERALD_TRUST_CLAIMED_HOSTS")]
+    pub trust_claimed_hosts: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -16,6 +16,47 @@ pub struct User {
     pub name: String,
     /// Disabled or gone in the directory: nothing applies to them.
     pub disabled: bool,
+    /// The token proves the computer's name: it was bound to this host
+    /// (enrollment, or Kerberos with the machine's ticket). A user's own
+    /// token only claims it. See `HostMatch`.
+    pub host_proven: bool,
+}
+
+impl User {
+    /// How host rules see this user's agent on `host` (normalized).
+    pub fn at<'a>(&self, host: &'a str) -> HostMatch<'a> {
+        HostMatch::new(host, self.host_proven)
+    }
+}
+
+/// The host as message addressing sees it. A proven host is matched by
+/// name. An unproven one could be any computer: no `host:` recipient
+/// reaches it, and every `not-host:` exclusion holds against it, so that
+/// claiming a name can neither bring in a message nor slip past one.
+#[derive(Debug, Clone, Copy)]
+pub struct HostMatch<'a> {
+    pub name: &'a str,
+    pub proven: bool,
+}
+
+impl<'a> HostMatch<'a> {
+    /// What an unproven host is matched as in SQL: no host is named `*`
+    /// (see `normalize_host`), and the exclusion test treats it as every
+    /// host (`poll::EXCLUDED`).
+    pub const ANY: &'static str = "*";
+
+    pub fn new(name: &'a str, proven: bool) -> Self {
+        HostMatch { name, proven }
+    }
+
+    /// The value bound for host rules in `poll::ADDRESSED`/`EXCLUDED`.
+    pub fn matched(&self) -> &'a str {
+        if self.proven {
+            self.name
+        } else {
+            Self::ANY
+        }
+    }
 }
 
 /// User and group names: what a directory would accept as an account name.
@@ -193,10 +234,12 @@ pub fn user_by_token_hash(conn: &Conn, hash: &str, host: &str) -> Result<Option<
             id: r.get(0)?,
             name: r.get(1)?,
             disabled: r.get(2)?,
+            host_proven: r.get(3)?,
         })
     };
+    // A user's own token works on any computer, so it proves none.
     let own = conn
-        .prepare_cached("SELECT id, name, disabled FROM users WHERE token_hash = ?1")?
+        .prepare_cached("SELECT id, name, disabled, 0 FROM users WHERE token_hash = ?1")?
         .query_row([hash], row)
         .optional()?;
     if own.is_some() {
@@ -204,7 +247,8 @@ pub fn user_by_token_hash(conn: &Conn, hash: &str, host: &str) -> Result<Option<
     }
     Ok(conn
         .prepare_cached(
-            "SELECT u.id, u.name, u.disabled FROM host_tokens t JOIN users u ON u.id = t.user_id
+            "SELECT u.id, u.name, u.disabled, t.host_proven FROM host_tokens t
+             JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ?1 AND t.host = ?2",
         )?
         .query_row([hash, host], row)
@@ -240,22 +284,40 @@ pub fn list_users(conn: &Conn) -> Result<Vec<UserInfo>, Error> {
 /// Records that an agent of `user` contacted the server from `host`.
 /// Records a host the first time it is seen; later sightings go through
 /// the last-seen batch (`lastseen`), not a write per request.
-pub fn ensure_host(conn: &Conn, host: &str, user: &str, now: DateTime<Utc>) -> Result<(), Error> {
+/// Records a host at its first contact, with the agent version of that
+/// contact when it gave one (a poll does, a receipt does not). Later
+/// contacts move the row through `lastseen`.
+pub fn ensure_host(
+    conn: &Conn,
+    host: HostMatch<'_>,
+    user: &str,
+    agent_version: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     conn.prepare_cached(
-        "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES (?1, ?2, ?2, ?3)
+        "INSERT INTO hosts(name, first_seen, last_seen, last_user, agent_version, proven)
+         VALUES (?1, ?2, ?2, ?3, ?4, ?5)
          ON CONFLICT DO NOTHING",
     )?
-    .execute(params![host, to_ms(now), user])?;
+    .execute(params![
+        host.name,
+        to_ms(now),
+        user,
+        agent_version.unwrap_or(""),
+        host.proven
+    ])?;
     Ok(())
 }
 
 pub fn list_hosts(conn: &Conn) -> Result<Vec<HostInfo>, Error> {
-    let mut stmt = conn.prepare("SELECT name, last_seen, last_user FROM hosts ORDER BY name")?;
+    let mut stmt =
+        conn.prepare("SELECT name, last_seen, last_user, proven FROM hosts ORDER BY name")?;
     let rows = stmt.query_map([], |r| {
         Ok(HostInfo {
             name: r.get(0)?,
             last_seen: from_ms(r.get(1)?),
             last_user: r.get(2)?,
+            proven: r.get(3)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -162,7 +162,9 @@ pub fn enroll(
             (id, user.to_owned())
         }
     };
-    let token = issue_host_token(&tx, user_id, &host, &format!("enroll:{key_id}"), now)?;
+    // The key vouches for the computer: an admin gave it to be installed
+    // there, and `--hosts` may narrow it to names.
+    let token = issue_host_token(&tx, user_id, &host, &format!("enroll:{key_id}"), true, now)?;
     tx.execute(
         "UPDATE enroll_keys SET enrolled = enrolled + 1 WHERE id = ?1",
         [&key_id],
@@ -176,30 +178,44 @@ pub fn enroll(
     })
 }
 
-/// A new token for `user_id` on `host`, replacing theirs there.
+/// A new token for `user_id` on `host`, replacing theirs there;
+/// `proven`: whether the sign-in proved the computer's name too.
 pub fn issue_host_token(
     c: &Conn,
     user_id: i64,
     host: &str,
     via: &str,
+    proven: bool,
     now: DateTime<Utc>,
 ) -> Result<String, Error> {
     let token = auth::new_token();
     c.execute(
-        "INSERT INTO host_tokens(token_hash, user_id, host, via, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO host_tokens(token_hash, user_id, host, via, created_at, host_proven)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(user_id, host) DO UPDATE SET
-             token_hash = excluded.token_hash, via = excluded.via, created_at = excluded.created_at",
-        params![auth::hash_token(&token), user_id, host, via, to_ms(now)],
+             token_hash = excluded.token_hash, via = excluded.via,
+             created_at = excluded.created_at, host_proven = excluded.host_proven",
+        params![
+            auth::hash_token(&token),
+            user_id,
+            host,
+            via,
+            to_ms(now),
+            proven
+        ],
     )?;
     Ok(token)
 }
 
 /// Signs in `principal`'s user on `host` after Kerberos vouched for them:
 /// the user must exist (from the directory, usually) and not be disabled.
+/// `machine`: the host principal whose ticket came with the user's, if
+/// any (checked by the caller); it proves the computer's name, which a
+/// user's ticket alone does not.
 pub fn kerberos(
     conn: &Conn,
     principal: &str,
+    machine: Option<&str>,
     host: &str,
     now: DateTime<Utc>,
 ) -> Result<Enrolled, Error> {
@@ -221,10 +237,35 @@ pub fn kerberos(
     if disabled {
         return Err(Error::Forbidden(format!("user '{user}' is disabled")));
     }
-    let token = issue_host_token(&tx, user_id, &host, "kerberos", now)?;
+    let proven = match machine {
+        Some(m) if machine_is(m, &host) => true,
+        Some(m) => {
+            return Err(Error::Forbidden(format!(
+                "the machine ticket is {m}'s, not host '{host}''s"
+            )))
+        }
+        None => false,
+    };
+    let via = if proven { "kerberos-host" } else { "kerberos" };
+    let token = issue_host_token(&tx, user_id, &host, via, proven, now)?;
     tx.commit()?;
-    tracing::info!(%user, %host, %principal, "signed in by Kerberos");
+    tracing::info!(%user, %host, %principal, host_proven = proven, "signed in by Kerberos");
     Ok(Enrolled { token, user, host })
+}
+
+/// Whether `principal` is the host principal of `host` (normalized):
+/// `host/NAME@REALM`, where NAME is the host's name, or its full name of
+/// which `host` is the first label, as a domain member's is.
+pub fn machine_is(principal: &str, host: &str) -> bool {
+    let Some(name) = principal
+        .split('@')
+        .next()
+        .and_then(|p| p.strip_prefix("host/"))
+    else {
+        return false;
+    };
+    let name = name.to_ascii_lowercase();
+    name == host || name.split('.').next() == Some(host) && !host.contains('.')
 }
 
 fn check_pattern(pattern: &str) -> Result<(), Error> {
@@ -281,5 +322,22 @@ mod tests {
         assert!(!glob("pc-*", "laptop-1"));
         assert!(glob("a*b*c", "aXbYbZc"));
         assert!(!glob("a*b*c", "aXbYbZ"));
+    }
+
+    #[test]
+    fn a_machine_ticket_names_its_own_host_only() {
+        assert!(machine_is("host/pc-1@EXAMPLE.ORG", "pc-1"));
+        assert!(machine_is("host/PC-1.corp.example@EXAMPLE.ORG", "pc-1"));
+        assert!(machine_is(
+            "host/pc-1.corp.example@EXAMPLE.ORG",
+            "pc-1.corp.example"
+        ));
+        assert!(!machine_is(
+            "host/pc-1.corp.example@EXAMPLE.ORG",
+            "pc-1.other.example"
+        ));
+        assert!(!machine_is("host/pc-12@EXAMPLE.ORG", "pc-1"));
+        assert!(!machine_is("alice@EXAMPLE.ORG", "alice"));
+        assert!(!machine_is("HTTP/pc-1@EXAMPLE.ORG", "pc-1"));
     }
 }

@@ -98,6 +98,7 @@ fn a_message_goes_down_and_its_read_receipt_comes_up() {
         id: id_of_ann,
         name: "ann".into(),
         disabled: false,
+        host_proven: true,
     };
     let read = Receipt {
         message_id: id.clone(),

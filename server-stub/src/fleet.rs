@@ -43,7 +43,7 @@ pub fn report(
     let overdue_after = policy.poll_interval_secs.saturating_mul(OVERDUE_POLLS);
     let listening = listening_hosts(conn, now, policy.listener_max_age())?;
     let mut stmt = conn.prepare(
-        "SELECT name, last_user, last_seen, agent_version FROM hosts ORDER BY name COLLATE NOCASE",
+        "SELECT name, last_user, last_seen, agent_version, proven FROM hosts ORDER BY name COLLATE NOCASE",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -51,11 +51,12 @@ pub fn report(
             r.get::<_, String>(1)?,
             r.get::<_, i64>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, bool>(4)?,
         ))
     })?;
     let mut hosts = Vec::new();
     for row in rows {
-        let (name, last_user, seen_ms, agent_version) = row?;
+        let (name, last_user, seen_ms, agent_version, proven) = row?;
         let last_seen = from_ms(seen_ms);
         let silent = (now - last_seen).num_seconds().max(0).unsigned_abs();
         let folded = name.to_ascii_lowercase();
@@ -79,6 +80,7 @@ pub fn report(
             overdue: silent > overdue_after,
             version_warning,
             push,
+            proven,
         });
     }
     Ok(FleetReport {
@@ -109,7 +111,7 @@ mod tests {
     fn db() -> Conn {
         let conn = Conn::from_sqlite(rusqlite::Connection::open_in_memory().unwrap());
         conn.execute_batch(
-            "CREATE TABLE hosts(name TEXT, last_user TEXT, last_seen INTEGER, agent_version TEXT);
+            "CREATE TABLE hosts(name TEXT, last_user TEXT, last_seen INTEGER, agent_version TEXT, proven INTEGER);
              CREATE TABLE push_listeners(host TEXT, seen_at INTEGER);",
         )
         .unwrap();
@@ -122,7 +124,7 @@ mod tests {
         let now = Utc.timestamp_opt(1_000_000, 0).unwrap();
         let at = |secs: i64| to_ms(now) - secs * 1000;
         conn.execute(
-            "INSERT INTO hosts VALUES ('PC-1','ann',?1,'0.9'), ('pc-2','bob',?2,''), ('pc-3','cy',?3,'2.0')",
+            "INSERT INTO hosts VALUES ('PC-1','ann',?1,'0.9',1), ('pc-2','bob',?2,'',0), ('pc-3','cy',?3,'2.0',1)",
             params![at(60 * 3 + 1), at(60 * 3), at(5)],
         )
         .unwrap();
@@ -147,15 +149,16 @@ mod tests {
                     h.overdue,
                     h.push,
                     h.version_warning.is_some(),
+                    h.proven,
                 )
             })
             .collect();
         assert_eq!(
             state,
             [
-                ("PC-1", true, PushState::Poll, true),
-                ("pc-2", false, PushState::Inbound, false),
-                ("pc-3", false, PushState::Stream, false),
+                ("PC-1", true, PushState::Poll, true, true),
+                ("pc-2", false, PushState::Inbound, false, false),
+                ("pc-3", false, PushState::Stream, false, true),
             ]
         );
     }

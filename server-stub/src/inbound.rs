@@ -49,6 +49,7 @@ pub fn register(
             |r| r.get(0),
         )
         .optional()?;
+    let new = held.is_none();
     let secret = held.unwrap_or_else(auth::new_token);
     conn.execute(
         "INSERT INTO push_listeners(user_id, host, ip, port, secret, seen_at)
@@ -56,7 +57,33 @@ pub fn register(
          ON CONFLICT(user_id, host) DO UPDATE SET ip = ?3, port = ?4, seen_at = ?6",
         params![user.id, host, ip.to_string(), port, secret, to_ms(now)],
     )?;
+    if new {
+        keep_newest(conn, user, MAX_LISTENERS_PER_USER)?;
+    }
     Ok(secret)
+}
+
+/// Listeners one user may have. A token that claims ever more computers
+/// must not make the server call ever more addresses; past this, the
+/// user's longest-silent listener is dropped (its agent still polls).
+pub const MAX_LISTENERS_PER_USER: usize = 16;
+
+fn keep_newest(conn: &Conn, user: &User, max: usize) -> Result<(), Error> {
+    let dropped = conn.execute(
+        "DELETE FROM push_listeners WHERE user_id = ?1 AND host NOT IN (
+             SELECT host FROM push_listeners WHERE user_id = ?1
+             ORDER BY seen_at DESC, host LIMIT ?2)",
+        params![user.id, max],
+    )?;
+    if dropped > 0 {
+        tracing::warn!(
+            user = %user.name,
+            max,
+            dropped,
+            "too many inbound listeners for one user; the longest silent are no longer called"
+        );
+    }
+    Ok(())
 }
 
 /// The key of the listener `user` at `host` registered at `ip:port`, if it

@@ -72,7 +72,32 @@ pub(crate) async fn sign_in(
             krb.realms.join(", ")
         )));
     }
-    st.write(move |c| enroll::kerberos(c, &principal, &req.host, Utc::now()))
+    // The machine's own ticket, when the agent has one, proves the
+    // computer's name; the user's proves only the user.
+    let machine = match req.machine_token.as_deref() {
+        None => None,
+        Some(text) => {
+            let token = decode(text).ok_or_else(|| Error::bad("machine_token: not base64"))?;
+            let keytab = krb.keytab.clone();
+            let machine =
+                tokio::task::spawn_blocking(move || herald_krb::accept(&token, Some(&keytab)))
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, "machine ticket refused");
+                        Error::KerberosRefused(format!("the machine ticket: {e}"))
+                    })?;
+            let realm = machine.rsplit_once('@').map_or("", |(_, r)| r);
+            if !krb.realms.iter().any(|r| r.eq_ignore_ascii_case(realm)) {
+                return Err(Error::Forbidden(format!(
+                    "{machine}: this server takes machine tickets from {} only",
+                    krb.realms.join(", ")
+                )));
+            }
+            Some(machine)
+        }
+    };
+    st.write(move |c| enroll::kerberos(c, &principal, machine.as_deref(), &req.host, Utc::now()))
         .await
         .map(Json)
 }

@@ -10,6 +10,7 @@ use crate::sql::{params, Conn};
 use parking_lot::Mutex;
 
 use crate::db;
+use crate::directory::HostMatch;
 use crate::error::Error;
 
 /// How often the batch is written.
@@ -22,22 +23,42 @@ pub struct LastSeen {
 
 #[derive(Default)]
 struct Pending {
-    /// Host → (last user, agent version if the call said, Unix ms).
-    hosts: HashMap<String, (String, Option<String>, i64)>,
+    /// Host → its last contact.
+    hosts: HashMap<String, Contact>,
     /// (user id, host) → Unix ms.
     listeners: HashMap<(i64, String), i64>,
 }
 
+struct Contact {
+    user: String,
+    /// The agent's, if the call said (a poll does, a receipt does not).
+    version: Option<String>,
+    /// Unix ms.
+    at: i64,
+    proven: bool,
+}
+
 impl LastSeen {
     /// `version`: the agent's, from a poll; receipts do not say.
-    pub fn host(&self, host: &str, user: &str, version: Option<&str>, at_ms: i64) {
+    pub fn host(&self, host: HostMatch<'_>, user: &str, version: Option<&str>, at_ms: i64) {
         let mut p = self.pending.lock();
+        let before = p.hosts.get(host.name);
+        // Someone who only claims the name does not hide the agent that
+        // proved it: the proven contact stays the host's.
+        if before.is_some_and(|c| c.proven && !host.proven) {
+            return;
+        }
         // A receipt after a poll keeps the version the poll gave.
         let version = version
             .map(str::to_owned)
-            .or_else(|| p.hosts.get(host).and_then(|(_, v, _)| v.clone()));
-        p.hosts
-            .insert(host.to_owned(), (user.to_owned(), version, at_ms));
+            .or_else(|| before.and_then(|c| c.version.clone()));
+        let contact = Contact {
+            user: user.to_owned(),
+            version,
+            at: at_ms,
+            proven: host.proven,
+        };
+        p.hosts.insert(host.name.to_owned(), contact);
     }
 
     pub fn listener(&self, user_id: i64, host: &str, at_ms: i64) {
@@ -76,11 +97,12 @@ fn write(conn: &Conn, batch: &Pending) -> Result<usize, Error> {
     let mut n = 0;
     {
         // Only later times move a row: a full poll may have written a newer
-        // one directly since this batch was taken.
+        // one directly since this batch was taken. An unproven contact does
+        // not move a host whose name was proven: anyone may claim it.
         let mut host = tx.prepare_cached(
             "UPDATE hosts SET last_seen = ?2, last_user = ?3,
-                    agent_version = COALESCE(?4, agent_version)
-             WHERE name = ?1 AND last_seen < ?2",
+                    agent_version = COALESCE(?4, agent_version), proven = ?5
+             WHERE name = ?1 AND last_seen < ?2 AND (?5 = 1 OR proven = 0)",
         )?;
         // In one order, the same in every instance and writer: two flushes
         // that lock the same rows in different orders deadlock on
@@ -88,8 +110,8 @@ fn write(conn: &Conn, batch: &Pending) -> Result<usize, Error> {
         // whatever else its batch held.
         let mut hosts: Vec<_> = batch.hosts.iter().collect();
         hosts.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (name, (user, version, at)) in hosts {
-            n += host.execute(params![name, at, user, version])?;
+        for (name, c) in hosts {
+            n += host.execute(params![name, c.at, c.user, c.version, c.proven])?;
         }
         let mut listener = tx.prepare_cached(
             "UPDATE push_listeners SET seen_at = ?3 WHERE user_id = ?1 AND host = ?2 AND seen_at < ?3",
@@ -118,10 +140,11 @@ mod tests {
         )
         .unwrap();
         let seen = LastSeen::default();
-        seen.host("pc-1", "ann", Some("1.0"), 100);
+        let pc1 = HostMatch::new("pc-1", false);
+        seen.host(pc1, "ann", Some("1.0"), 100);
         assert_eq!(seen.flush(&conn).unwrap(), 0, "an older time moved the row");
-        seen.host("pc-1", "ann", Some("1.1"), 600);
-        seen.host("pc-1", "bob", None, 700);
+        seen.host(pc1, "ann", Some("1.1"), 600);
+        seen.host(pc1, "bob", None, 700);
         assert_eq!(seen.flush(&conn).unwrap(), 1);
         let (at, user, version): (i64, String, String) = conn
             .query_row(
@@ -132,5 +155,31 @@ mod tests {
             .unwrap();
         assert_eq!((at, user.as_str(), version.as_str()), (700, "bob", "1.1"));
         assert_eq!(seen.flush(&conn).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_claimed_name_does_not_take_over_a_proven_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open(&dir.path().join("s.db")).unwrap();
+        conn.execute(
+            "INSERT INTO hosts(name, first_seen, last_seen, last_user) VALUES ('ceo-pc', 1, 1, 'ceo')",
+            [],
+        )
+        .unwrap();
+        let seen = LastSeen::default();
+        seen.host(HostMatch::new("ceo-pc", true), "ceo", Some("1.0"), 100);
+        // In the same batch, and in the next one.
+        seen.host(HostMatch::new("ceo-pc", false), "alice", Some("6.6"), 200);
+        seen.flush(&conn).unwrap();
+        seen.host(HostMatch::new("ceo-pc", false), "alice", Some("6.6"), 300);
+        seen.flush(&conn).unwrap();
+        let row: (String, i64, String, bool) = conn
+            .query_row(
+                "SELECT last_user, last_seen, agent_version, proven FROM hosts WHERE name = 'ceo-pc'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("ceo".into(), 100, "1.0".into(), true));
     }
 }

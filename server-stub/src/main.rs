@@ -257,7 +257,13 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         .with_trusted_proxies(herald_server::proxy::TrustedProxies::new(
             args.trusted_proxies,
         ))
-        .with_exchange(setup);
+        .with_exchange(setup)
+        .with_trust_claimed_hosts(args.trust_claimed_hosts);
+    if args.trust_claimed_hosts {
+        tracing::warn!(
+            "--trust-claimed-hosts: every agent's claimed computer name is believed; any user can receive messages to host:NAME and slip past host exclusions by claiming a name"
+        );
+    }
     state.reload_prefs().await;
     if let Some(secs) = every {
         tracing::info!(

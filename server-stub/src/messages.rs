@@ -269,8 +269,12 @@ pub fn list(conn: &Conn) -> Result<Vec<MessageInfo>, Error> {
 
 pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
     get_tx(conn, id)?;
+    // A host name the agent only claimed says so wherever receipts are
+    // shown: the report, its CSV, the console.
     let mut stmt = conn.prepare(
-        "SELECT user_name, host, revision, kind, at, recorded_at FROM receipts
+        "SELECT user_name,
+                CASE WHEN host_proven = 0 THEN host || ' (unproven)' ELSE host END,
+                revision, kind, at, recorded_at FROM receipts
          WHERE message_id = ?1 ORDER BY at, user_name, host, kind",
     )?;
     let rows = stmt.query_map([id], |r| {

@@ -12,11 +12,13 @@ use herald_protocol::{
 
 use crate::changes::{self, Scope};
 use crate::db::{self, to_ms};
-use crate::directory::{self, User};
+use crate::directory::{self, HostMatch, User};
 use crate::error::Error;
 use crate::messages::{row_to_info, COLUMNS};
 
-/// Matches a message addressed to user `?1` (id `?2`) at host `?3`.
+/// Matches a message addressed to user `?1` (id `?2`) at host `?3`, as
+/// `HostMatch::matched` gives it: an unproven host is `*`, which no `host:`
+/// recipient names.
 const ADDRESSED: &str = "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND (
         r.kind = 'all'
      OR (r.kind = 'user' AND r.name = ?1 COLLATE NOCASE)
@@ -25,12 +27,45 @@ const ADDRESSED: &str = "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id =
             SELECT g.name FROM groups g JOIN memberships gm ON gm.group_id = g.id WHERE gm.user_id = ?2))))";
 
 /// Matches a message that excludes user `?1` (id `?2`) or host `?3`: an
-/// exclusion wins over every way the message addresses them.
+/// exclusion wins over every way the message addresses them. An unproven
+/// host (`*`) may be the excluded one, so every host exclusion holds
+/// against it.
 pub(crate) const EXCLUDED: &str = "EXISTS (SELECT 1 FROM recipients x WHERE x.message_id = m.id AND (
         (x.kind = 'not-user' AND x.name = ?1 COLLATE NOCASE)
-     OR (x.kind = 'not-host' AND x.name = ?3 COLLATE NOCASE)
+     OR (x.kind = 'not-host' AND (x.name = ?3 COLLATE NOCASE OR ?3 = '*'))
      OR (x.kind = 'not-group' AND x.name COLLATE NOCASE IN (
             SELECT g.name FROM groups g JOIN memberships gm ON gm.group_id = g.id WHERE gm.user_id = ?2))))";
+
+/// The longest agent version and cursor an agent may report.
+pub const MAX_VERSION_LEN: usize = 64;
+pub const MAX_CURSOR_LEN: usize = 128;
+
+/// What an agent reports about itself is stored and shown to admins:
+/// bounded in length and to the characters such a field has, so that a
+/// token holder can neither fill the database nor write into a terminal
+/// or a page. (The host name has `directory::normalize_host`.)
+pub fn check_report(req: &PollRequest) -> Result<(), Error> {
+    let version_ok = req.agent_version.len() <= MAX_VERSION_LEN
+        && req
+            .agent_version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_' | '~'));
+    if !version_ok {
+        return Err(Error::bad(format!(
+            "bad agent_version: at most {MAX_VERSION_LEN} letters, digits, '.', '-', '+', '_' or '~'"
+        )));
+    }
+    let cursor_ok = req
+        .cursor
+        .as_deref()
+        .is_none_or(|c| c.len() <= MAX_CURSOR_LEN && c.chars().all(|c| c.is_ascii_graphic()));
+    if !cursor_ok {
+        return Err(Error::bad(format!(
+            "bad cursor: at most {MAX_CURSOR_LEN} printable characters"
+        )));
+    }
+    Ok(())
+}
 
 /// Agent settings the server hands out; part of the server's configuration.
 #[derive(Debug, Clone)]
@@ -215,6 +250,8 @@ struct Record {
     user_id: i64,
     user_name: String,
     host: String,
+    host_proven: bool,
+    agent_version: String,
     generation: i64,
     seq_seen: i64,
     next_change: i64,
@@ -264,6 +301,8 @@ fn plan(
         user_id: user.id,
         user_name: user.name.clone(),
         host: host.clone(),
+        host_proven: user.host_proven,
+        agent_version: req.agent_version.clone(),
         generation: row.as_ref().map_or(1, |r| r.generation),
         seq_seen: seq,
         next_change: i64::MAX,
@@ -280,7 +319,7 @@ fn plan(
             return Ok((answer, record));
         }
     }
-    let applicable = applicable(tx, user, &host, now)?;
+    let applicable = applicable(tx, user, user.at(&host), now)?;
     record.next_change = applicable
         .values()
         .map(|m| to_ms(m.valid_until))
@@ -338,7 +377,13 @@ impl Record {
             ON CONFLICT(user_id, host) DO UPDATE SET generation = excluded.generation,
                 seq_seen = excluded.seq_seen, next_change = excluded.next_change";
         let r = self;
-        directory::ensure_host(tx, &r.host, &r.user_name, now)?;
+        directory::ensure_host(
+            tx,
+            HostMatch::new(&r.host, r.host_proven),
+            &r.user_name,
+            Some(&r.agent_version),
+            now,
+        )?;
         let mut drop = tx.prepare_cached(DROP)?;
         for id in &r.dropped {
             drop.execute(params![r.user_id, r.host, id])?;
@@ -396,7 +441,7 @@ pub(crate) fn older(version: &str, min: &str) -> bool {
 fn applicable(
     conn: &Conn,
     user: &User,
-    host: &str,
+    host: HostMatch<'_>,
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Message>, Error> {
     if user.disabled {
@@ -423,7 +468,10 @@ fn applicable(
                            AND rc.kind = 'read' AND rc.revision = m.revision)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![user.name, user.id, host, to_ms(now)], row_to_info)?;
+    let rows = stmt.query_map(
+        params![user.name, user.id, host.matched(), to_ms(now)],
+        row_to_info,
+    )?;
     let mut out = BTreeMap::new();
     for info in rows {
         let i = info?;
@@ -495,22 +543,24 @@ pub fn record_receipts(
     now: DateTime<Utc>,
 ) -> Result<ReceiptAnswer, Error> {
     let host = directory::normalize_host(host)?;
+    let at = user.at(&host);
     let tx = db::Atomic::begin(conn)?;
-    directory::ensure_host(&tx, &host, &user.name, now)?;
+    directory::ensure_host(&tx, at, &user.name, None, now)?;
     let mut answer = ReceiptAnswer::default();
     let mut acknowledged = false;
     let mut revision_of = tx.prepare_cached(&format!(
         "SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED} AND NOT {EXCLUDED}"
     ))?;
     let mut put = tx.prepare_cached(
-        "INSERT INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        "INSERT INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at, host_proven)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     )?;
     for (index, rc) in receipts.iter().enumerate() {
         let current: Option<u32> = revision_of
-            .query_row(params![user.name, user.id, host, rc.message_id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                params![user.name, user.id, at.matched(), rc.message_id],
+                |r| r.get(0),
+            )
             .optional()?;
         let reject = |reason: &str| RejectedReceipt {
             index,
@@ -537,7 +587,8 @@ pub fn record_receipts(
             rc.revision,
             rc.kind.as_str(),
             to_ms(rc.at),
-            to_ms(now)
+            to_ms(now),
+            at.proven
         ])?;
         if n == 1 {
             answer.recorded += 1;

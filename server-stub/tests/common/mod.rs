@@ -43,6 +43,23 @@ pub fn location(dir: &std::path::Path) -> Location {
 }
 
 pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
+    start_configured(push, |st| st).await
+}
+
+/// A server that takes every agent's word for its host name
+/// (`serve --trust-claimed-hosts`).
+pub async fn start_trusting_claimed_hosts() -> TestServer {
+    start_configured(herald_protocol::PushMode::Stream, |st| {
+        st.with_trust_claimed_hosts(true)
+    })
+    .await
+}
+
+/// A server whose state `configure` finishes.
+pub async fn start_configured(
+    push: herald_protocol::PushMode,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let location = location(dir.path());
     let db = Db::open_at(&location).unwrap();
@@ -51,7 +68,7 @@ pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
         min_agent_version: Some("99.0.0".into()),
         push,
     };
-    let state = AppState::new(db, ADMIN, policy);
+    let state = configure(AppState::new(db, ADMIN, policy));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -108,6 +125,25 @@ impl TestServer {
                 "/api/v1/admin/users",
                 ADMIN,
                 json!({"name": name, "groups": groups}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    /// An agent token bound to `host` for `user`, from an enrollment key:
+    /// it proves the host's name.
+    pub async fn enroll(&self, user: &str, host: &str) -> String {
+        let (s, key) = self
+            .call("POST", "/api/v1/admin/enroll-keys", ADMIN, json!({}))
+            .await;
+        assert_eq!(s, 200, "{key}");
+        let (s, v) = self
+            .call(
+                "POST",
+                "/api/v1/enroll",
+                "",
+                json!({"key": key["key"], "user": user, "host": host}),
             )
             .await;
         assert_eq!(s, 200, "{v}");
