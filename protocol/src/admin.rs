@@ -132,6 +132,10 @@ pub struct MessageInfo {
 pub struct ReceiptRecord {
     pub user: String,
     pub host: String,
+    /// Whether the agent proved `host` (a token bound to it); `false`: it
+    /// only claimed the name.
+    #[serde(default = "proven_by_default")]
+    pub host_proven: bool,
     pub revision: u32,
     pub kind: ReceiptKind,
     /// When it happened, as the agent reported it.
@@ -203,6 +207,24 @@ pub struct UserReceipts {
 pub struct ReceiptAt {
     pub at: DateTime<Utc>,
     pub host: String,
+    /// As in `ReceiptRecord`.
+    #[serde(default = "proven_by_default")]
+    pub host_proven: bool,
+}
+
+/// Receipts from a server that predates proven hosts named the host as
+/// it was then taken: proven.
+fn proven_by_default() -> bool {
+    true
+}
+
+/// A receipt's host as people read it: marked when only claimed.
+pub fn host_shown(host: &str, proven: bool) -> String {
+    if proven {
+        host.to_owned()
+    } else {
+        format!("{host} (unproven)")
+    }
 }
 
 /// `GET /api/v1/admin/fleet`: every host, as the console's fleet page

@@ -311,7 +311,7 @@ async function messagePage(id) {
     h("div", {}, h("strong", { text: String(report.addressed) }), t("report.addressed")),
     h("div", {}, h("strong", { text: `${report.displayed} (${pct(report.displayed)} %)` }), t("report.displayed")),
     h("div", {}, h("strong", { id: "read-count", text: `${report.read} (${pct(report.read)} %)` }), t("report.read")));
-  const cell = (r) => (r ? `${when(r.at)} · ${r.host}` : t("report.notYet"));
+  const cell = (r) => (r ? `${when(r.at)} · ${r.host}${r.host_proven === false ? ` (${t("report.unproven")})` : ""}` : t("report.notYet"));
   const rows = report.users.map((u) => h("tr", { "data-user": u.user },
     h("td", { text: u.user + (u.addressed ? "" : ` (${t("report.noLonger")})`) }),
     // A read implies it was shown, though a policy of "read" asks for no

@@ -376,7 +376,14 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                 print_json(&hosts)?;
             } else {
                 for h in hosts {
-                    println!("{}\t{}\t{}", h.name, h.last_seen.to_rfc3339(), h.last_user);
+                    // A name only claimed is not the computer's word.
+                    let proof = if h.proven { "proven" } else { "unproven" };
+                    println!(
+                        "{}\t{}\t{}\t{proof}",
+                        h.name,
+                        h.last_seen.to_rfc3339(),
+                        h.last_user
+                    );
                 }
             }
         }
@@ -468,7 +475,10 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                 let at = |a: &Option<herald_protocol::ReceiptAt>| {
                     a.as_ref().map_or_else(
                         || "-".to_owned(),
-                        |a| format!("{} on {}", a.at.to_rfc3339(), a.host),
+                        |a| {
+                            let host = herald_protocol::host_shown(&a.host, a.host_proven);
+                            format!("{} on {host}", a.at.to_rfc3339())
+                        },
                     )
                 };
                 println!(
@@ -524,7 +534,7 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                     println!(
                         "{}\t{}\tr{}\t{}\t{}",
                         r.user,
-                        r.host,
+                        herald_protocol::host_shown(&r.host, r.host_proven),
                         r.revision,
                         r.kind,
                         r.at.to_rfc3339()

@@ -269,12 +269,8 @@ pub fn list(conn: &Conn) -> Result<Vec<MessageInfo>, Error> {
 
 pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
     get_tx(conn, id)?;
-    // A host name the agent only claimed says so wherever receipts are
-    // shown: the report, its CSV, the console.
     let mut stmt = conn.prepare(
-        "SELECT user_name,
-                CASE WHEN host_proven = 0 THEN host || ' (unproven)' ELSE host END,
-                revision, kind, at, recorded_at FROM receipts
+        "SELECT user_name, host, revision, kind, at, recorded_at, host_proven FROM receipts
          WHERE message_id = ?1 ORDER BY at, user_name, host, kind",
     )?;
     let rows = stmt.query_map([id], |r| {
@@ -286,6 +282,7 @@ pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
             kind: kind.parse().unwrap_or(ReceiptKind::Read),
             at: from_ms(r.get(4)?),
             recorded_at: from_ms(r.get(5)?),
+            host_proven: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

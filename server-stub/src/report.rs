@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::sql::Conn;
 use chrono::{DateTime, Duration, Utc};
 use herald_protocol::{
-    MessageInfo, NewMessage, ReceiptAt, ReceiptKind, ReceiptReport, UserReceipts,
+    host_shown, MessageInfo, NewMessage, ReceiptAt, ReceiptKind, ReceiptReport, UserReceipts,
 };
 
 use crate::audit::csv_cell;
@@ -45,6 +45,7 @@ pub fn report(conn: &Conn, id: &str) -> Result<ReceiptReport, Error> {
         let at = ReceiptAt {
             at: r.at,
             host: r.host.clone(),
+            host_proven: r.host_proven,
         };
         if r.revision != message.revision {
             if r.kind == ReceiptKind::Read {
@@ -84,7 +85,7 @@ pub fn csv(r: &ReceiptReport) -> String {
     );
     let at = |a: &Option<ReceiptAt>| {
         a.as_ref().map_or((String::new(), String::new()), |a| {
-            (a.at.to_rfc3339(), a.host.clone())
+            (a.at.to_rfc3339(), host_shown(&a.host, a.host_proven))
         })
     };
     for u in &r.users {

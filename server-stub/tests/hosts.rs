@@ -78,7 +78,11 @@ async fn a_user_token_cannot_claim_someone_elses_computer() {
         .await;
     assert_eq!(v["recorded"], 1, "{v}");
     let receipts = s.receipts(&everyone).await;
-    assert_eq!(receipts[0]["host"], "ceo-pc (unproven)", "{receipts}");
+    assert_eq!(
+        (&receipts[0]["host"], &receipts[0]["host_proven"]),
+        (&json!("ceo-pc"), &json!(false)),
+        "{receipts}"
+    );
     let report = s
         .raw(
             "GET",

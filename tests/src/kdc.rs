@@ -123,10 +123,12 @@ impl Kdc {
 
     /// As `login`, with tickets that last `lifetime` (kinit's `-l`).
     pub fn login_for(&self, user: &str, lifetime: &str) -> String {
-        let keytab = self.dir.path().join(format!("{user}.keytab"));
+        // A host principal (`host/pc-1`) names a file too.
+        let file = user.replace('/', "_");
+        let keytab = self.dir.path().join(format!("{file}.keytab"));
         self.admin(&format!("addprinc -randkey {user}"));
         self.admin(&format!("ktadd -k {} {user}", keytab.display()));
-        let cache = format!("FILE:{}/{user}.cc", self.dir.path().display());
+        let cache = format!("FILE:{}/{file}.cc", self.dir.path().display());
         let out = Command::new("kinit")
             .args(["-l", lifetime, "-k", "-t"])
             .arg(&keytab)

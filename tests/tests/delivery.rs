@@ -24,7 +24,8 @@ fn due_messages_come_alerts_first_then_warnings_then_infos() {
 
 #[test]
 fn targeting_users_groups_hosts_and_all() {
-    let server = Server::start();
+    // The agents' own tokens: their word for their computers' names.
+    let server = Server::start_with(&["--trust-claimed-hosts"]);
     let alice = server.add_user("alice", &["finance"]);
     let bob = server.add_user("bob", &["sales"]);
     let alice_pc = Agent::new(&server.url, &alice, "pc-a");
@@ -49,7 +50,7 @@ fn targeting_users_groups_hosts_and_all() {
 
 #[test]
 fn exclusions_win_over_every_inclusion_and_the_audience_is_counted() {
-    let server = Server::start();
+    let server = Server::start_with(&["--trust-claimed-hosts"]);
     let alice = server.add_user("alice", &["staff"]);
     let bob = server.add_user("bob", &["staff", "contractors"]);
     let carol = server.add_user("carol", &["staff"]);

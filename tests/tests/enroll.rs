@@ -81,6 +81,16 @@ fn a_key_gives_a_token_for_this_user_on_this_computer_only() {
     fails_with(&elsewhere, &["sync"], "refused the agent token (401)");
     let here = Agent::new(&server.url, &token, "pc-1");
     here.ok(&["sync"]);
+
+    // The enrolled token proves pc-1's name: a message to the computer
+    // reaches it, and not a user's own token that claims the name.
+    let mallory = server.add_user("mallory", &[]);
+    let claiming = Agent::new(&server.url, &mallory, "pc-1");
+    server.send("host:pc-1", "info", "For pc-1", &[]);
+    kept.ok(&["sync"]);
+    claiming.ok(&["sync"]);
+    assert!(kept.queue().contains(&"For pc-1".to_owned()));
+    assert!(!claiming.queue().contains(&"For pc-1".to_owned()));
 }
 
 #[test]

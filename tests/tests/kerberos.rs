@@ -68,6 +68,58 @@ fn a_user_with_a_ticket_and_no_token_receives_their_messages() {
 }
 
 #[test]
+fn the_machines_ticket_proves_the_host_and_the_users_alone_does_not() {
+    let Some((kdc, _turn)) = realm() else { return };
+    let keytab = kdc.keytab().display().to_string();
+    let server = Server::start_with(&["--keytab", &keytab, "--poll-interval", "300"]);
+    server.add_user("krbfay", &[]);
+    let cache = kdc.login("krbfay");
+
+    // The user's ticket alone: signed in, the host claimed only.
+    let claimed = agent(&server, kdc, &cache, "pc-k8");
+    claimed.ok(&["sync"]);
+    // The same user with the computer's own ticket, from the machine config.
+    let machine_cache = kdc.login("host/pc-k9");
+    let mut proven = agent(&server, kdc, &cache, "pc-k9");
+    let machine = proven.data_dir().join("machine.toml");
+    let ccache = machine_cache.trim_start_matches("FILE:");
+    std::fs::write(
+        &machine,
+        format!("kerberos_machine_ccache = \"{ccache}\"\n"),
+    )
+    .unwrap();
+    proven.env.push((
+        "HERALD_MACHINE_CONFIG".into(),
+        machine.display().to_string(),
+    ));
+    proven.ok(&["sync"]);
+    // A machine ticket for another computer proves nothing.
+    let mut other = agent(&server, kdc, &cache, "pc-k10");
+    other.env.push((
+        "HERALD_MACHINE_CONFIG".into(),
+        machine.display().to_string(),
+    ));
+    let out = other.run(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the machine ticket is host/pc-k9@HERALD.TEST's, not host 'pc-k10''s"),
+        "{err}"
+    );
+
+    server.send("host:pc-k8", "info", "For pc-k8", &[]);
+    server.send("host:pc-k9", "info", "For pc-k9", &[]);
+    claimed.ok(&["sync"]);
+    proven.ok(&["sync"]);
+    assert!(claimed.queue().is_empty(), "{:?}", claimed.queue());
+    assert_eq!(proven.queue(), ["For pc-k9"]);
+    let hosts = server.ok(&["hosts"]);
+    let line = |name: &str| hosts.lines().find(|l| l.starts_with(name)).unwrap_or("");
+    assert!(line("pc-k8\t").ends_with("\tunproven"), "{hosts}");
+    assert!(line("pc-k9\t").ends_with("\tproven"), "{hosts}");
+}
+
+#[test]
 fn no_ticket_an_unknown_user_or_a_wrong_key_is_refused_clearly() {
     let Some((kdc, _turn)) = realm() else { return };
     let keytab = kdc.keytab().display().to_string();
