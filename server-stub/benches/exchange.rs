@@ -56,7 +56,8 @@ fn main() {
     let (_, down) = exchange_flow::central_seal(&central, "plant-a", Utc::now()).unwrap();
     let seal_down = t.elapsed();
     let t = Instant::now();
-    let r = exchange_flow::relay_receive(&relay, "plant-a", &down, Utc::now()).unwrap();
+    let r = exchange_flow::relay_receive(&relay, "plant-a", &down, Utc::now(), &Default::default())
+        .unwrap();
     let apply_down = t.elapsed();
     assert!(!r.is_rejected(), "{r:?}");
 
@@ -97,7 +98,7 @@ fn main() {
     let (_, up) = exchange_flow::relay_seal(&relay, "plant-a", &site_key, Utc::now()).unwrap();
     let seal_up = t.elapsed();
     let t = Instant::now();
-    let r = exchange_flow::central_receive(&central, &up, Utc::now()).unwrap();
+    let r = exchange_flow::central_receive(&central, &up, Utc::now(), &Default::default()).unwrap();
     let apply_up = t.elapsed();
     assert!(!r.is_rejected(), "{r:?}");
 

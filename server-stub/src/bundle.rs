@@ -50,11 +50,26 @@ pub struct Bundle<T> {
     pub number: i64,
     /// The highest number of the other direction the sender has applied.
     pub ack: i64,
+    /// With `nonce`, what makes a bundle good once and for a day only: a
+    /// copy taken from a mailbox or the wire cannot be posted again later
+    /// (see `check_fresh`).
     pub created: DateTime<Utc>,
+    /// Random, made with the bundle; the receiver keeps the nonces it saw
+    /// for `WINDOW` and refuses any it sees again. Empty in bundles from
+    /// Herald versions before nonces: those are refused.
+    #[serde(default)]
+    pub nonce: String,
     /// The sender's Herald version, for the version warning.
     pub sender_version: String,
     pub body: T,
 }
+
+/// How long a bundle is good for after it was made. Bundles are made for
+/// each exchange, so a day covers a long mail delay; the seen nonces are
+/// kept as long.
+pub const WINDOW: chrono::Duration = chrono::Duration::hours(24);
+/// How far ahead of the receiver's clock a sender's clock may be.
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(10);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BundleError {
@@ -72,6 +87,45 @@ pub enum BundleError {
     },
     #[error("not a key: {0}")]
     BadKey(String),
+    #[error("a stale bundle: {0}")]
+    Stale(String),
+    #[error("a replayed bundle: one with this nonce was received before")]
+    Replayed,
+}
+
+/// A new random nonce for a bundle.
+pub fn new_nonce() -> String {
+    B64.encode(rand::random::<[u8; 16]>())
+}
+
+/// Whether a verified bundle is still good at `now`: made within `WINDOW`
+/// (and not ahead of our clock by more than `CLOCK_SKEW`), with a nonce.
+/// A bundle without one comes from a Herald made before nonces; relays and
+/// the central server are upgraded together, so it is refused rather than
+/// let through unprotected.
+pub fn check_fresh<T>(b: &Bundle<T>, now: DateTime<Utc>) -> Result<(), BundleError> {
+    if b.nonce.is_empty() {
+        return Err(BundleError::Stale(format!(
+            "it has no nonce: made by an older Herald ({}); upgrade the relay and the \
+             central server together",
+            b.sender_version
+        )));
+    }
+    if b.created < now - WINDOW {
+        return Err(BundleError::Stale(format!(
+            "made at {}, more than {} hours ago",
+            b.created.to_rfc3339(),
+            WINDOW.num_hours()
+        )));
+    }
+    if b.created > now + CLOCK_SKEW {
+        return Err(BundleError::Stale(format!(
+            "made at {}, ahead of this server's clock ({}): set the clocks right",
+            b.created.to_rfc3339(),
+            now.to_rfc3339()
+        )));
+    }
+    Ok(())
 }
 
 /// The bundle in its text form, signed with `key`.
@@ -229,6 +283,7 @@ mod tests {
             number,
             ack: 3,
             created: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            nonce: "bm9uY2U=".into(),
             sender_version: "0.1.0".into(),
             body: vec!["x".repeat(300)],
         }
@@ -280,6 +335,24 @@ mod tests {
         let err = open::<Vec<String>>(&text, &key.verifying_key(), "plant-a", Direction::Down)
             .unwrap_err();
         assert!(matches!(err, BundleError::Misdirected { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_bundle_is_fresh_for_a_day_with_a_nonce_only() {
+        let b = sample(1);
+        assert_eq!(check_fresh(&b, b.created), Ok(()));
+        assert_eq!(check_fresh(&b, b.created + WINDOW), Ok(()));
+        let late = check_fresh(&b, b.created + WINDOW + chrono::Duration::seconds(1));
+        assert!(matches!(late, Err(BundleError::Stale(_))), "{late:?}");
+        let early = check_fresh(&b, b.created - CLOCK_SKEW - chrono::Duration::seconds(1));
+        assert!(matches!(early, Err(BundleError::Stale(_))), "{early:?}");
+        // A bundle from before nonces: no `nonce` in its JSON at all.
+        let mut json = serde_json::to_value(&b).unwrap();
+        json.as_object_mut().unwrap().remove("nonce");
+        let old: Bundle<Vec<String>> = serde_json::from_value(json).unwrap();
+        let err = check_fresh(&old, b.created).unwrap_err();
+        assert!(err.to_string().contains("upgrade"), "{err}");
+        assert_ne!(new_nonce(), new_nonce());
     }
 
     #[test]

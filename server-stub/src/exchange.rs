@@ -59,7 +59,7 @@ pub struct SeenHost {
 }
 
 /// What applying a bundle did, for the log.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     pub new: usize,
     pub revised: usize,

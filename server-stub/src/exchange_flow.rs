@@ -7,10 +7,11 @@ use ed25519_dalek::SigningKey;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::bundle::{self, Arrival, Bundle, Direction};
+use crate::bundle::{self, Arrival, Bundle, BundleError, Direction};
 use crate::db::to_ms;
 use crate::error::Error;
 use crate::exchange::{self, Applied};
+use crate::exchange_guard::{self, Refusals};
 use crate::exchange_log::{self, Entry};
 use crate::sites::{self, Peer};
 use crate::sql::Conn;
@@ -18,7 +19,7 @@ use crate::sql::Conn;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What became of a bundle that arrived.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Received {
     Applied {
         site: String,
@@ -79,6 +80,24 @@ fn version_note(theirs: &str) -> String {
     }
 }
 
+/// Checks a bundle's text from `peer` going `direction`: its signature,
+/// site, direction and age. No database: it runs off the writer, so a
+/// bundle nobody signed costs the writer nothing.
+pub fn verify<T: DeserializeOwned>(
+    peer: &Peer,
+    text: &str,
+    direction: Direction,
+    now: DateTime<Utc>,
+) -> Result<Result<Bundle<T>, BundleError>, Error> {
+    let key = peer.verifying_key()?;
+    Ok(
+        bundle::open(text, &key, &peer.name, direction).and_then(|b| {
+            bundle::check_fresh(&b, now)?;
+            Ok(b)
+        }),
+    )
+}
+
 /// Checks a bundle from `peer` going `direction`, and applies it with
 /// `apply` if its number is new. A refusal is logged and changes nothing
 /// else; the caller's transaction keeps the log line.
@@ -88,17 +107,37 @@ pub fn receive<T: DeserializeOwned>(
     text: &str,
     direction: Direction,
     now: DateTime<Utc>,
+    refusals: &Refusals,
     apply: impl FnOnce(&Conn, &T) -> Result<Applied, Error>,
 ) -> Result<Received, Error> {
-    let key = peer.verifying_key()?;
-    let b: Bundle<T> = match bundle::open(text, &key, &peer.name, direction) {
+    let checked = verify(peer, text, direction, now)?;
+    accept(conn, &peer.name, checked, direction, now, refusals, apply)
+}
+
+/// A bundle checked by `verify`, on the writer: refused if its nonce was
+/// seen (a replay: it gets no answer), else applied if its number is new.
+pub fn accept<T>(
+    conn: &Conn,
+    site: &str,
+    checked: Result<Bundle<T>, BundleError>,
+    direction: Direction,
+    now: DateTime<Utc>,
+    refusals: &Refusals,
+    apply: impl FnOnce(&Conn, &T) -> Result<Applied, Error>,
+) -> Result<Received, Error> {
+    // Read again here: the numbers may have moved since it was checked.
+    let peer = sites::require(conn, site)?;
+    let b = match checked {
         Ok(b) => b,
-        Err(e) => return reject(conn, &peer.name, &e.to_string(), now),
+        Err(e) => return reject(conn, &peer.name, &e.to_string(), direction, now, refusals),
     };
+    if let Err(e) = exchange_guard::remember_nonce(conn, &peer.name, &b.nonce, b.created, now)? {
+        return reject(conn, &peer.name, &e.to_string(), direction, now, refusals);
+    }
     let received = match bundle::arrival(b.number, peer.applied) {
         Arrival::Apply => {
             let applied = apply(conn, &b.body)?;
-            sites::received(conn, peer, Some(b.number), b.ack, &b.sender_version, now)?;
+            sites::received(conn, &peer, Some(b.number), b.ack, &b.sender_version, now)?;
             Received::Applied {
                 site: peer.name.clone(),
                 number: b.number,
@@ -107,7 +146,7 @@ pub fn receive<T: DeserializeOwned>(
             }
         }
         Arrival::AlreadyHeld => {
-            sites::received(conn, peer, None, b.ack, &b.sender_version, now)?;
+            sites::received(conn, &peer, None, b.ack, &b.sender_version, now)?;
             Received::Held {
                 site: peer.name.clone(),
                 number: b.number,
@@ -131,29 +170,61 @@ pub fn receive<T: DeserializeOwned>(
     Ok(received)
 }
 
+/// A refused bundle from a registered site. Anyone can post one, so at
+/// most one a minute per site goes to the trace (see `Refusals`). Only a
+/// relay marks its peer failing: what the central server refuses says
+/// nothing of the relay, and must not make a live one look broken.
 pub fn reject(
     conn: &Conn,
     site: &str,
     reason: &str,
+    direction: Direction,
     now: DateTime<Utc>,
+    refusals: &Refusals,
 ) -> Result<Received, Error> {
-    tracing::warn!(%site, %reason, "bundle rejected");
     let received = Received::Rejected {
         site: site.to_owned(),
         reason: reason.to_owned(),
     };
+    if let Some(unwritten) = refusals.admit(site, now) {
+        refused_line(conn, &received, unwritten, direction, now)?;
+    } else {
+        tracing::debug!(%site, %reason, "bundle rejected, trace line left out");
+    }
+    Ok(received)
+}
+
+/// Writes a refusal `refusals` admitted, `unwritten` being how many it
+/// left out before.
+pub fn refused_line(
+    conn: &Conn,
+    received: &Received,
+    unwritten: u64,
+    direction: Direction,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let Received::Rejected { site, reason } = received else {
+        return Ok(());
+    };
+    tracing::warn!(%site, %reason, unwritten, "bundle rejected");
+    let mut detail = received.line();
+    if unwritten > 0 {
+        detail.push_str(&format!(
+            " ({unwritten} more refused since the last such line, not written)"
+        ));
+    }
     let entry = Entry {
         site,
         event: "receive",
         number: None,
         outcome: "rejected",
-        detail: &received.line(),
+        detail: &detail,
     };
     exchange_log::record(conn, &entry, now)?;
-    if sites::get(conn, site)?.is_some() {
-        sites::failed(conn, site, &received.line())?;
+    if direction == Direction::Down && sites::get(conn, site)?.is_some() {
+        sites::failed(conn, site, &detail)?;
     }
-    Ok(received)
+    Ok(())
 }
 
 /// Numbers, signs and logs the next bundle to `peer`, holding `body`
@@ -175,6 +246,7 @@ pub fn seal<T: Serialize>(
         number,
         ack: p.applied,
         created: now,
+        nonce: bundle::new_nonce(),
         sender_version: VERSION.to_owned(),
         body,
     };
@@ -194,29 +266,49 @@ pub fn seal<T: Serialize>(
     Ok((number, text))
 }
 
-/// At the central server: a bundle from a site, by HTTPS or mail. What
-/// names no registered site is refused without a line in the trace:
-/// anyone can post, and the trace is for the sites.
-pub fn central_receive(conn: &Conn, text: &str, now: DateTime<Utc>) -> Result<Received, Error> {
-    let unknown = |site: &str, reason: &str| {
-        tracing::warn!(%site, %reason, "bundle refused");
-        Ok(Received::Rejected {
-            site: site.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
-    let (site, direction) = match bundle::peek(text) {
-        Ok(h) => h,
-        Err(e) => return unknown("?", &e.to_string()),
+/// The answer to every refused bundle at the central server, whatever the
+/// reason: a poster learns nothing, not even whether the site exists. The
+/// reason goes to the trace, for the site's own bundles.
+pub const REFUSED: &str = "refused: not a current bundle signed by a site registered here \
+                           (the central server's exchange trace says why)";
+
+/// At the central server: the site a bundle's text names, before anything
+/// is checked; `None` if it names none (refused with no trace line).
+pub fn central_site(text: &str) -> Option<String> {
+    match bundle::peek(text) {
+        Ok((site, _)) => Some(site),
+        Err(e) => {
+            tracing::warn!(reason = %e, "bundle refused");
+            None
+        }
+    }
+}
+
+/// A bundle for no registered site: refused without a line in the trace,
+/// since anyone can post, and the trace is for the sites.
+pub fn unknown(site: &str) -> Received {
+    tracing::warn!(%site, "bundle for no site here refused");
+    Received::Rejected {
+        site: site.to_owned(),
+        reason: "no such site here (site add makes one)".to_owned(),
+    }
+}
+
+/// At the central server: a bundle from a site, all in one (tests, the
+/// bench); the server checks it off the writer (`exchange_in`).
+pub fn central_receive(
+    conn: &Conn,
+    text: &str,
+    now: DateTime<Utc>,
+    refusals: &Refusals,
+) -> Result<Received, Error> {
+    let Some(site) = central_site(text) else {
+        return Ok(unknown("?"));
     };
     let Some(peer) = sites::get(conn, &site)? else {
-        return unknown(&site, "no such site here (site add makes one)");
+        return Ok(unknown(&site));
     };
-    if direction != Direction::Up {
-        let why = "a bundle going down, sent to the central server";
-        return reject(conn, &peer.name, why, now);
-    }
-    receive(conn, &peer, text, Direction::Up, now, |c, up| {
+    receive(conn, &peer, text, Direction::Up, now, refusals, |c, up| {
         exchange::apply_up(c, &peer.name, up, now)
     })
 }
@@ -240,11 +332,18 @@ pub fn relay_receive(
     site: &str,
     text: &str,
     now: DateTime<Utc>,
+    refusals: &Refusals,
 ) -> Result<Received, Error> {
     let peer = sites::require(conn, site)?;
-    receive(conn, &peer, text, Direction::Down, now, |c, down| {
-        exchange::apply_down(c, &peer.name, down)
-    })
+    receive(
+        conn,
+        &peer,
+        text,
+        Direction::Down,
+        now,
+        refusals,
+        |c, down| exchange::apply_down(c, &peer.name, down),
+    )
 }
 
 /// At a relay: the next bundle up to the central server.

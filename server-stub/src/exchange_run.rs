@@ -5,6 +5,7 @@
 //! task scheduler drives it; `[relay] every` drives it from inside.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -47,6 +48,7 @@ pub struct RelayConfig {
 pub struct ExchangeSetup {
     pub relay: Option<RelayConfig>,
     pub mail: Option<MailConfig>,
+    pub guard: Arc<crate::exchange_guard::Guard>,
 }
 
 impl ExchangeSetup {
@@ -176,7 +178,7 @@ async fn relay_exchange(
                 .await?;
             run.say(format!("sent #{number} to the central server by HTTPS"));
             let answer = match http_client(r.central_ca.as_ref()) {
-                Ok(client) => post(&client, &url, text).await,
+                Ok(client) => post(&client, &url, &site, text).await,
                 Err(e) => Err(format!("cannot make an HTTP client: {e}")),
             };
             match answer {
@@ -213,10 +215,16 @@ async fn relay_exchange(
     Ok(run.report())
 }
 
-async fn post(client: &reqwest::Client, url: &str, text: String) -> Result<String, String> {
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    site: &str,
+    text: String,
+) -> Result<String, String> {
     let resp = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "text/plain")
+        .header(crate::exchange_api::SITE_HEADER, site)
         .body(text)
         .send()
         .await
@@ -235,10 +243,7 @@ async fn post(client: &reqwest::Client, url: &str, text: String) -> Result<Strin
 /// Applies a bundle from the central server and tells the site's agents of
 /// what changed.
 async fn receive_down(st: &AppState, site: &str, text: String) -> Result<Received, Error> {
-    let s = site.to_owned();
-    let received = st
-        .write(move |c| exchange_flow::relay_receive(c, &s, &text, Utc::now()))
-        .await?;
+    let received = crate::exchange_in::relay(st, site, text).await?;
     if let Received::Applied { applied, .. } = &received {
         if applied.prefs_changed {
             st.reload_prefs().await;
@@ -345,8 +350,7 @@ async fn central_exchange(
         return Ok(run.report());
     };
     read_mailbox(st, cfg, "-", &mut run, |st, text| async move {
-        st.write(move |c| exchange_flow::central_receive(c, &text, Utc::now()))
-            .await
+        crate::exchange_in::central_mail(&st, text).await
     })
     .await?;
     for p in by_mail {

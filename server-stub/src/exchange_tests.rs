@@ -9,6 +9,7 @@ use herald_protocol::{NewMessage, Receipt, ReceiptKind, Severity, Transport};
 use crate::bundle;
 use crate::directory;
 use crate::exchange_flow::{self, Received};
+use crate::exchange_guard::Refusals;
 use crate::sql::Conn;
 use crate::{db, messages, poll, sites};
 
@@ -17,6 +18,7 @@ struct Ends {
     central: Conn,
     relay: Conn,
     site_key: ed25519_dalek::SigningKey,
+    refusals: Refusals,
 }
 
 fn ends() -> Ends {
@@ -39,6 +41,7 @@ fn ends() -> Ends {
         central,
         relay,
         site_key: bundle::signing_key(&keys.site_key).unwrap(),
+        refusals: Refusals::default(),
     }
 }
 
@@ -84,7 +87,8 @@ fn titles(conn: &Conn) -> Vec<String> {
 fn a_message_goes_down_and_its_read_receipt_comes_up() {
     let e = ends();
     let id = send(&e.central, "all", "fire drill");
-    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
+    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals)
+        .unwrap();
     assert!(matches!(r, Received::Applied { .. }), "{r:?}");
     assert_eq!(titles(&e.relay), ["fire drill"]);
 
@@ -109,7 +113,7 @@ fn a_message_goes_down_and_its_read_receipt_comes_up() {
     let a = poll::record_receipts(&e.relay, &user, "pc-ann", &[read], Utc::now()).unwrap();
     assert_eq!(a.recorded, 1);
 
-    let r = exchange_flow::central_receive(&e.central, &up(&e), Utc::now()).unwrap();
+    let r = exchange_flow::central_receive(&e.central, &up(&e), Utc::now(), &e.refusals).unwrap();
     assert!(matches!(r, Received::Applied { .. }), "{r:?}");
     let receipts = messages::receipts(&e.central, &id).unwrap();
     assert_eq!(receipts.len(), 1);
@@ -124,7 +128,7 @@ fn a_message_goes_down_and_its_read_receipt_comes_up() {
         .iter()
         .any(|h| h.name == "pc-ann"));
     send(&e.central, "user:ann", "for ann");
-    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
+    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals).unwrap();
     assert_eq!(titles(&e.relay), ["fire drill", "for ann"]);
 }
 
@@ -135,23 +139,24 @@ fn a_lost_bundle_costs_nothing_and_a_repeated_or_late_one_changes_nothing() {
     let _lost = down(&e);
     send(&e.central, "all", "two");
     let second = down(&e);
-    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now()).unwrap();
+    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now(), &e.refusals)
+        .unwrap();
     assert!(matches!(r, Received::Applied { number: 2, .. }), "{r:?}");
     assert_eq!(titles(&e.relay), ["one", "two"]);
-    // The same again, and the lost one turning up late: already held.
-    let again = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now()).unwrap();
-    assert!(
-        matches!(again, Received::Held { number: 2, .. }),
-        "{again:?}"
-    );
-    let late = exchange_flow::relay_receive(&e.relay, "plant-a", &_lost, Utc::now()).unwrap();
+    // The same again is a replay: refused. The lost one turning up late
+    // (never seen) is already held.
+    let again = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now(), &e.refusals)
+        .unwrap();
+    assert!(again.is_rejected(), "{again:?}");
+    let late =
+        exchange_flow::relay_receive(&e.relay, "plant-a", &_lost, Utc::now(), &e.refusals).unwrap();
     assert!(matches!(late, Received::Held { number: 1, .. }), "{late:?}");
     assert_eq!(titles(&e.relay), ["one", "two"]);
 
     // A withdrawal goes down as a change of the message.
     let id = messages::list(&e.central).unwrap()[0].id.clone();
     messages::withdraw(&e.central, &id, Utc::now()).unwrap();
-    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
+    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals).unwrap();
     assert!(messages::get(&e.relay, &id).unwrap().withdrawn_at.is_some());
 }
 
@@ -159,8 +164,8 @@ fn a_lost_bundle_costs_nothing_and_a_repeated_or_late_one_changes_nothing() {
 fn an_acknowledged_bundle_is_not_sent_again() {
     let e = ends();
     send(&e.central, "all", "old");
-    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now()).unwrap();
-    exchange_flow::central_receive(&e.central, &up(&e), Utc::now()).unwrap();
+    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals).unwrap();
+    exchange_flow::central_receive(&e.central, &up(&e), Utc::now(), &e.refusals).unwrap();
     // Acknowledged: what changed before the bundle (less the margin) stays home.
     let p = sites::require(&e.central, "plant-a").unwrap();
     assert_eq!(p.acked, 1);
@@ -186,7 +191,7 @@ fn a_forged_bundle_is_refused_logged_and_changes_nothing() {
     let forged = exchange_flow::relay_seal(&e.relay, "plant-a", &forged_key, Utc::now())
         .unwrap()
         .1;
-    let r = exchange_flow::central_receive(&e.central, &forged, Utc::now()).unwrap();
+    let r = exchange_flow::central_receive(&e.central, &forged, Utc::now(), &e.refusals).unwrap();
     assert!(r.is_rejected(), "{r:?}");
     let p = sites::require(&e.central, "plant-a").unwrap();
     assert_eq!(p.applied, 0);
@@ -203,10 +208,115 @@ fn a_forged_bundle_is_refused_logged_and_changes_nothing() {
         &zeros[..64],
         &zeros[64..]
     );
-    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &text, Utc::now()).unwrap();
+    let r =
+        exchange_flow::relay_receive(&e.relay, "plant-a", &text, Utc::now(), &e.refusals).unwrap();
     assert!(
         matches!(&r, Received::Rejected { reason, .. } if reason.contains("signature does not verify")),
         "{r:?}"
     );
     assert!(titles(&e.relay).is_empty());
+}
+
+fn refused_lines(conn: &Conn) -> Vec<herald_protocol::ExchangeLogLine> {
+    crate::exchange_log::list(conn, false, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.outcome == "rejected")
+        .collect()
+}
+
+#[test]
+fn a_replayed_bundle_is_refused_both_ways_and_changes_nothing() {
+    let e = ends();
+    send(&e.central, "all", "first");
+    let d = down(&e);
+    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &d, Utc::now(), &e.refusals).unwrap();
+    assert!(matches!(r, Received::Applied { .. }), "{r:?}");
+    let u = up(&e);
+    let r = exchange_flow::central_receive(&e.central, &u, Utc::now(), &e.refusals).unwrap();
+    assert!(matches!(r, Received::Applied { .. }), "{r:?}");
+    let before = sites::require(&e.central, "plant-a").unwrap();
+
+    let r = exchange_flow::central_receive(&e.central, &u, Utc::now(), &e.refusals).unwrap();
+    assert!(
+        matches!(&r, Received::Rejected { reason, .. } if reason.contains("replayed")),
+        "{r:?}"
+    );
+    let after = sites::require(&e.central, "plant-a").unwrap();
+    assert_eq!(before.last_received, after.last_received);
+    assert_eq!(
+        after.last_error, None,
+        "anyone can post: the site is not failing"
+    );
+
+    // Down: a mailbox copy of the central server's bundle, mailed again.
+    let relay_refusals = Refusals::default();
+    let r =
+        exchange_flow::relay_receive(&e.relay, "plant-a", &d, Utc::now(), &relay_refusals).unwrap();
+    assert!(
+        matches!(&r, Received::Rejected { reason, .. } if reason.contains("replayed")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_bundle_made_more_than_a_day_ago_is_refused() {
+    let e = ends();
+    let day_old = Utc::now() - bundle::WINDOW - Duration::minutes(1);
+    let old = exchange_flow::relay_seal(&e.relay, "plant-a", &e.site_key, day_old)
+        .unwrap()
+        .1;
+    let r = exchange_flow::central_receive(&e.central, &old, Utc::now(), &e.refusals).unwrap();
+    assert!(
+        matches!(&r, Received::Rejected { reason, .. } if reason.contains("stale")),
+        "{r:?}"
+    );
+    assert_eq!(sites::require(&e.central, "plant-a").unwrap().applied, 0);
+}
+
+#[test]
+fn refusals_write_one_trace_line_a_minute_per_site_counting_the_rest() {
+    let e = ends();
+    let forged_key = bundle::generate_key();
+    let t = Utc::now();
+    for i in 0..5 {
+        let forged = exchange_flow::relay_seal(&e.relay, "plant-a", &forged_key, t)
+            .unwrap()
+            .1;
+        let at = t + Duration::seconds(i);
+        let r = exchange_flow::central_receive(&e.central, &forged, at, &e.refusals).unwrap();
+        assert!(r.is_rejected(), "{r:?}");
+    }
+    assert_eq!(refused_lines(&e.central).len(), 1);
+    let forged = exchange_flow::relay_seal(&e.relay, "plant-a", &forged_key, t)
+        .unwrap()
+        .1;
+    let later = t + Duration::seconds(61);
+    exchange_flow::central_receive(&e.central, &forged, later, &e.refusals).unwrap();
+    let lines = refused_lines(&e.central);
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].detail.contains("4 more refused"),
+        "{}",
+        lines[0].detail
+    );
+}
+
+#[test]
+fn nonces_are_kept_for_the_window_and_pruned_after() {
+    let e = ends();
+    let t = Utc::now();
+    let seen = crate::exchange_guard::remember_nonce(&e.central, "plant-a", "n1", t, t).unwrap();
+    assert_eq!(seen, Ok(()));
+    let again = crate::exchange_guard::remember_nonce(&e.central, "plant-a", "n1", t, t).unwrap();
+    assert_eq!(again, Err(bundle::BundleError::Replayed));
+    let count = |c: &Conn| -> i64 {
+        c.query_row("SELECT COUNT(*) FROM bundle_nonces", [], |r| r.get(0))
+            .unwrap()
+    };
+    let next_day = t + bundle::WINDOW + Duration::seconds(1);
+    crate::exchange_guard::remember_nonce(&e.central, "plant-a", "n2", next_day, next_day)
+        .unwrap()
+        .unwrap();
+    assert_eq!(count(&e.central), 1, "n1 went once past the window");
 }

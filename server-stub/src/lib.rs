@@ -25,6 +25,8 @@ pub mod error;
 pub mod exchange;
 pub mod exchange_api;
 pub mod exchange_flow;
+pub mod exchange_guard;
+pub mod exchange_in;
 pub mod exchange_log;
 pub mod exchange_run;
 #[cfg(test)]

@@ -227,6 +227,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
     let setup = herald_server::exchange_run::ExchangeSetup {
         relay: config.relay,
         mail: config.mail,
+        ..Default::default()
     };
     setup.check().map_err(|e| {
         anyhow::anyhow!(

@@ -142,10 +142,11 @@ fn a_forged_bundle_is_refused_and_the_trace_is_kept_exported_and_cleared() {
     let other = relay_for(&central, "plant-c");
     let forged = Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
-        .args(["-H", "Content-Type: text/plain", "--data-binary"])
+        .args(["-H", "Content-Type: text/plain", "-H", "X-Herald-Site: plant-b"])
+        .arg("--data-binary")
         .arg(format!(
             "HERALD-BUNDLE 1\n{}\nSIGNATURE\n{}==\nEND HERALD-BUNDLE\n",
-            base64_of(r#"{"site":"plant-b","direction":"up","number":99,"ack":99,"created":"2026-01-01T00:00:00Z","sender_version":"0.1.0","body":{"receipts":[],"hosts":[],"users":["mallory"]}}"#),
+            base64_of(r#"{"site":"plant-b","direction":"up","number":99,"ack":99,"created":"2026-01-01T00:00:00Z","nonce":"bm9uY2U=","sender_version":"0.1.0","body":{"receipts":[],"hosts":[],"users":["mallory"]}}"#),
             "A".repeat(86)
         ))
         .arg(format!("{}/api/v1/site/exchange", central.url))

@@ -1,0 +1,126 @@
+//! Bundles coming in at a running server: the peer's key read on a reader,
+//! the signature and age checked on a blocking thread, and only a bundle
+//! that verified taken to the database's writer (besides, at most once a
+//! minute per site, a refusal's trace line).
+
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+
+use crate::api::AppState;
+use crate::bundle::{Bundle, BundleError, Direction};
+use crate::error::Error;
+use crate::exchange::{self, Down, Up};
+use crate::exchange_flow::{self, Received};
+use crate::sites::{self, Peer};
+
+async fn check<T: DeserializeOwned + Send + 'static>(
+    peer: Peer,
+    text: String,
+    direction: Direction,
+) -> Result<Result<Bundle<T>, BundleError>, Error> {
+    tokio::task::spawn_blocking(move || exchange_flow::verify(&peer, &text, direction, Utc::now()))
+        .await
+        .map_err(|e| Error::Internal(format!("checking a bundle: {e}")))?
+}
+
+/// A bundle that did not verify: its trace line if the limit lets it.
+async fn refuse(
+    st: &AppState,
+    site: &str,
+    reason: String,
+    direction: Direction,
+) -> Result<Received, Error> {
+    let received = Received::Rejected {
+        site: site.to_owned(),
+        reason,
+    };
+    let now = Utc::now();
+    match st.exchange.guard.refusals.admit(site, now) {
+        Some(unwritten) => {
+            let r = received.clone();
+            st.write(move |c| exchange_flow::refused_line(c, &r, unwritten, direction, now))
+                .await?;
+        }
+        None => tracing::debug!(%site, "bundle rejected, trace line left out"),
+    }
+    Ok(received)
+}
+
+/// At the central server: a bundle from `peer`'s relay, and with `answer`
+/// the bundle down in the same transaction (acknowledging it), unless it
+/// was refused.
+pub async fn central(
+    st: &AppState,
+    peer: Peer,
+    text: String,
+    answer: bool,
+) -> Result<(Received, Option<String>), Error> {
+    let name = peer.name.clone();
+    let checked = match check::<Up>(peer, text, Direction::Up).await? {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let r = refuse(st, &name, e.to_string(), Direction::Up).await?;
+            return Ok((r, None));
+        }
+    };
+    let guard = st.exchange.guard.clone();
+    st.write(move |c| {
+        let now = Utc::now();
+        let received = exchange_flow::accept(
+            c,
+            &name,
+            checked,
+            Direction::Up,
+            now,
+            &guard.refusals,
+            |c, up| exchange::apply_up(c, &name, up, now),
+        )?;
+        let reply = if answer && !received.is_rejected() {
+            Some(exchange_flow::central_seal(c, &name, now)?.1)
+        } else {
+            None
+        };
+        Ok((received, reply))
+    })
+    .await
+}
+
+/// At the central server: a bundle found in its mailbox.
+pub async fn central_mail(st: &AppState, text: String) -> Result<Received, Error> {
+    let (site, text) =
+        tokio::task::spawn_blocking(move || (exchange_flow::central_site(&text), text))
+            .await
+            .map_err(|e| Error::Internal(format!("reading a bundle: {e}")))?;
+    let Some(site) = site else {
+        return Ok(exchange_flow::unknown("?"));
+    };
+    let s = site.clone();
+    let Some(peer) = st.read(move |c| sites::get(c, &s)).await? else {
+        return Ok(exchange_flow::unknown(&site));
+    };
+    Ok(central(st, peer, text, false).await?.0)
+}
+
+/// At a relay: a bundle from the central server, by either transport.
+pub async fn relay(st: &AppState, site: &str, text: String) -> Result<Received, Error> {
+    let s = site.to_owned();
+    let peer = st.read(move |c| sites::require(c, &s)).await?;
+    let name = peer.name.clone();
+    let checked = match check::<Down>(peer, text, Direction::Down).await? {
+        Ok(b) => Ok(b),
+        Err(e) => return refuse(st, &name, e.to_string(), Direction::Down).await,
+    };
+    let guard = st.exchange.guard.clone();
+    st.write(move |c| {
+        exchange_flow::accept(
+            c,
+            &name,
+            checked,
+            Direction::Down,
+            Utc::now(),
+            &guard.refusals,
+            |c, down| exchange::apply_down(c, &name, down),
+        )
+    })
+    .await
+}
