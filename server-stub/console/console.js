@@ -112,7 +112,8 @@ function signInPage() {
 // ---- compose ---------------------------------------------------------------
 
 async function recipientNames() {
-  const [users, hosts] = await Promise.all([api("GET", "users"), api("GET", "hosts")]);
+  // The host list is an admin's: a sender picks hosts by typing.
+  const [users, hosts] = await Promise.all([api("GET", "users"), api("GET", "hosts").catch(() => [])]);
   const names = new Set(["all"]);
   for (const u of users) {
     names.add(`user:${u.name}`);
@@ -438,8 +439,20 @@ async function auditPage() {
     h("div", { class: "table" }, h("table", { id: "audit" },
       h("thead", {}, h("tr", {}, ...["when", "actor", "action", "target", "detail", "source"].map((c) => h("th", { scope: "col", text: t(`audit.${c}`) })))),
       h("tbody", {}, lines.map((l) => h("tr", {},
-        h("td", { text: when(l.at) }), h("td", { text: l.actor }), h("td", { text: l.action }),
-        h("td", { text: l.target }), h("td", { text: l.detail }), h("td", { text: l.source })))))));
+        h("td", { text: when(l.at) }), h("td", { text: visible(l.actor) }), h("td", { text: visible(l.action) }),
+        h("td", { text: visible(l.target) }), h("td", { text: visible(l.detail) }), h("td", { text: visible(l.source) })))))));
+}
+
+/** Control characters as visible escapes, as `herald-server audit` shows
+ * them: a name typed into the sign-in form cannot pass for more lines. */
+function visible(text) {
+  return String(text).replace(/[\\\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    if (c === "\\") return "\\\\";
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
 }
 
 async function accountsPage() {

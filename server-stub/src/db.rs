@@ -17,6 +17,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_directory_source.sql"),
     include_str!("../migrations/0007_accounts.sql"),
     include_str!("../migrations/0008_sites.sql"),
+    // 0009 is another branch's; the lead merges the two in number order.
+    include_str!("../migrations/0010_trust.sql"),
 ];
 
 /// The PostgreSQL schema, numbered on its own: its first migration is the
@@ -24,6 +26,8 @@ const MIGRATIONS: &[&str] = &[
 const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_schema.sql"),
     include_str!("../migrations/postgres/0002_sites.sql"),
+    // 0003 is another branch's; the lead merges the two in number order.
+    include_str!("../migrations/postgres/0004_trust.sql"),
 ];
 
 /// Where the database is: a SQLite file (the embedded default) or a
