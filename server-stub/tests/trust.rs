@@ -438,6 +438,16 @@ async fn account_tokens_are_listed_and_revoked() {
     assert_eq!(lines[0]["target"], "ada");
     assert!(lines[0]["detail"].as_str().unwrap().contains(&t1_id));
 
+    // The description lists the new routes, for clients and the fuzzer.
+    let (st, doc) = s.raw("GET", "/api/v1/openapi.json", "", None).await;
+    assert_eq!(st, 200);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    let paths = &doc["paths"];
+    assert!(paths["/api/v1/admin/accounts/{name}/tokens"]["get"].is_object());
+    assert!(paths["/api/v1/admin/accounts/{name}/tokens/{id}"]["delete"].is_object());
+    let limits = &doc["components"]["schemas"]["SenderLimits"]["properties"];
+    assert!(limits["read_addressed"].is_object() && limits["any_sender"].is_object());
+
     // Only an admin sees or revokes tokens.
     let sam = account(&s, "sam", "sender", Some(json!({"targets": ["all"]}))).await;
     let (st, _) = s
