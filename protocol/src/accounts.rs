@@ -30,6 +30,14 @@ pub struct SenderLimits {
     /// May ask for read receipts (otherwise their messages ask for none).
     #[serde(default)]
     pub receipts: bool,
+    /// May read, besides its own messages, those whose every recipient is
+    /// within `targets` (their reports too).
+    #[serde(default)]
+    pub read_addressed: bool,
+    /// May choose the display sender; otherwise its messages show the
+    /// account's name.
+    #[serde(default)]
+    pub any_sender: bool,
 }
 
 /// `PATCH /api/v1/admin/accounts/{name}`: what is given changes.
@@ -44,6 +52,10 @@ pub struct AccountEdit {
     pub password: Option<String>,
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// With a new password: keep the account's API tokens (by default
+    /// they are revoked with its sessions).
+    #[serde(default)]
+    pub keep_tokens: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +77,20 @@ pub struct AccountInfo {
 pub struct AccountToken {
     pub name: String,
     pub token: String,
+}
+
+/// One of an account's API tokens, without its secret:
+/// `GET /api/v1/admin/accounts/{name}/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountTokenInfo {
+    /// What names the token for `revoke`: the start of its hash.
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    /// The last request made with it (to the minute), if any since it
+    /// was recorded.
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// One line of the audit log.

@@ -112,7 +112,8 @@ function signInPage() {
 // ---- compose ---------------------------------------------------------------
 
 async function recipientNames() {
-  const [users, hosts] = await Promise.all([api("GET", "users"), api("GET", "hosts")]);
+  // The host list is an admin's: a sender picks hosts by typing.
+  const [users, hosts] = await Promise.all([api("GET", "users"), (session && session.role === "admin" ? api("GET", "hosts") : Promise.resolve([])).catch(() => [])]);
   const names = new Set(["all"]);
   for (const u of users) {
     names.add(`user:${u.name}`);
@@ -440,8 +441,20 @@ async function auditPage() {
     h("div", { class: "table" }, h("table", { id: "audit" },
       h("thead", {}, h("tr", {}, ...["when", "actor", "action", "target", "detail", "source"].map((c) => h("th", { scope: "col", text: t(`audit.${c}`) })))),
       h("tbody", {}, lines.map((l) => h("tr", {},
-        h("td", { text: when(l.at) }), h("td", { text: l.actor }), h("td", { text: l.action }),
-        h("td", { text: l.target }), h("td", { text: l.detail }), h("td", { text: l.source })))))));
+        h("td", { text: when(l.at) }), h("td", { text: visible(l.actor) }), h("td", { text: visible(l.action) }),
+        h("td", { text: visible(l.target) }), h("td", { text: visible(l.detail) }), h("td", { text: visible(l.source) })))))));
+}
+
+/** Control characters as visible escapes, as `herald-server audit` shows
+ * them: a name typed into the sign-in form cannot pass for more lines. */
+function visible(text) {
+  return String(text).replace(/[\\\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    if (c === "\\") return "\\\\";
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
 }
 
 async function accountsPage() {
@@ -453,15 +466,23 @@ async function accountsPage() {
   const targets = h("input", { id: "acct-targets", placeholder: "group:staff, host:pc-1" });
   const sevs = ["info", "warning", "alert"].map((s) => h("input", { type: "checkbox", value: s, id: `acct-sev-${s}`, checked: s !== "alert" }));
   const receipts = h("input", { type: "checkbox", id: "acct-receipts", checked: true });
+  const readAddressed = h("input", { type: "checkbox", id: "acct-read-addressed" });
+  const anySender = h("input", { type: "checkbox", id: "acct-any-sender" });
   const tokenBox = h("div", { id: "token-box" });
   const form = h("form", { class: "grid", onsubmit: async (e) => {
     e.preventDefault();
     const acct = { name: name.value.trim(), role: role.value, password: password.value || undefined };
     if (role.value === "sender") {
       acct.limits = { targets: targets.value.split(",").map((x) => x.trim()).filter(Boolean),
-        severities: sevs.filter((c) => c.checked).map((c) => c.value), receipts: receipts.checked };
+        severities: sevs.filter((c) => c.checked).map((c) => c.value), receipts: receipts.checked,
+        read_addressed: readAddressed.checked, any_sender: anySender.checked };
     }
-    const ok = await attempt(() => api("POST", "accounts", acct));
+    // A new account takes no limits: they are set on it once made.
+    const { limits, ...fresh } = acct;
+    const ok = await attempt(async () => {
+      const made = await api("POST", "accounts", fresh);
+      return limits ? api("PATCH", `accounts/${encodeURIComponent(made.name)}`, { limits }) : made;
+    });
     if (ok) { say(t("accounts.added", { name: ok.name })); accountsPage(); }
   } },
   field(t("accounts.name"), name), field(t("accounts.role"), role),
@@ -470,6 +491,8 @@ async function accountsPage() {
   h("fieldset", { class: "field" }, h("legend", { text: t("accounts.severities") }),
     ...sevs.map((c) => h("label", { class: "row" }, c, t(`severity.${c.value}`)))),
   h("div", { class: "field" }, h("label", { class: "row" }, receipts, t("accounts.receipts"))),
+  h("div", { class: "field" }, h("label", { class: "row" }, readAddressed, t("accounts.readAddressed"))),
+  h("div", { class: "field" }, h("label", { class: "row" }, anySender, t("accounts.anySender"))),
   h("div", { class: "field" }, h("button", { type: "submit", text: t("accounts.add") })));
   const limitsText = (a) => (a.limits
     ? `${a.limits.targets.join(", ")} · ${(a.limits.severities.length ? a.limits.severities : ["info", "warning"]).join("/")}${a.limits.receipts ? ` · ${t("accounts.receiptsShort")}` : ""}`

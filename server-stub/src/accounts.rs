@@ -7,8 +7,8 @@ use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Utc};
 use herald_protocol::{
-    AccountEdit, AccountInfo, NewAccount, NewMessage, ReceiptPolicy, Recipient, Role, SenderLimits,
-    Severity,
+    AccountEdit, AccountInfo, AccountTokenInfo, NewAccount, NewMessage, ReceiptPolicy, Recipient,
+    Role, SenderLimits, Severity,
 };
 
 use crate::auth;
@@ -159,14 +159,15 @@ fn limits(conn: &Conn, id: i64, role: Role) -> Result<Option<SenderLimits>, Erro
     if role != Role::Sender {
         return Ok(None);
     }
-    let row: Option<(String, String, bool)> = conn
+    let row: Option<(String, String, bool, bool, bool)> = conn
         .query_row(
-            "SELECT targets, severities, receipts FROM sender_limits WHERE account_id = ?1",
+            "SELECT targets, severities, receipts, read_addressed, any_sender
+             FROM sender_limits WHERE account_id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let Some((targets, severities, receipts)) = row else {
+    let Some((targets, severities, receipts, read_addressed, any_sender)) = row else {
         return Ok(Some(SenderLimits::default()));
     };
     let words = |s: &str| -> Vec<String> {
@@ -183,6 +184,8 @@ fn limits(conn: &Conn, id: i64, role: Role) -> Result<Option<SenderLimits>, Erro
             .map(|w| w.parse().map_err(|e| Error::Internal(format!("{e}"))))
             .collect::<Result<_, _>>()?,
         receipts,
+        read_addressed,
+        any_sender,
     }))
 }
 
@@ -203,10 +206,19 @@ fn set_limits(conn: &Conn, id: i64, l: &SenderLimits) -> Result<(), Error> {
     }
     let severities: Vec<&str> = l.severities.iter().map(|s| s.as_str()).collect();
     conn.execute(
-        "INSERT INTO sender_limits(account_id, targets, severities, receipts) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO sender_limits(account_id, targets, severities, receipts, read_addressed, any_sender)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(account_id) DO UPDATE SET
-             targets = excluded.targets, severities = excluded.severities, receipts = excluded.receipts",
-        params![id, l.targets.join(","), severities.join(","), l.receipts],
+             targets = excluded.targets, severities = excluded.severities, receipts = excluded.receipts,
+             read_addressed = excluded.read_addressed, any_sender = excluded.any_sender",
+        params![
+            id,
+            l.targets.join(","),
+            severities.join(","),
+            l.receipts,
+            l.read_addressed,
+            l.any_sender
+        ],
     )?;
     Ok(())
 }
@@ -214,7 +226,11 @@ fn set_limits(conn: &Conn, id: i64, l: &SenderLimits) -> Result<(), Error> {
 /// Applies an edit; returns the account as it is now and the words for
 /// the audit log.
 pub fn edit(conn: &Conn, name: &str, e: &AccountEdit) -> Result<(AccountInfo, String), Error> {
-    if e == &AccountEdit::default() {
+    let nothing = AccountEdit {
+        keep_tokens: e.keep_tokens,
+        ..AccountEdit::default()
+    };
+    if e == &nothing {
         return Err(Error::bad(
             "nothing to change: give a role, limits, a password or disabled",
         ));
@@ -238,14 +254,16 @@ pub fn edit(conn: &Conn, name: &str, e: &AccountEdit) -> Result<(AccountInfo, St
     if let Some(l) = &e.limits {
         set_limits(&tx, id, l)?;
         said.push(format!(
-            "limits targets={} severities={} receipts={}",
+            "limits targets={} severities={} receipts={} read_addressed={} any_sender={}",
             l.targets.join(","),
             l.severities
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-            l.receipts
+            l.receipts,
+            l.read_addressed,
+            l.any_sender
         ));
     }
     if let Some(p) = &e.password {
@@ -253,9 +271,23 @@ pub fn edit(conn: &Conn, name: &str, e: &AccountEdit) -> Result<(AccountInfo, St
             "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
             params![id, hash_password(p)?],
         )?;
-        // A new password ends the sessions the old one opened.
-        tx.execute("DELETE FROM sessions WHERE account_id = ?1", [id])?;
-        said.push("password changed".to_owned());
+        // A new password ends the sessions the old one opened and, unless
+        // asked otherwise, the API tokens: a password changed because it
+        // leaked is little use if a token made with it lives on.
+        let sessions = tx.execute("DELETE FROM sessions WHERE account_id = ?1", [id])?;
+        let tokens = if e.keep_tokens {
+            0
+        } else {
+            tx.execute("DELETE FROM account_tokens WHERE account_id = ?1", [id])?
+        };
+        said.push(format!(
+            "password changed ({sessions} session(s) ended, {})",
+            if e.keep_tokens {
+                "API tokens kept".to_owned()
+            } else {
+                format!("{tokens} API token(s) revoked")
+            }
+        ));
     }
     if let Some(d) = e.disabled {
         tx.execute(
@@ -272,21 +304,100 @@ pub fn edit(conn: &Conn, name: &str, e: &AccountEdit) -> Result<(AccountInfo, St
     Ok((after, said.join("; ")))
 }
 
-/// A new API token for the account; its earlier ones keep working until
-/// `revoke_tokens`.
-pub fn new_token(conn: &Conn, name: &str, now: DateTime<Utc>) -> Result<String, Error> {
-    let id: i64 = conn
-        .query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .ok_or_else(|| Error::NotFound(format!("no account '{name}'")))?;
+fn account_id(conn: &Conn, name: &str) -> Result<i64, Error> {
+    conn.query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| Error::NotFound(format!("no account '{name}'")))
+}
+
+/// How many hex digits of a token's hash name it: enough to tell an
+/// account's tokens apart, and the hash, not the secret.
+const TOKEN_ID_LEN: usize = 12;
+
+fn token_id(hash: &str) -> String {
+    hash.chars().take(TOKEN_ID_LEN).collect()
+}
+
+/// A new API token for the account, and its id; its earlier ones keep
+/// working until revoked.
+pub fn new_token(conn: &Conn, name: &str, now: DateTime<Utc>) -> Result<(String, String), Error> {
+    let id = account_id(conn, name)?;
     let token = auth::new_token();
+    let hash = auth::hash_token(&token);
     conn.execute(
         "INSERT INTO account_tokens(token_hash, account_id, created_at) VALUES (?1, ?2, ?3)",
-        params![auth::hash_token(&token), id, to_ms(now)],
+        params![hash, id, to_ms(now)],
     )?;
-    Ok(token)
+    Ok((token, token_id(&hash)))
+}
+
+/// The account's API tokens, oldest first, without their secrets.
+pub fn tokens(conn: &Conn, name: &str) -> Result<Vec<AccountTokenInfo>, Error> {
+    let id = account_id(conn, name)?;
+    let mut stmt = conn.prepare(
+        "SELECT token_hash, created_at, last_used_at FROM account_tokens
+         WHERE account_id = ?1 ORDER BY created_at, token_hash",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        let hash: String = r.get(0)?;
+        let used: Option<i64> = r.get(2)?;
+        Ok(AccountTokenInfo {
+            id: token_id(&hash),
+            created_at: from_ms(r.get(1)?),
+            last_used_at: used.map(from_ms),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Revokes the account's token with this id; the token stops working at
+/// once.
+pub fn revoke_token(conn: &Conn, name: &str, token: &str) -> Result<(), Error> {
+    let id = account_id(conn, name)?;
+    let token = token.trim().to_ascii_lowercase();
+    if token.len() != TOKEN_ID_LEN || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::bad(format!(
+            "bad token id '{token}': {TOKEN_ID_LEN} hex digits, as `token list` shows"
+        )));
+    }
+    let gone = conn.execute(
+        "DELETE FROM account_tokens WHERE account_id = ?1 AND substr(token_hash, 1, ?2) = ?3",
+        params![id, TOKEN_ID_LEN as i64, token],
+    )?;
+    if gone == 0 {
+        return Err(Error::NotFound(format!(
+            "account '{name}' has no token '{token}'"
+        )));
+    }
+    Ok(())
+}
+
+/// Records that a token was used now, unless that was already recorded
+/// within the last minute: at most one write a minute per token.
+pub fn touch_token(conn: &Conn, token: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    conn.prepare_cached(
+        "UPDATE account_tokens SET last_used_at = ?2
+         WHERE token_hash = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)",
+    )?
+    .execute(params![
+        auth::hash_token(token),
+        to_ms(now),
+        to_ms(now - chrono::Duration::minutes(1))
+    ])?;
+    Ok(())
+}
+
+/// Whether a token's last use is recorded as recent enough.
+pub fn token_used_recently(conn: &Conn, token: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+    let used: Option<Option<i64>> = conn
+        .prepare_cached("SELECT last_used_at FROM account_tokens WHERE token_hash = ?1")?
+        .query_row([auth::hash_token(token)], |r| r.get(0))
+        .optional()?;
+    Ok(used
+        .flatten()
+        .is_some_and(|t| t >= to_ms(now - chrono::Duration::minutes(1))))
 }
 
 /// The account an API token belongs to, if it is enabled.
@@ -380,7 +491,7 @@ pub fn check_severity(actor: &Actor, limits: &SenderLimits, s: Severity) -> Resu
     }
 }
 
-fn may_target(conn: &Conn, limits: &SenderLimits, r: &Recipient) -> Result<bool, Error> {
+pub(crate) fn may_target(conn: &Conn, limits: &SenderLimits, r: &Recipient) -> Result<bool, Error> {
     let allowed: Vec<Recipient> = limits
         .targets
         .iter()

@@ -5,10 +5,12 @@
 use axum::extract::{Extension, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use herald_protocol::{AccountEdit, AccountInfo, AccountToken, AuditEntry, ErrorBody, NewAccount};
+use herald_protocol::{
+    AccountEdit, AccountInfo, AccountToken, AccountTokenInfo, AuditEntry, ErrorBody, NewAccount,
+};
 
 use crate::accounts::{self, Actor};
 use crate::api::{AppState, Body, Path, Query};
@@ -21,6 +23,8 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/accounts", get(list).post(add))
         .route("/accounts/{name}", patch(change))
         .route("/accounts/{name}/token", post(token))
+        .route("/accounts/{name}/tokens", get(list_tokens))
+        .route("/accounts/{name}/tokens/{id}", delete(revoke_token))
         .route("/whoami", get(whoami))
         .route("/audit", get(audit_list))
         .route("/audit.csv", get(audit_csv))
@@ -82,12 +86,42 @@ pub(crate) async fn token(
 ) -> Result<Json<AccountToken>, Error> {
     st.write(move |c| {
         let now = Utc::now();
-        let token = accounts::new_token(c, &name, now)?;
-        audit::record(c, &actor, "token", &name, "new API token", now)?;
+        let (token, id) = accounts::new_token(c, &name, now)?;
+        let detail = format!("new API token {id}");
+        audit::record(c, &actor, "token", &name, &detail, now)?;
         Ok(AccountToken { name, token })
     })
     .await
     .map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/accounts/{name}/tokens", tag = "admin",
+    params(("name" = String, Path, description = "Account name")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The account's API tokens, oldest first, without their secrets", body = Vec<AccountTokenInfo>), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn list_tokens(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<AccountTokenInfo>>, Error> {
+    st.read(move |c| accounts::tokens(c, &name)).await.map(Json)
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/accounts/{name}/tokens/{id}", tag = "admin",
+    params(("name" = String, Path, description = "Account name"), ("id" = String, Path, description = "Token id, as the list shows it")),
+    security(("admin_token" = [])),
+    responses((status = 204, description = "Revoked: the token no longer works"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn revoke_token(
+    State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<axum::http::StatusCode, Error> {
+    st.write(move |c| {
+        accounts::revoke_token(c, &name, &id)?;
+        let detail = format!("API token {id} revoked");
+        audit::record(c, &actor, "token-revoke", &name, &detail, Utc::now())
+    })
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/whoami", tag = "admin",

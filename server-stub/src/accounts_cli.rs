@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use herald_protocol::{
-    AccountEdit, AccountInfo, AccountToken, AuditEntry, NewAccount, Role, SenderLimits, Severity,
+    AccountEdit, AccountInfo, AccountToken, AccountTokenInfo, AuditEntry, NewAccount, Role,
+    SenderLimits, Severity,
 };
 use reqwest::Method;
 
@@ -43,6 +44,18 @@ pub enum AdminCmd {
         /// A sender may ask for read receipts.
         #[arg(long, requires = "targets")]
         receipts: bool,
+        /// A sender may read, besides its own messages, those addressed
+        /// within its targets (and their reports).
+        #[arg(long, requires = "targets")]
+        read_addressed: bool,
+        /// A sender may choose the display sender (otherwise its messages
+        /// show its account name).
+        #[arg(long, requires = "targets")]
+        any_sender: bool,
+        /// With a new password, keep the account's API tokens (by default
+        /// they are revoked with its sessions).
+        #[arg(long)]
+        keep_tokens: bool,
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
         #[arg(long)]
@@ -50,8 +63,29 @@ pub enum AdminCmd {
         #[command(flatten)]
         password: PasswordArgs,
     },
-    /// Print a new API token for the account (for HERALD_ADMIN_TOKEN).
-    Token { name: String },
+    /// An account's API tokens: `token NAME` (or `token new NAME`) prints
+    /// a new one (for HERALD_ADMIN_TOKEN); `token list NAME`, `token
+    /// revoke NAME ID`.
+    #[command(args_conflicts_with_subcommands = true)]
+    Token {
+        name: Option<String>,
+        #[command(subcommand)]
+        cmd: Option<TokenCmd>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Print a new API token for the account.
+    New { name: String },
+    /// The account's tokens: id, created, last used; never the secrets.
+    List {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one token by the id `list` shows; it stops working at once.
+    Revoke { name: String, id: String },
 }
 
 /// A password for the console, never on the command line, where other
@@ -136,6 +170,12 @@ fn show(a: &AccountInfo) -> String {
             },
             if l.receipts { "yes" } else { "no" }
         ));
+        if l.read_addressed {
+            line.push_str("\treads addressed");
+        }
+        if l.any_sender {
+            line.push_str("\tany sender");
+        }
     }
     line
 }
@@ -173,6 +213,9 @@ pub async fn admin(cmd: AdminCmd, c: &AdminClient) -> Result<()> {
             targets,
             severities,
             receipts,
+            read_addressed,
+            any_sender,
+            keep_tokens,
             disable,
             enable,
             password,
@@ -183,6 +226,8 @@ pub async fn admin(cmd: AdminCmd, c: &AdminClient) -> Result<()> {
                     targets,
                     severities,
                     receipts,
+                    read_addressed,
+                    any_sender,
                 }),
                 password: password.read()?,
                 disabled: match (disable, enable) {
@@ -190,16 +235,42 @@ pub async fn admin(cmd: AdminCmd, c: &AdminClient) -> Result<()> {
                     (_, true) => Some(false),
                     _ => None,
                 },
+                keep_tokens,
             };
             let path = format!("/api/v1/admin/accounts/{}", seg(&name));
             let a: AccountInfo = c.call(Method::PATCH, &path, Some(&edit)).await?;
             println!("{}", show(&a));
         }
-        AdminCmd::Token { name } => {
-            let path = format!("/api/v1/admin/accounts/{}/token", seg(&name));
-            let t: AccountToken = c.call(Method::POST, &path, NONE).await?;
-            println!("{}", t.token);
-        }
+        AdminCmd::Token { name, cmd } => match (name, cmd) {
+            (Some(name), None) | (None, Some(TokenCmd::New { name })) => {
+                let path = format!("/api/v1/admin/accounts/{}/token", seg(&name));
+                let t: AccountToken = c.call(Method::POST, &path, NONE).await?;
+                println!("{}", t.token);
+            }
+            (None, Some(TokenCmd::List { name, json })) => {
+                let path = format!("/api/v1/admin/accounts/{}/tokens", seg(&name));
+                let all: Vec<AccountTokenInfo> = c.call(Method::GET, &path, NONE).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&all)?);
+                } else {
+                    for t in &all {
+                        println!(
+                            "{}\tcreated {}\tlast used {}",
+                            t.id,
+                            t.created_at.to_rfc3339(),
+                            t.last_used_at
+                                .map_or_else(|| "never".to_owned(), |u| u.to_rfc3339())
+                        );
+                    }
+                }
+            }
+            (None, Some(TokenCmd::Revoke { name, id })) => {
+                let path = format!("/api/v1/admin/accounts/{}/tokens/{}", seg(&name), seg(&id));
+                c.call_empty(Method::DELETE, &path, NONE).await?;
+                println!("revoked {id}");
+            }
+            _ => anyhow::bail!("give an account name, or new, list or revoke"),
+        },
     }
     Ok(())
 }
@@ -237,16 +308,8 @@ pub async fn audit(a: AuditArgs, c: &AdminClient) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&lines)?);
         return Ok(());
     }
-    for e in lines {
-        println!(
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            e.at.to_rfc3339(),
-            e.actor,
-            e.source,
-            e.action,
-            e.target,
-            e.detail
-        );
+    for e in &lines {
+        println!("{}", herald_server::audit::cli_line(e));
     }
     Ok(())
 }

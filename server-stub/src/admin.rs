@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, Extension, MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -94,16 +94,33 @@ async fn require_admin(
         }
         // Another instance may have been given a newer admin token since
         // this one started; the database keeps its hash.
-        Ok(token) => st
-            .read(move |c| {
-                let hash = auth::hash_token(&token);
-                if crate::db::meta(c, TOKEN_HASH_KEY)?.as_deref() == Some(hash.as_str()) {
-                    return Ok(Some(Actor::admin_token(source)));
+        Ok(token) => {
+            let now = Utc::now();
+            let given = token.clone();
+            let (actor, stale) = st
+                .read(move |c| {
+                    let hash = auth::hash_token(&given);
+                    if crate::db::meta(c, TOKEN_HASH_KEY)?.as_deref() == Some(hash.as_str()) {
+                        return Ok((Some(Actor::admin_token(source)), false));
+                    }
+                    let actor = accounts::by_token(c, &given, source)?;
+                    let stale = actor.is_some() && !accounts::token_used_recently(c, &given, now)?;
+                    Ok((actor, stale))
+                })
+                .await?;
+            let actor = actor.ok_or(Error::Unauthorized)?;
+            // A token's last use, for the admin deciding what to revoke:
+            // a write at most once a minute per token.
+            if stale {
+                if let Err(e) = st
+                    .write(move |c| accounts::touch_token(c, &token, now))
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot record a token's use");
                 }
-                accounts::by_token(c, &token, source)
-            })
-            .await?
-            .ok_or(Error::Unauthorized)?,
+            }
+            actor
+        }
         // The console: a session cookie, and for a change its CSRF token.
         Err(_) => {
             let (_, actor, csrf) = console_api::session_of(&st, req.headers(), source)
@@ -132,19 +149,10 @@ async fn require_admin(
             actor.name
         )));
     }
-    req.extensions_mut().insert(actor.clone());
-    let response = next.run(req).await;
-    // Changes the handlers do not audit themselves get a line here.
-    if method != Method::GET && response.status().is_success() && !audited_by_handler(&route) {
-        let line = format!("{method} /api/v1/admin{route}");
-        if let Err(e) = st
-            .write(move |c| audit::record(c, &actor, "api", &route, &line, Utc::now()))
-            .await
-        {
-            tracing::error!(error = %e, "cannot write the audit log");
-        }
-    }
-    Ok(response)
+    // Each change's handler writes its audit line, naming the object and
+    // what changed, in the transaction of the change.
+    req.extensions_mut().insert(actor);
+    Ok(next.run(req).await)
 }
 
 /// What a sender may call, besides nothing.
@@ -157,7 +165,6 @@ fn sender_may(method: &Method, route: &str) -> bool {
         "/messages/{id}/report",
         "/messages/{id}/report.csv",
         "/users",
-        "/hosts",
         "/whoami",
         "/templates",
     ];
@@ -175,19 +182,6 @@ fn sender_may(method: &Method, route: &str) -> bool {
     WRITE.contains(&(method.as_str(), route))
 }
 
-/// Routes whose handlers write their own audit line, in the transaction
-/// of the change.
-/// Handlers that write their own audit line, and requests that change
-/// nothing though they are POSTs (a count, a preview).
-fn audited_by_handler(route: &str) -> bool {
-    route.starts_with("/messages")
-        || route.starts_with("/accounts")
-        || route == "/audience"
-        || route == "/preview"
-}
-
-/// Whom to tell at once of a change to message `id`, read in the same
-/// database turn as the change; `None` when the message is not pushed.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
     security(("admin_token" = [])),
     responses((status = 200, description = "Every user", body = Vec<UserInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
@@ -200,10 +194,14 @@ pub(crate) async fn list_users(State(st): State<AppState>) -> Result<Json<Vec<Us
     responses((status = 200, description = "The user and its agent token", body = UserCreated), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn add_user(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Body(new): Body<NewUser>,
 ) -> Result<Json<UserCreated>, Error> {
     st.write(move |c| {
-        let token = directory::add_user(c, &new.name, &new.groups, Utc::now())?;
+        let now = Utc::now();
+        let token = directory::add_user(c, &new.name, &new.groups, now)?;
+        let detail = format!("groups {}", new.groups.join(","));
+        audit::record(c, &actor, "user-add", &new.name, &detail, now)?;
         Ok(UserCreated {
             name: new.name,
             token,
@@ -219,9 +217,14 @@ pub(crate) async fn add_user(
     responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn remove_user(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<(), Error> {
-    st.write(move |c| directory::remove_user(c, &name)).await
+    st.write(move |c| {
+        directory::remove_user(c, &name)?;
+        audit::record(c, &actor, "user-remove", &name, "", Utc::now())
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/users/{name}/token", tag = "admin",
@@ -230,13 +233,14 @@ pub(crate) async fn remove_user(
     responses((status = 200, description = "The new token; the old one no longer works", body = UserCreated), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn rotate_token(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<UserCreated>, Error> {
     st.write(move |c| {
-        Ok(UserCreated {
-            token: directory::rotate_token(c, &name)?,
-            name,
-        })
+        let token = directory::rotate_token(c, &name)?;
+        let detail = "new agent token; the old one no longer works";
+        audit::record(c, &actor, "user-token", &name, detail, Utc::now())?;
+        Ok(UserCreated { token, name })
     })
     .await
     .map(Json)
@@ -248,11 +252,16 @@ pub(crate) async fn rotate_token(
     responses((status = 200, description = "Added"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn add_member(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(group): Path<String>,
     Body(m): Body<Membership>,
 ) -> Result<(), Error> {
-    st.write(move |c| directory::add_member(c, &group, &m.user))
-        .await
+    st.write(move |c| {
+        directory::add_member(c, &group, &m.user)?;
+        let detail = format!("user {} added", m.user);
+        audit::record(c, &actor, "group-member-add", &group, &detail, Utc::now())
+    })
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/groups/{group}/members/{user}", tag = "admin",
@@ -261,15 +270,27 @@ pub(crate) async fn add_member(
     responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn remove_member(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path((group, user)): Path<(String, String)>,
 ) -> Result<(), Error> {
-    st.write(move |c| directory::remove_member(c, &group, &user))
-        .await
+    st.write(move |c| {
+        directory::remove_member(c, &group, &user)?;
+        let detail = format!("user {user} removed");
+        audit::record(
+            c,
+            &actor,
+            "group-member-remove",
+            &group,
+            &detail,
+            Utc::now(),
+        )
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/hosts", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every host an agent has polled from", body = Vec<HostInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every host an agent has polled from", body = Vec<HostInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
 pub(crate) async fn list_hosts(State(st): State<AppState>) -> Result<Json<Vec<HostInfo>>, Error> {
     // What the admin sees includes the polls of the last few seconds.
     if let Err(e) = st.flush_last_seen().await {

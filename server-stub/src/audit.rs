@@ -97,19 +97,58 @@ pub fn list(conn: &Conn, f: &Filter) -> Result<Vec<AuditEntry>, Error> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The lines as CSV, for export: RFC 4180 quoting, and a leading quote on
-/// cells a spreadsheet would take for a formula.
+/// Text as it may be shown: control characters (a newline, a tab, ESC)
+/// and backslashes as visible escapes, so that what someone typed into a
+/// sign-in form cannot pass for another line, a column, or a terminal
+/// command that hides the rest.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let n = u32::from(c);
+                if n <= 0xff {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{{{n:x}}}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One line of `herald-server audit`: tab-separated, every field escaped.
+pub fn cli_line(e: &AuditEntry) -> String {
+    [
+        e.at.to_rfc3339(),
+        escape(&e.actor),
+        escape(&e.source),
+        escape(&e.action),
+        escape(&e.target),
+        escape(&e.detail),
+    ]
+    .join("\t")
+}
+
+/// The lines as CSV, for export: RFC 4180 quoting, control characters
+/// escaped, and cells a spreadsheet would take for a formula defused.
 pub fn csv(entries: &[AuditEntry]) -> String {
     let mut out = String::from("id,at,actor,action,target,detail,source\r\n");
     for e in entries {
         let cells = [
             e.id.to_string(),
             e.at.to_rfc3339(),
-            e.actor.clone(),
-            e.action.clone(),
-            e.target.clone(),
-            e.detail.clone(),
-            e.source.clone(),
+            escape(&e.actor),
+            escape(&e.action),
+            escape(&e.target),
+            escape(&e.detail),
+            escape(&e.source),
         ];
         let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
         out.push_str(&line.join(","));
@@ -118,16 +157,18 @@ pub fn csv(entries: &[AuditEntry]) -> String {
     out
 }
 
+/// One CSV cell, the OWASP way: a cell a spreadsheet could read as a
+/// formula (starting with `= + - @`, a tab or a carriage return) or
+/// split on a `;` gets a leading `'` and quotes; any cell with a comma,
+/// quote or line break is quoted.
 pub fn csv_cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\r', '\n']) {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']) || text.contains(';');
+    if risky {
+        format!("\"'{}\"", text.replace('"', "\"\""))
+    } else if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text
+        text.to_owned()
     }
 }
 
@@ -140,8 +181,18 @@ mod tests {
         assert_eq!(csv_cell("plain"), "plain");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "\"'=cmd|' /C calc'!A0\"");
         assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+        assert_eq!(csv_cell(";=1+1"), "\"';=1+1\"");
+        assert_eq!(csv_cell("-2"), "\"'-2\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+    }
+
+    #[test]
+    fn control_characters_are_shown_as_escapes() {
+        assert_eq!(escape("a\nb\tc\u{1b}[8md\\"), "a\\nb\\tc\\x1b[8md\\\\");
+        assert_eq!(escape("\u{9b}"), "\\x9b");
+        assert_eq!(escape("plain é"), "plain é");
     }
 
     #[test]

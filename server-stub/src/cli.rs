@@ -83,7 +83,7 @@ pub enum Command {
     #[command(subcommand)]
     Directory(crate::directory_cli::DirectoryCmd),
     /// Administrators' accounts: roles, senders' limits, API tokens.
-    #[command(subcommand)]
+    #[command(subcommand, alias = "accounts")]
     Admin(crate::accounts_cli::AdminCmd),
     /// What administrators did: sign-ins, sends, edits, account changes.
     Audit(crate::accounts_cli::AuditArgs),

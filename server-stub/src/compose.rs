@@ -1,6 +1,6 @@
 //! What the console's compose page needs besides sending: a preview of a
 //! body through the agent's own renderer, and shared message templates.
-//! Changes are audited by the admin router's generic line.
+//! Each change writes its audit line in its own transaction.
 
 use crate::sql::{params, Conn, OptionalExtension};
 use axum::extract::{Extension, State};
@@ -11,6 +11,7 @@ use herald_protocol::{ErrorBody, Preview, PreviewHtml, Template, TemplateInfo};
 
 use crate::accounts::Actor;
 use crate::api::{AppState, Body, Path};
+use crate::audit;
 use crate::db::{from_ms, to_ms};
 use crate::error::Error;
 use crate::{messages, timespec};
@@ -57,9 +58,27 @@ pub(crate) async fn save_template(
     Path(name): Path<String>,
     Body(t): Body<Template>,
 ) -> Result<Json<TemplateInfo>, Error> {
-    st.write(move |c| save(c, &name, t, &actor.name, Utc::now()))
-        .await
-        .map(Json)
+    st.write(move |c| {
+        let now = Utc::now();
+        let info = save(c, &name, t, &actor.name, now)?;
+        let tpl = &info.template;
+        let detail = format!(
+            "title \"{}\", severity {}, receipts {}, valid for {}, body {} bytes",
+            tpl.title,
+            tpl.severity,
+            tpl.receipts,
+            if tpl.valid_for.is_empty() {
+                "the default"
+            } else {
+                &tpl.valid_for
+            },
+            tpl.body.len()
+        );
+        audit::record(c, &actor, "template-save", &info.name, &detail, now)?;
+        Ok(info)
+    })
+    .await
+    .map(Json)
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/templates/{name}", tag = "admin",
@@ -68,12 +87,16 @@ pub(crate) async fn save_template(
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn delete_template(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<axum::http::StatusCode, Error> {
     st.write(
         move |c| match c.execute("DELETE FROM templates WHERE name = ?1", [&name])? {
             0 => Err(Error::NotFound(format!("no template named {name:?}"))),
-            _ => Ok(axum::http::StatusCode::NO_CONTENT),
+            _ => {
+                audit::record(c, &actor, "template-delete", &name, "", Utc::now())?;
+                Ok(axum::http::StatusCode::NO_CONTENT)
+            }
         },
     )
     .await

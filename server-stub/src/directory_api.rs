@@ -2,14 +2,16 @@
 //! sync` is applied (or diffed, for a dry run) here, and the last sync's
 //! outcome is reported.
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use herald_protocol::{DirectoryDiff, DirectorySnapshot, DirectoryStatus, ErrorBody};
 use serde::Deserialize;
 
+use crate::accounts::Actor;
 use crate::api::{AppState, Body, Query};
+use crate::audit;
 use crate::directory_sync;
 use crate::error::Error;
 
@@ -33,11 +35,20 @@ pub(crate) struct DryRun {
     responses((status = 200, description = "What changed, or would", body = DirectoryDiff), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn apply_snapshot(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Query(q): Query<DryRun>,
     Body(snap): Body<DirectorySnapshot>,
 ) -> Result<Json<DirectoryDiff>, Error> {
     let diff = st
-        .write(move |c| directory_sync::apply(c, &snap, q.dry_run, Utc::now()))
+        .write(move |c| {
+            let now = Utc::now();
+            let diff = directory_sync::apply(c, &snap, q.dry_run, now)?;
+            if !q.dry_run {
+                let summary = directory_sync::summary(&diff);
+                audit::record(c, &actor, "directory-sync", "directory", &summary, now)?;
+            }
+            Ok(diff)
+        })
         .await?;
     if !q.dry_run {
         tracing::info!(summary = %directory_sync::summary(&diff), "directory snapshot applied");

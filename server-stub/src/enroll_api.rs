@@ -1,7 +1,7 @@
 //! Enrollment over HTTP: the agent's `POST /api/v1/enroll`, and the admin
 //! routes that create, list and revoke keys and log a computer out.
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
@@ -9,7 +9,9 @@ use herald_protocol::{
     EnrollKeyCreated, EnrollKeyInfo, EnrollRequest, Enrolled, ErrorBody, HostRevoked, NewEnrollKey,
 };
 
+use crate::accounts::Actor;
 use crate::api::{AppState, Body, Path};
+use crate::audit;
 use crate::enroll;
 use crate::error::Error;
 use crate::timespec;
@@ -42,6 +44,7 @@ pub(crate) async fn agent_enroll(
     responses((status = 200, description = "The key, shown this once", body = EnrollKeyCreated), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn create_key(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Body(req): Body<NewEnrollKey>,
 ) -> Result<Json<EnrollKeyCreated>, Error> {
     let now = Utc::now();
@@ -50,9 +53,18 @@ pub(crate) async fn create_key(
         .as_deref()
         .map(|e| timespec::parse(e, now))
         .transpose()?;
-    st.write(move |c| enroll::create_key(c, expires, req.hosts.as_deref(), now))
-        .await
-        .map(Json)
+    st.write(move |c| {
+        let key = enroll::create_key(c, expires, req.hosts.as_deref(), now)?;
+        let detail = format!(
+            "expires {}, hosts {}",
+            expires.map_or("never".to_owned(), |e| e.to_rfc3339()),
+            req.hosts.as_deref().unwrap_or("any")
+        );
+        audit::record(c, &actor, "enroll-key-add", &key.id, &detail, now)?;
+        Ok(key)
+    })
+    .await
+    .map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/enroll-keys", tag = "admin",
@@ -70,10 +82,15 @@ pub(crate) async fn list_keys(
     responses((status = 204, description = "Revoked; enrolled agents keep their tokens"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn revoke_key(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<axum::http::StatusCode, Error> {
-    st.write(move |c| enroll::revoke_key(c, &id, Utc::now()))
-        .await?;
+    st.write(move |c| {
+        let now = Utc::now();
+        enroll::revoke_key(c, &id, now)?;
+        audit::record(c, &actor, "enroll-key-revoke", &id, "", now)
+    })
+    .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -83,14 +100,15 @@ pub(crate) async fn revoke_key(
     responses((status = 200, description = "Agents on it that signed in must sign in again", body = HostRevoked), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn revoke_host(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<HostRevoked>, Error> {
     st.write(move |c| {
         let tokens = enroll::revoke_host(c, &name)?;
-        Ok(HostRevoked {
-            host: crate::directory::normalize_host(&name)?,
-            tokens,
-        })
+        let host = crate::directory::normalize_host(&name)?;
+        let detail = format!("{tokens} agent token(s) revoked");
+        audit::record(c, &actor, "host-revoke", &host, &detail, Utc::now())?;
+        Ok(HostRevoked { host, tokens })
     })
     .await
     .map(Json)

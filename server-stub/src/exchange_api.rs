@@ -2,7 +2,7 @@
 //! (its signature is its credential), the central key for `exchange test`,
 //! and the admin routes for sites, exchanges, the trace and preferences.
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -15,7 +15,9 @@ use herald_protocol::{
 };
 use serde::Deserialize;
 
+use crate::accounts::Actor;
 use crate::api::{AppState, Body, Path, Query};
+use crate::audit;
 use crate::bundle;
 use crate::error::Error;
 use crate::exchange_flow::{self, Received};
@@ -157,19 +159,29 @@ pub(crate) async fn list_sites(State(st): State<AppState>) -> Result<Json<Vec<Si
     responses((status = 200, description = "The site's keys, shown this once", body = SiteKeys), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "The site exists", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn add_site(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Body(new): Body<NewSite>,
 ) -> Result<Json<SiteKeys>, Error> {
     let central_mail = st.exchange.mail.as_ref().map(|m| m.address.clone());
     let mut keys = st
         .write(move |c| {
-            sites::add(
+            let now = Utc::now();
+            let every = new.every_secs.unwrap_or(sites::DEFAULT_EVERY_SECS);
+            let keys = sites::add(
                 c,
                 new.name.trim(),
                 new.transport,
                 new.mail_address.as_deref(),
-                new.every_secs.unwrap_or(sites::DEFAULT_EVERY_SECS),
-                Utc::now(),
-            )
+                every,
+                now,
+            )?;
+            let detail = format!(
+                "transport {}, mail {}, every {every}s",
+                new.transport.as_str(),
+                new.mail_address.as_deref().unwrap_or("-")
+            );
+            audit::record(c, &actor, "site-add", &keys.site, &detail, now)?;
+            Ok(keys)
         })
         .await?;
     keys.central_mail = central_mail;
@@ -182,9 +194,14 @@ pub(crate) async fn add_site(
     responses((status = 204, description = "Removed; its users and hosts stay"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn remove_site(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, Error> {
-    st.write(move |c| sites::remove(c, &name)).await?;
+    st.write(move |c| {
+        sites::remove(c, &name)?;
+        audit::record(c, &actor, "site-remove", &name, "", Utc::now())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,14 +210,28 @@ pub(crate) async fn remove_site(
     responses((status = 200, description = "What one exchange did; ok is false if any part failed", body = ExchangeReport), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn exchange_now(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
 ) -> Result<Json<ExchangeReport>, Error> {
-    exchange_run::run(&st).await.map(Json)
+    let report = exchange_run::run(&st).await?;
+    // An exchange is many transactions, each its own bundle with its own
+    // trace in the exchange log; the audit says who asked for it.
+    let detail = format!(
+        "{}: {}",
+        if report.ok { "ok" } else { "failed" },
+        report.lines.join("; ")
+    );
+    st.write(move |c| audit::record(c, &actor, "exchange", "-", &detail, Utc::now()))
+        .await?;
+    Ok(Json(report))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/exchange/test", tag = "admin",
     security(("admin_token" = [])),
     responses((status = 200, description = "Each step of the way to the other side", body = Object), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
-pub(crate) async fn exchange_test(State(st): State<AppState>) -> Result<Json<Report>, Error> {
+pub(crate) async fn exchange_test(
+    State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<Report>, Error> {
     let report = exchange_run::test(&st).await;
     let line = match report.failed() {
         Some(s) => format!("failed at {}", s.step),
@@ -219,7 +250,9 @@ pub(crate) async fn exchange_test(State(st): State<AppState>) -> Result<Json<Rep
             outcome,
             detail: &line,
         };
-        exchange_log::record(c, &entry, Utc::now())
+        let now = Utc::now();
+        exchange_log::record(c, &entry, now)?;
+        audit::record(c, &actor, "exchange-test", "-", &line, now)
     })
     .await?;
     Ok(Json(report))
@@ -251,11 +284,22 @@ pub(crate) async fn exchange_log_list(
     responses((status = 200, description = "How many lines went", body = Deleted), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn exchange_log_delete(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Body(d): Body<LogDeletion>,
 ) -> Result<Json<Deleted>, Error> {
-    st.write(move |c| exchange_log::delete(c, &d))
-        .await
-        .map(|deleted| Json(Deleted { deleted }))
+    st.write(move |c| {
+        let deleted = exchange_log::delete(c, &d)?;
+        let detail = format!(
+            "{deleted} line(s): ids {:?}, before {}, all {}",
+            d.ids,
+            d.before.map_or("-".to_owned(), |b| b.to_rfc3339()),
+            d.all
+        );
+        audit::record(c, &actor, "exchange-log-delete", "-", &detail, Utc::now())?;
+        Ok(deleted)
+    })
+    .await
+    .map(|deleted| Json(Deleted { deleted }))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/prefs", tag = "admin",
@@ -270,9 +314,16 @@ pub(crate) async fn list_prefs(State(st): State<AppState>) -> Result<Json<Vec<Pr
     responses((status = 204, description = "Set; it goes down with the next exchange"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such site", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn set_pref(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Body(p): Body<Pref>,
 ) -> Result<StatusCode, Error> {
-    st.write(move |c| prefs::set(c, &p)).await?;
+    st.write(move |c| {
+        prefs::set(c, &p)?;
+        let target = p.site.as_deref().unwrap_or("all sites");
+        let detail = format!("{} = {}", p.key, p.value);
+        audit::record(c, &actor, "pref-set", target, &detail, Utc::now())
+    })
+    .await?;
     st.reload_prefs().await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -289,10 +340,18 @@ pub(crate) struct PrefKey {
     responses((status = 204, description = "Unset"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "It was not set", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn unset_pref(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Body(k): Body<PrefKey>,
 ) -> Result<StatusCode, Error> {
     let gone = st
-        .write(move |c| prefs::unset(c, k.site.as_deref(), &k.key))
+        .write(move |c| {
+            let gone = prefs::unset(c, k.site.as_deref(), &k.key)?;
+            if gone {
+                let target = k.site.as_deref().unwrap_or("all sites");
+                audit::record(c, &actor, "pref-unset", target, &k.key, Utc::now())?;
+            }
+            Ok(gone)
+        })
         .await?;
     if !gone {
         return Err(Error::NotFound("that preference was not set".into()));

@@ -2,6 +2,7 @@
 //! bound, until the caller's shutdown future completes. The binary and the
 //! tests both go through it.
 
+pub mod access;
 pub mod accounts;
 pub mod accounts_api;
 pub mod admin;

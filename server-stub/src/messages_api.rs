@@ -11,6 +11,7 @@ use herald_protocol::{
     ReceiptRecord, ReceiptReport, RevisionInfo, Severity,
 };
 
+use crate::access;
 use crate::accounts::{self, Actor};
 use crate::api::{AppState, Body, Path};
 use crate::audit;
@@ -114,11 +115,12 @@ fn hint(st: &AppState, id: &str, plan: PushPlan, announced: bool) {
 
 #[utoipa::path(get, path = "/api/v1/admin/messages", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every message", body = Vec<MessageInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every message an admin; a sender, those it sent (and, if its limits say read_addressed, those addressed within its recipient set)", body = Vec<MessageInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn list_messages(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
 ) -> Result<Json<Vec<MessageInfo>>, Error> {
-    st.read(messages::list).await.map(Json)
+    st.read(move |c| access::list(c, &actor)).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/messages", tag = "admin", request_body = NewMessage,
@@ -135,6 +137,8 @@ pub(crate) async fn send_message(
     if new.receipt.is_none() && !may_ask {
         new.receipt = Some(herald_protocol::ReceiptPolicy::None);
     }
+    // A sender speaks under its own name unless its role says otherwise.
+    new.sender = access::display_sender(&actor, new.sender.take());
     change(&st, move |c| {
         accounts::check_message(c, &actor, &new)?;
         let now = Utc::now();
@@ -163,16 +167,10 @@ fn summary(m: &MessageInfo) -> String {
 
 /// A sender changes only what they sent, within their limits.
 fn may_change(c: &Conn, actor: &Actor, id: &str, severity: Option<Severity>) -> Result<(), Error> {
+    access::changeable(c, actor, id)?;
     let Some(limits) = &actor.limits else {
         return Ok(());
     };
-    let m = messages::get(c, id)?;
-    if !m.created_by.eq_ignore_ascii_case(&actor.name) {
-        return Err(Error::Forbidden(format!(
-            "{} may change only the messages they sent",
-            actor.name
-        )));
-    }
     if let Some(s) = severity {
         accounts::check_severity(actor, limits, s)?;
     }
@@ -192,18 +190,21 @@ pub(crate) async fn audience(
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The message", body = MessageInfo), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The message", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn get_message(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
-    st.read(move |c| messages::get(c, &id)).await.map(Json)
+    st.read(move |c| access::readable(c, &actor, &id))
+        .await
+        .map(Json)
 }
 
 #[utoipa::path(patch, path = "/api/v1/admin/messages/{id}", tag = "admin", request_body = MessageEdit,
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The new revision", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The new revision", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "A sender's message of another account, or beyond its limits", body = ErrorBody)))]
 pub(crate) async fn edit_message(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -223,7 +224,7 @@ pub(crate) async fn edit_message(
 #[utoipa::path(post, path = "/api/v1/admin/messages/{id}/withdraw", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The message, withdrawn", body = MessageInfo), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The message, withdrawn", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "A sender's message of another account, or beyond its limits", body = ErrorBody)))]
 pub(crate) async fn withdraw_message(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -242,51 +243,73 @@ pub(crate) async fn withdraw_message(
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/receipts", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every receipt of the message", body = Vec<ReceiptRecord>), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every receipt of the message", body = Vec<ReceiptRecord>), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn message_receipts(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ReceiptRecord>>, Error> {
-    st.read(move |c| messages::receipts(c, &id)).await.map(Json)
+    st.read(move |c| {
+        access::readable(c, &actor, &id)?;
+        messages::receipts(c, &id)
+    })
+    .await
+    .map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/revisions", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every revision, oldest first, with what changed", body = Vec<RevisionInfo>), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every revision, oldest first, with what changed", body = Vec<RevisionInfo>), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn message_revisions(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<RevisionInfo>>, Error> {
-    st.read(move |c| messages::revisions(c, &id))
-        .await
-        .map(Json)
+    st.read(move |c| {
+        access::readable(c, &actor, &id)?;
+        messages::revisions(c, &id)
+    })
+    .await
+    .map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/report", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Receipts by addressed user, with counts", body = ReceiptReport), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Receipts by addressed user, with counts", body = ReceiptReport), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn message_report(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Json<ReceiptReport>, Error> {
-    st.read(move |c| report::report(c, &id)).await.map(Json)
+    st.read(move |c| {
+        access::readable(c, &actor, &id)?;
+        report::report(c, &id)
+    })
+    .await
+    .map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/report.csv", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The report as CSV", content_type = "text/csv", body = String), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The report as CSV", content_type = "text/csv", body = String), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
 pub(crate) async fn message_report_csv(
     State(st): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<impl axum::response::IntoResponse, Error> {
     let file = format!(
         "attachment; filename=\"herald-receipts-{}.csv\"",
         auth::safe_file_part(&id)
     );
-    let r = st.read(move |c| report::report(c, &id)).await?;
+    let r = st
+        .read(move |c| {
+            access::readable(c, &actor, &id)?;
+            report::report(c, &id)
+        })
+        .await?;
     Ok((
         [
             (
@@ -302,7 +325,7 @@ pub(crate) async fn message_report_csv(
 #[utoipa::path(post, path = "/api/v1/admin/messages/{id}/unread-again", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "A new message, to exactly the addressed users who have not read this one", body = MessageInfo), (status = 404, description = "No such thing", body = ErrorBody), (status = 409, description = "Everyone has read it", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Beyond the sender's limits", body = ErrorBody)))]
+    responses((status = 200, description = "A new message, to exactly the addressed users who have not read this one", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Everyone has read it", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Beyond the sender's limits", body = ErrorBody)))]
 pub(crate) async fn unread_again(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -310,7 +333,7 @@ pub(crate) async fn unread_again(
 ) -> Result<Json<MessageInfo>, Error> {
     change(&st, move |c| {
         let now = Utc::now();
-        let original = messages::get(c, &id)?;
+        let original = access::changeable(c, &actor, &id)?;
         accounts::check_message(
             c,
             &actor,

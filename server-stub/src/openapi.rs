@@ -46,6 +46,8 @@ use crate::{
         accounts_api::add,
         accounts_api::change,
         accounts_api::token,
+        accounts_api::list_tokens,
+        accounts_api::revoke_token,
         accounts_api::whoami,
         accounts_api::audit_list,
         accounts_api::audit_csv,
