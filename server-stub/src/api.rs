@@ -63,6 +63,11 @@ pub struct AppState {
     pub(crate) trusted_proxies: Arc<crate::proxy::TrustedProxies>,
     /// This instance's counts, for `/api/v1/admin/metrics`.
     pub(crate) counters: Arc<crate::metrics::Counters>,
+    /// Connection caps and time limits.
+    pub(crate) conn_limits: Arc<crate::admission::ConnLimits>,
+    /// Where argon2 runs: apart from the database's readers, so that a
+    /// flood of sign-ins cannot delay agents.
+    pub(crate) passwords: Arc<crate::passwords::Passwords>,
 }
 
 impl AppState {
@@ -106,6 +111,8 @@ impl AppState {
             secure_cookies: false,
             trusted_proxies: Arc::default(),
             counters: Arc::default(),
+            conn_limits: Arc::default(),
+            passwords: Arc::default(),
         }
     }
 
@@ -118,6 +125,13 @@ impl AppState {
     #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: crate::proxy::TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Caps connections and bounds their times as `limits` say.
+    #[must_use]
+    pub fn with_conn_limits(mut self, limits: crate::admission::ConnLimits) -> Self {
+        self.conn_limits = Arc::new(limits);
         self
     }
 

@@ -252,12 +252,14 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         .context("cannot record the central server for this relay")?;
     }
     let every = setup.relay.as_ref().and_then(|r| r.every_secs);
+    let limits = conn_limits(&args.connections)?;
     let state = herald_server::AppState::with_admin_hash(db, token_hash, policy)
         .with_secure_cookies(tls.is_some())
         .with_trusted_proxies(herald_server::proxy::TrustedProxies::new(
             args.trusted_proxies,
         ))
-        .with_exchange(setup);
+        .with_exchange(setup)
+        .with_conn_limits(limits);
     state.reload_prefs().await;
     if let Some(secs) = every {
         tracing::info!(
@@ -290,6 +292,33 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
     herald_server::serve(listener, tls, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection limits asked for, with the cap lowered to what the
+/// limit on open files allows (raised first as far as the system lets).
+fn conn_limits(args: &cli::ConnArgs) -> Result<herald_server::admission::ConnLimits> {
+    let mut limits = args.limits()?;
+    let asked = limits.max_connections;
+    if let Some(files) = herald_server::open_files::raise() {
+        if limits.fit_open_files(files) {
+            tracing::warn!(
+                asked,
+                cap = limits.max_connections,
+                open_files = files,
+                "the limit on open files allows fewer connections than --max-connections; raise it (ulimit -n, LimitNOFILE=) for more"
+            );
+        }
+    }
+    if limits.reserved >= limits.max_connections {
+        limits.reserved = limits.max_connections / 2;
+    }
+    tracing::info!(
+        max_connections = limits.max_connections,
+        per_client = limits.max_per_client,
+        reserved = limits.reserved,
+        "connection caps"
+    );
+    Ok(limits)
 }
 
 async fn shutdown_signal() {
