@@ -43,6 +43,14 @@ pub fn location(dir: &std::path::Path) -> Location {
 }
 
 pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
+    start_custom(push, |st| st).await
+}
+
+/// A server whose state `setup` adjusts first (connection limits, say).
+pub async fn start_custom(
+    push: herald_protocol::PushMode,
+    setup: impl FnOnce(AppState) -> AppState,
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let location = location(dir.path());
     let db = Db::open_at(&location).unwrap();
@@ -51,7 +59,7 @@ pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
         min_agent_version: Some("99.0.0".into()),
         push,
     };
-    let state = AppState::new(db, ADMIN, policy);
+    let state = setup(AppState::new(db, ADMIN, policy));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
