@@ -345,6 +345,40 @@ mod tests {
     use herald_server::auth::hash_token;
 
     #[test]
+    fn connection_limits_come_from_the_flags_and_bad_ones_are_refused() {
+        let serve = |args: &[&str]| {
+            let mut argv = vec!["herald-server", "serve"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Serve(s) => s.connections.limits(),
+                _ => unreachable!(),
+            }
+        };
+        let defaults = serve(&[]).unwrap();
+        assert_eq!(defaults, herald_server::admission::ConnLimits::default());
+        let small = serve(&[
+            "--max-connections=40",
+            "--max-connections-per-client=3",
+            "--reserved-connections=2",
+            "--head-timeout=2",
+            "--body-timeout=5",
+            "--close-grace=1",
+        ])
+        .unwrap();
+        assert_eq!(
+            (small.max_connections, small.max_per_client, small.reserved),
+            (40, 3, 2)
+        );
+        assert_eq!(small.body_timeout, std::time::Duration::from_secs(5));
+        let e = serve(&["--max-connections=10", "--reserved-connections=10"]).unwrap_err();
+        assert!(
+            e.to_string().contains("fewer than --max-connections"),
+            "{e}"
+        );
+        assert!(Cli::try_parse_from(["herald-server", "serve", "--head-timeout=0"]).is_err());
+    }
+
+    #[test]
     fn the_database_keeps_one_admin_token_for_every_instance() {
         let first = tempfile::tempdir().unwrap();
         // The first instance makes a token, saves it, and stores its hash.
