@@ -275,7 +275,7 @@ impl Connection {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let moved = Arc::clone(&io.moved);
-        let busy = Arc::clone(&io.moved);
+        let activity = Arc::clone(&io.moved);
         let router = self.router.clone();
         let proxies = Arc::clone(&self.state.trusted_proxies);
         let limits = self.limits;
@@ -288,7 +288,7 @@ impl Connection {
             }
             req.extensions_mut().insert(ConnectInfo(client));
             let req = req.map(|b| axum::body::Body::new(Deadline::new(b, limits.body)));
-            let handling = busy.handling();
+            let handling = activity.handling();
             let served = tower::ServiceExt::oneshot(router.clone(), req);
             async move {
                 let response = served.await;

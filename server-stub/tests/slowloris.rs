@@ -292,13 +292,24 @@ async fn at_the_cap_health_and_admins_are_still_served_and_agents_told_to_retry(
     let mut sneaky = stalled("127.0.0.1", to, HALF_A_HEAD).await;
     let (said, closed) = until_closed(&mut sneaky, Instant::now() + Duration::from_secs(5)).await;
     assert!(closed && said.starts_with("HTTP/1.1 503"), "{said}");
+    drop(sneaky);
+    tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The reserved slots too, taken by sockets that never finish their
-    // request line: the next is refused at once.
-    for _ in 0..4 {
-        held.push(stalled("127.0.0.1", to, b"GET /api/v1/hea").await);
+    // request line, until one is refused: then health is refused at once.
+    let mut full = false;
+    for _ in 0..10 {
+        let mut tcp = stalled("127.0.0.1", to, b"GET /api/v1/hea").await;
+        let by = Instant::now() + Duration::from_millis(300);
+        let (said, closed) = until_closed(&mut tcp, by).await;
+        if closed {
+            assert!(said.starts_with("HTTP/1.1 503"), "{said}");
+            full = true;
+            break;
+        }
+        held.push(tcp);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(full, "no cap after {} connections", held.len());
     let (said, closed) = health_from("127.0.0.2", to).await;
     assert!(closed && said.starts_with("HTTP/1.1 503"), "{said}");
 
