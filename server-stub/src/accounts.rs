@@ -75,10 +75,18 @@ fn check_name(name: &str) -> Result<&str, Error> {
 
 /// At least 12 characters: long enough that the rate limit on sign-ins
 /// makes guessing hopeless.
-fn hash_password(password: &str) -> Result<String, Error> {
+pub fn check_password(password: &str) -> Result<(), Error> {
     if password.chars().count() < 12 {
         return Err(Error::bad("the password must have at least 12 characters"));
     }
+    Ok(())
+}
+
+/// The argon2 hash of a password `check_password` takes. Slow on purpose:
+/// run it through `passwords::Passwords`, not on an async or database
+/// thread.
+pub fn hash_password(password: &str) -> Result<String, Error> {
+    check_password(password)?;
     let bytes: [u8; 16] = rand::Rng::random(&mut rand::rng());
     let salt = SaltString::encode_b64(&bytes)
         .map_err(|e| Error::Internal(format!("cannot make a salt: {e}")))?;
@@ -88,9 +96,20 @@ fn hash_password(password: &str) -> Result<String, Error> {
         .map_err(|e| Error::Internal(format!("cannot hash the password: {e}")))
 }
 
-pub fn create(conn: &Conn, new: &NewAccount, now: DateTime<Utc>) -> Result<AccountInfo, Error> {
+/// Creates an account; `password_hash` is `new.password`'s hash
+/// (`hash_password`), made beforehand off the database's threads.
+pub fn create(
+    conn: &Conn,
+    new: &NewAccount,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<AccountInfo, Error> {
     let name = check_name(&new.name)?;
-    let hash = new.password.as_deref().map(hash_password).transpose()?;
+    let hash = match (&new.password, password_hash) {
+        (None, _) => None,
+        (Some(_), Some(h)) => Some(h),
+        (Some(_), None) => return Err(Error::Internal("the password was not hashed".into())),
+    };
     let tx = db::Atomic::begin(conn)?;
     let exists: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM accounts WHERE name = ?1)",
@@ -224,8 +243,13 @@ fn set_limits(conn: &Conn, id: i64, l: &SenderLimits) -> Result<(), Error> {
 }
 
 /// Applies an edit; returns the account as it is now and the words for
-/// the audit log.
-pub fn edit(conn: &Conn, name: &str, e: &AccountEdit) -> Result<(AccountInfo, String), Error> {
+/// the audit log. `password_hash` is `e.password`'s hash, made beforehand.
+pub fn edit(
+    conn: &Conn,
+    name: &str,
+    e: &AccountEdit,
+    password_hash: Option<&str>,
+) -> Result<(AccountInfo, String), Error> {
     let nothing = AccountEdit {
         keep_tokens: e.keep_tokens,
         ..AccountEdit::default()
@@ -266,10 +290,12 @@ pub fn edit(conn: &Conn, name: &str, e: &AccountEdit) -> Result<(AccountInfo, St
             l.any_sender
         ));
     }
-    if let Some(p) = &e.password {
+    if e.password.is_some() {
+        let hash =
+            password_hash.ok_or_else(|| Error::Internal("the password was not hashed".into()))?;
         tx.execute(
             "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
-            params![id, hash_password(p)?],
+            params![id, hash],
         )?;
         // A new password ends the sessions the old one opened and, unless
         // asked otherwise, the API tokens: a password changed because it
@@ -422,9 +448,9 @@ pub fn actor(conn: &Conn, name: &str, source: String) -> Result<Actor, Error> {
     })
 }
 
-/// Checks a password; `None` when the name or password is wrong or the
-/// account disabled, without saying which.
-pub fn verify_password(conn: &Conn, name: &str, password: &str) -> Result<Option<String>, Error> {
+/// An enabled account's name as stored and its password hash; `None` when
+/// there is no such account, it has no password, or it is disabled.
+pub fn password_of(conn: &Conn, name: &str) -> Result<Option<(String, String)>, Error> {
     let row: Option<(String, Option<String>, bool)> = conn
         .query_row(
             "SELECT name, password_hash, disabled FROM accounts WHERE name = ?1",
@@ -432,17 +458,24 @@ pub fn verify_password(conn: &Conn, name: &str, password: &str) -> Result<Option
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((name, Some(hash), false)) = row else {
-        // The same work as a real check, so that timing does not tell
-        // which names exist.
+    Ok(match row {
+        Some((name, Some(hash), false)) => Some((name, hash)),
+        _ => None,
+    })
+}
+
+/// Checks a password against `password_of`'s hash. Without one it spends
+/// the same work, so that timing does not tell which names exist. Slow on
+/// purpose, like `hash_password`.
+pub fn verify_password(hash: Option<&str>, password: &str) -> Result<bool, Error> {
+    let Some(hash) = hash else {
         let _ = hash_password("a dummy password to spend the same time");
-        return Ok(None);
+        return Ok(false);
     };
-    let parsed = PasswordHash::new(&hash).map_err(|e| Error::Internal(e.to_string()))?;
+    let parsed = PasswordHash::new(hash).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(Argon2::default()
         .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
-        .then_some(name))
+        .is_ok())
 }
 
 /// Refuses a message a sender may not send, with the reason; an admin

@@ -45,9 +45,13 @@ pub(crate) async fn add(
     Extension(actor): Extension<Actor>,
     Body(new): Body<NewAccount>,
 ) -> Result<Json<AccountInfo>, Error> {
+    let hash = match &new.password {
+        Some(p) => Some(st.passwords.hash(p.clone()).await?),
+        None => None,
+    };
     st.write(move |c| {
         let now = Utc::now();
-        let info = accounts::create(c, &new, now)?;
+        let info = accounts::create(c, &new, hash.as_deref(), now)?;
         let detail = format!("role {}, password {}", info.role, info.has_password);
         audit::record(c, &actor, "account-add", &info.name, &detail, now)?;
         Ok(info)
@@ -66,8 +70,12 @@ pub(crate) async fn change(
     Path(name): Path<String>,
     Body(edit): Body<AccountEdit>,
 ) -> Result<Json<AccountInfo>, Error> {
+    let hash = match &edit.password {
+        Some(p) => Some(st.passwords.hash(p.clone()).await?),
+        None => None,
+    };
     st.write(move |c| {
-        let (info, said) = accounts::edit(c, &name, &edit)?;
+        let (info, said) = accounts::edit(c, &name, &edit, hash.as_deref())?;
         audit::record(c, &actor, "account-change", &info.name, &said, Utc::now())?;
         Ok(info)
     })

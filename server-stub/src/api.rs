@@ -66,6 +66,11 @@ pub struct AppState {
     /// Takes every agent's word for its computer's name, as before names
     /// were proven (`serve --trust-claimed-hosts`).
     pub(crate) trust_claimed_hosts: bool,
+    /// Connection caps and time limits.
+    pub(crate) conn_limits: Arc<crate::admission::ConnLimits>,
+    /// Where argon2 runs: apart from the database's readers, so that a
+    /// flood of sign-ins cannot delay agents.
+    pub(crate) passwords: Arc<crate::passwords::Passwords>,
 }
 
 impl AppState {
@@ -110,6 +115,8 @@ impl AppState {
             trusted_proxies: Arc::default(),
             counters: Arc::default(),
             trust_claimed_hosts: false,
+            conn_limits: Arc::default(),
+            passwords: Arc::default(),
         }
     }
 
@@ -122,6 +129,13 @@ impl AppState {
     #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: crate::proxy::TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Caps connections and bounds their times as `limits` say.
+    #[must_use]
+    pub fn with_conn_limits(mut self, limits: crate::admission::ConnLimits) -> Self {
+        self.conn_limits = Arc::new(limits);
         self
     }
 

@@ -212,6 +212,66 @@ pub struct ServeArgs {
     /// users may all be trusted with that.
     #[arg(long, env = "HERALD_TRUST_CLAIMED_HOSTS")]
     pub trust_claimed_hosts: bool,
+    #[command(flatten)]
+    pub connections: ConnArgs,
+}
+
+/// Connection caps and time limits: a client that opens sockets and says
+/// nothing, or says it slowly, must not take them all.
+#[derive(Args)]
+pub struct ConnArgs {
+    /// Connections open at once, push streams included; lowered to what
+    /// the limit on open files allows.
+    #[arg(long, env = "HERALD_MAX_CONNECTIONS", default_value_t = 50_000,
+        value_parser = clap::value_parser!(u32).range(2..))]
+    pub max_connections: u32,
+    /// Connections open at once from one client: an IPv4 address or an
+    /// IPv6 /64. Many agents behind one NAT address share it, each with a
+    /// push stream; a trusted proxy (--trusted-proxy) is not capped.
+    #[arg(long, env = "HERALD_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_client: u32,
+    /// The last connection slots, kept for health checks and admins
+    /// (/api/v1/health, /api/v1/admin/, /admin): near the cap, other
+    /// requests are answered 503.
+    #[arg(long, env = "HERALD_RESERVED_CONNECTIONS", default_value_t = 16)]
+    pub reserved_connections: u32,
+    /// Seconds a client has to send its request head (TLS handshake
+    /// included); also how long an idle connection stays open between
+    /// requests.
+    #[arg(long, env = "HERALD_HEAD_TIMEOUT", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub head_timeout: u64,
+    /// Seconds a client has to send a whole request body, from its head.
+    #[arg(long, env = "HERALD_BODY_TIMEOUT", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Seconds an idle or stopping connection has to finish its request
+    /// before it is cut.
+    #[arg(long, env = "HERALD_CLOSE_GRACE", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub close_grace: u64,
+}
+
+impl ConnArgs {
+    pub fn limits(&self) -> anyhow::Result<herald_server::admission::ConnLimits> {
+        use std::time::Duration;
+        anyhow::ensure!(
+            self.reserved_connections < self.max_connections,
+            "--reserved-connections ({}) must be fewer than --max-connections ({})",
+            self.reserved_connections,
+            self.max_connections
+        );
+        let n = |v: u32| usize::try_from(v).unwrap_or(usize::MAX);
+        Ok(herald_server::admission::ConnLimits {
+            head_timeout: Duration::from_secs(self.head_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            close_grace: Duration::from_secs(self.close_grace),
+            max_connections: n(self.max_connections),
+            max_per_client: n(self.max_connections_per_client),
+            reserved: n(self.reserved_connections),
+        })
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -3,6 +3,11 @@
 //! At shutdown no connection is taken any more, push streams end, requests
 //! in flight get a bounded time to finish, and the server stops; an open
 //! stream must not hold a stopping server for ever.
+//!
+//! A client gets a bounded time for its request head and its body, an idle
+//! or stopping connection a bounded time to close, and connections are
+//! capped in total and per client (see `admission`): a client that opens
+//! sockets and says nothing (slowloris) cannot take them all.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -15,12 +20,14 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use crate::admission::{self, Admitted, ConnLimits, Slot, Tracker};
 use crate::api::AppState;
+use crate::body_deadline::Deadline;
 use crate::stream::{self, Route};
 
 /// How long requests in flight may take to finish once shutdown begins.
@@ -30,7 +37,8 @@ pub const GRACE: Duration = Duration::from_secs(10);
 /// reconnect, and open sockets are what a server runs out of first. (A
 /// push stream through hyper writes a heartbeat every 15 s.) Checked once
 /// per period, not per request: a timer per request cost 15 % of the
-/// unchanged-poll rate.
+/// unchanged-poll rate. (Between requests on HTTP/1, hyper's head
+/// timeout closes an idle connection sooner.)
 pub const IDLE: Duration = Duration::from_secs(30);
 
 /// Connections the kernel holds for the server before it accepts them. The
@@ -71,6 +79,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let router = crate::api::router(state.clone());
+    let tracker = Tracker::new(
+        ConnLimits::clone(&state.conn_limits),
+        Arc::clone(&state.trusted_proxies),
+    );
     let (stop_tx, stop_rx) = watch::channel(());
     // Every connection holds a sender; when all are gone, all are done.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
@@ -89,11 +101,33 @@ pub async fn run(
             },
             () = &mut shutdown => break,
         };
+        let (slot, reserved) = match tracker.admit(peer.ip()) {
+            Ok(Admitted::Any(slot)) => (slot, false),
+            Ok(Admitted::Reserved(slot)) => (slot, true),
+            Err(_) => {
+                // Said without waiting, and closed: holding the socket any
+                // longer is what the cap prevents. (Over TLS the words
+                // would be noise; the close says it.)
+                if tls.is_none() {
+                    let _ = tcp.try_write(admission::BUSY);
+                }
+                continue;
+            }
+        };
         keepalive(&tcp);
+        let limits = tracker.limits();
         let conn = Connection {
             state: state.clone(),
             router: router.clone(),
             stop: stop_rx.clone(),
+            head_by: tokio::time::Instant::now() + limits.head_timeout,
+            limits: Limits {
+                head: limits.head_timeout,
+                body: limits.body_timeout,
+                grace: limits.close_grace,
+            },
+            reserved,
+            _slot: slot,
             _alive: alive_tx.clone(),
         };
         match &tls {
@@ -129,7 +163,31 @@ struct Connection {
     state: AppState,
     router: Router,
     stop: watch::Receiver<()>,
+    /// When the first request head must have arrived, TLS included.
+    head_by: tokio::time::Instant,
+    limits: Limits,
+    /// Taken in a reserved slot: only health and admin requests are served.
+    reserved: bool,
+    _slot: Slot,
     _alive: mpsc::Sender<()>,
+}
+
+/// The time limits a connection needs, copied out of `ConnLimits`.
+#[derive(Clone, Copy)]
+struct Limits {
+    head: Duration,
+    body: Duration,
+    grace: Duration,
+}
+
+/// A request line longer than this is not waited for in a reserved slot.
+const MAX_LINE: usize = 8 * 1024;
+
+/// What the first bytes of a connection say to do with it.
+enum First {
+    Route(Route),
+    /// A reserved slot, and not a request for one: answered 503.
+    Busy,
 }
 
 impl Connection {
@@ -137,7 +195,7 @@ impl Connection {
     /// never completes it does not delay shutdown.
     async fn handshake(mut self, tls: crate::tls::Acceptor, tcp: TcpStream, peer: SocketAddr) {
         let accepted = tokio::select! {
-            a = tokio::time::timeout(stream::HEAD_TIMEOUT, tls.accept(tcp)) => a,
+            a = tokio::time::timeout_at(self.head_by, tls.accept(tcp)) => a,
             _ = self.stop.changed() => return,
         };
         match accepted {
@@ -152,15 +210,26 @@ impl Connection {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let mut first = BytesMut::with_capacity(1024);
-        let routing = tokio::time::timeout(stream::HEAD_TIMEOUT, async {
+        let reserved = self.reserved;
+        let routing = tokio::time::timeout_at(self.head_by, async {
             loop {
                 match tcp.read_buf(&mut first).await {
                     Ok(0) | Err(_) => return None,
                     Ok(_) => {}
                 }
+                if reserved {
+                    // Near the cap: served only if the request line says
+                    // it is a health check or an admin's.
+                    match admission::request_line(&first) {
+                        Some(line) if admission::reserved_for(line) => {}
+                        Some(_) => return Some(First::Busy),
+                        None if first.len() >= MAX_LINE => return None,
+                        None => continue,
+                    }
+                }
                 match stream::route(&first) {
                     Route::Unsure => continue,
-                    r => return Some(r),
+                    r => return Some(First::Route(r)),
                 }
             }
         });
@@ -170,17 +239,24 @@ impl Connection {
             _ = self.stop.changed() => return,
         };
         match routed {
-            Ok(Some(Route::Push)) => {
+            Ok(Some(First::Busy)) => busy(tcp, self.limits.grace).await,
+            Ok(Some(First::Route(Route::Push))) => {
                 let mut stop = self.stop.clone();
-                let Connection { state, _alive, .. } = self;
+                let Connection {
+                    state,
+                    head_by,
+                    _alive,
+                    _slot,
+                    ..
+                } = self;
                 tokio::select! {
-                    () = stream::serve(tcp, first, state) => {}
+                    () = stream::serve(tcp, first, state, head_by) => {}
                     // The hub ends open streams at shutdown; this ends one
                     // still reading its request head.
                     _ = stop.changed() => {}
                 }
             }
-            Ok(Some(_)) => {
+            Ok(Some(First::Route(_))) => {
                 let io = Rewind {
                     first: first.freeze(),
                     io: tcp,
@@ -199,8 +275,10 @@ impl Connection {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let moved = Arc::clone(&io.moved);
+        let activity = Arc::clone(&io.moved);
         let router = self.router.clone();
         let proxies = Arc::clone(&self.state.trusted_proxies);
+        let limits = self.limits;
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             // The client's address is where inbound push calls go back to:
             // the peer's, or through a trusted balancer the one it names.
@@ -209,9 +287,22 @@ impl Connection {
                 req.extensions_mut().insert(crate::proxy::ForwardedHttps);
             }
             req.extensions_mut().insert(ConnectInfo(client));
-            tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
+            let req = req.map(|b| axum::body::Body::new(Deadline::new(b, limits.body)));
+            let handling = activity.handling();
+            let served = tower::ServiceExt::oneshot(router.clone(), req);
+            async move {
+                let response = served.await;
+                drop(handling);
+                response
+            }
         });
-        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        // Without a timer hyper's head timeout never fires, and a client
+        // that sends half a head holds its connection for ever.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.head);
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
         tokio::pin!(conn);
         let mut check = tokio::time::interval_at(tokio::time::Instant::now() + IDLE, IDLE);
@@ -224,23 +315,51 @@ impl Connection {
                     return;
                 }
                 _ = self.stop.changed() => break,
-                _ = check.tick() => if moved.idle_for() >= IDLE { break },
+                // A request whose handler still works is not idle: the
+                // wait is the server's, not the client's.
+                _ = check.tick() => if moved.idle_for() >= IDLE && !moved.is_handling() { break },
             }
         }
         // Shutdown or idle: the request in flight finishes, then the
-        // connection closes instead of waiting for another.
+        // connection closes instead of waiting for another; but not for
+        // longer than the grace, or a client that stalls mid-request
+        // would keep it.
         conn.as_mut().graceful_shutdown();
-        if let Err(e) = conn.await {
-            tracing::trace!(error = %e, "connection ended with an error");
+        match tokio::time::timeout(limits.grace, conn).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::trace!(error = %e, "connection ended with an error"),
+            Err(_) => tracing::debug!(%peer, "connection cut: its request did not finish in time"),
         }
     }
 }
 
-/// When a connection last moved a byte either way.
+/// Answers 503 to a request that may not use a reserved slot, then reads
+/// what the client still sends, briefly, so that the close does not reset
+/// the answer away before the client reads it.
+async fn busy<IO: AsyncRead + AsyncWrite + Unpin>(mut tcp: IO, grace: Duration) {
+    use tokio::io::AsyncWriteExt;
+    let linger = grace.min(Duration::from_secs(1));
+    let answered = async {
+        tcp.write_all(admission::BUSY).await?;
+        tcp.shutdown().await
+    };
+    if !matches!(tokio::time::timeout(linger, answered).await, Ok(Ok(()))) {
+        return;
+    }
+    let mut scrap = [0u8; 1024];
+    let _ = tokio::time::timeout(linger, async {
+        while matches!(tcp.read(&mut scrap).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// When a connection last moved a byte either way, and how many of its
+/// requests are in their handlers.
 struct Activity {
     since: std::time::Instant,
     /// Milliseconds from `since`.
     last_ms: AtomicU64,
+    handling: AtomicU64,
 }
 
 impl Default for Activity {
@@ -248,7 +367,17 @@ impl Default for Activity {
         Activity {
             since: std::time::Instant::now(),
             last_ms: AtomicU64::new(0),
+            handling: AtomicU64::new(0),
         }
+    }
+}
+
+/// A request in its handler, counted until dropped.
+struct Handling(Arc<Activity>);
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        self.0.handling.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -256,6 +385,15 @@ impl Activity {
     fn moved(&self) {
         let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn handling(self: &Arc<Self>) -> Handling {
+        self.handling.fetch_add(1, Ordering::Relaxed);
+        Handling(Arc::clone(self))
+    }
+
+    fn is_handling(&self) -> bool {
+        self.handling.load(Ordering::Relaxed) > 0
     }
 
     fn idle_for(&self) -> Duration {

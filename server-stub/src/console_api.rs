@@ -53,22 +53,20 @@ pub(crate) async fn sign_in(
     // The name as given, cut short: it goes to the audit log even when no
     // account has it.
     let name: String = req.name.trim().chars().take(64).collect();
-    let keys = [
-        format!("name:{}", name.to_lowercase()),
-        format!("ip:{source}"),
-    ];
+    let keys = sessions::keys(&name, peer.ip());
     if let Err(wait) = st.sign_ins.check(&keys, now) {
         let minutes = (wait.num_seconds() + 59) / 60;
         return Err(Error::TooMany(format!(
             "too many failed sign-ins: try again in {minutes} minute(s)"
         )));
     }
-    let (given, password) = (name.clone(), req.password);
-    // Argon2 takes a while on purpose: off the async threads.
-    let verified = st
-        .read(move |c| accounts::verify_password(c, &given, &password))
-        .await?;
-    let Some(account) = verified else {
+    let given = name.clone();
+    let found = st.read(move |c| accounts::password_of(c, &given)).await?;
+    let (account, hash) = found.unzip();
+    // Argon2 takes a while on purpose: on its own few threads, apart
+    // from the database's readers that agents need.
+    let verified = st.passwords.verify(hash, req.password).await?;
+    let Some(account) = account.filter(|_| verified) else {
         st.sign_ins.failed(&keys, now);
         let (who, from) = (name.clone(), source.clone());
         st.write(move |c| audit::record_as(c, &who, &from, "sign-in-failed", &who, "", now))

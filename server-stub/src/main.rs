@@ -253,13 +253,15 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         .context("cannot record the central server for this relay")?;
     }
     let every = setup.relay.as_ref().and_then(|r| r.every_secs);
+    let limits = conn_limits(&args.connections)?;
     let state = herald_server::AppState::with_admin_hash(db, token_hash, policy)
         .with_secure_cookies(tls.is_some())
         .with_trusted_proxies(herald_server::proxy::TrustedProxies::new(
             args.trusted_proxies,
         ))
         .with_exchange(setup)
-        .with_trust_claimed_hosts(args.trust_claimed_hosts);
+        .with_trust_claimed_hosts(args.trust_claimed_hosts)
+        .with_conn_limits(limits);
     if args.trust_claimed_hosts {
         tracing::warn!(
             "--trust-claimed-hosts: every agent's claimed computer name is believed; any user can receive messages to host:NAME and slip past host exclusions by claiming a name"
@@ -299,6 +301,33 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
     Ok(())
 }
 
+/// The connection limits asked for, with the cap lowered to what the
+/// limit on open files allows (raised first as far as the system lets).
+fn conn_limits(args: &cli::ConnArgs) -> Result<herald_server::admission::ConnLimits> {
+    let mut limits = args.limits()?;
+    let asked = limits.max_connections;
+    if let Some(files) = herald_server::open_files::raise() {
+        if limits.fit_open_files(files) {
+            tracing::warn!(
+                asked,
+                cap = limits.max_connections,
+                open_files = files,
+                "the limit on open files allows fewer connections than --max-connections; raise it (ulimit -n, LimitNOFILE=) for more"
+            );
+        }
+    }
+    if limits.reserved >= limits.max_connections {
+        limits.reserved = limits.max_connections / 2;
+    }
+    tracing::info!(
+        max_connections = limits.max_connections,
+        per_client = limits.max_per_client,
+        reserved = limits.reserved,
+        "connection caps"
+    );
+    Ok(limits)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -321,6 +350,40 @@ async fn shutdown_signal() {
 mod tests {
     use super::*;
     use herald_server::auth::hash_token;
+
+    #[test]
+    fn connection_limits_come_from_the_flags_and_bad_ones_are_refused() {
+        let serve = |args: &[&str]| {
+            let mut argv = vec!["herald-server", "serve"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Serve(s) => s.connections.limits(),
+                _ => unreachable!(),
+            }
+        };
+        let defaults = serve(&[]).unwrap();
+        assert_eq!(defaults, herald_server::admission::ConnLimits::default());
+        let small = serve(&[
+            "--max-connections=40",
+            "--max-connections-per-client=3",
+            "--reserved-connections=2",
+            "--head-timeout=2",
+            "--body-timeout=5",
+            "--close-grace=1",
+        ])
+        .unwrap();
+        assert_eq!(
+            (small.max_connections, small.max_per_client, small.reserved),
+            (40, 3, 2)
+        );
+        assert_eq!(small.body_timeout, std::time::Duration::from_secs(5));
+        let e = serve(&["--max-connections=10", "--reserved-connections=10"]).unwrap_err();
+        assert!(
+            e.to_string().contains("fewer than --max-connections"),
+            "{e}"
+        );
+        assert!(Cli::try_parse_from(["herald-server", "serve", "--head-timeout=0"]).is_err());
+    }
 
     #[test]
     fn the_database_keeps_one_admin_token_for_every_instance() {

@@ -84,7 +84,7 @@ impl TrustedProxies {
             .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|c| c.contains(ip))
     }
 

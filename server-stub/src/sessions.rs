@@ -2,7 +2,8 @@
 //! (stored only as a hash), and a CSRF token that every change must carry
 //! in a header, which another site's page cannot set.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use crate::sql::{params, Conn, OptionalExtension};
@@ -115,17 +116,64 @@ const MAX_FAILURES: usize = 5;
 const WINDOW: Duration = Duration::minutes(15);
 /// Keys remembered at most; the oldest are forgotten first.
 const MAX_KEYS: usize = 10_000;
+/// Failed sign-ins in a minute, from everywhere, beyond which nobody may
+/// try until the minute has passed: an attacker with many addresses (an
+/// IPv6 block has billions) gets no more guesses than this, nor more
+/// argon2 work out of the server. Admins' API tokens still work then.
+pub const GLOBAL_FAILURES_PER_MINUTE: usize = 100;
 
-/// Failed sign-ins by account name and by client address, in memory: a
-/// restart forgets them, which costs an attacker a restart per five tries.
-#[derive(Default)]
+/// Failed sign-ins by account name and by client (an IPv4 address or an
+/// IPv6 /64, see `keys`), and in all, in memory: a restart forgets them,
+/// which costs an attacker a restart per five tries.
 pub struct SignInLimiter {
     failures: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+    /// The last failures from anywhere, oldest first, at most `ceiling`.
+    recent: Mutex<VecDeque<DateTime<Utc>>>,
+    ceiling: usize,
+}
+
+impl Default for SignInLimiter {
+    fn default() -> Self {
+        SignInLimiter::with_ceiling(GLOBAL_FAILURES_PER_MINUTE)
+    }
+}
+
+/// The keys a sign-in is limited by: the account name, and the client. An
+/// IPv6 client is its /64: one machine or one home gets a whole /64, and
+/// would otherwise have a fresh five tries at every address of it.
+pub fn keys(name: &str, client: IpAddr) -> [String; 2] {
+    [
+        format!("name:{}", name.to_lowercase()),
+        format!("ip:{}", crate::admission::ClientBlock::of(client)),
+    ]
 }
 
 impl SignInLimiter {
-    /// `Err(wait)` when any of `keys` has too many recent failures.
+    /// At most `ceiling` failed sign-ins a minute from everywhere.
+    pub fn with_ceiling(ceiling: usize) -> Self {
+        SignInLimiter {
+            failures: Mutex::default(),
+            recent: Mutex::default(),
+            ceiling: ceiling.max(1),
+        }
+    }
+
+    /// `Err(wait)` when any of `keys` has too many recent failures, or the
+    /// server has had too many in the last minute.
     pub fn check(&self, keys: &[String], now: DateTime<Utc>) -> Result<(), Duration> {
+        {
+            let recent = self
+                .recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let in_minute: Vec<&DateTime<Utc>> = recent
+                .iter()
+                .filter(|t| now - **t < Duration::minutes(1))
+                .collect();
+            if in_minute.len() >= self.ceiling {
+                return Err(*in_minute[0] + Duration::minutes(1) - now);
+            }
+        }
         let map = self
             .failures
             .lock()
@@ -141,6 +189,16 @@ impl SignInLimiter {
     }
 
     pub fn failed(&self, keys: &[String], now: DateTime<Utc>) {
+        {
+            let mut recent = self
+                .recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            recent.push_back(now);
+            while recent.len() > self.ceiling {
+                recent.pop_front();
+            }
+        }
         let mut map = self
             .failures
             .lock()
@@ -224,6 +282,51 @@ mod tests {
         assert!(l.check(&keys[1..], now).is_err());
         l.succeeded("name:ada");
         assert!(l.check(&keys[..1], now).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_64_and_an_ipv4_one_by_its_address() {
+        let l = SignInLimiter::default();
+        let now = Utc::now();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Five names, each once, from five addresses of one /64.
+        for i in 0..5 {
+            let k = keys(&format!("user{i}"), ip(&format!("2001:db8:1:2::{i}")));
+            assert!(l.check(&k, now).is_ok());
+            l.failed(&k, now);
+        }
+        let again = keys("someone-else", ip("2001:db8:1:2:ffff::77"));
+        assert!(l.check(&again, now).is_err(), "any address of the /64");
+        assert!(l
+            .check(&keys("someone-else", ip("2001:db8:1:3::1")), now)
+            .is_ok());
+        // IPv4: each address on its own; a mapped one is the same.
+        for i in 0..5 {
+            l.failed(&keys(&format!("v4user{i}"), ip("192.0.2.1")), now);
+        }
+        assert!(l.check(&keys("x", ip("::ffff:192.0.2.1")), now).is_err());
+        assert!(l.check(&keys("x", ip("192.0.2.2")), now).is_ok());
+        assert_eq!(
+            keys("Ada", ip("2001:db8:1:2::9")),
+            ["name:ada".to_owned(), "ip:2001:db8:1:2::/64".to_owned()]
+        );
+    }
+
+    #[test]
+    fn failures_from_everywhere_have_a_ceiling_a_minute() {
+        let l = SignInLimiter::with_ceiling(10);
+        let t0 = DateTime::<Utc>::UNIX_EPOCH + Duration::days(1);
+        let secs = Duration::seconds;
+        // Ten failures, each from its own address and name, a second apart.
+        for i in 0..10 {
+            let k = keys(&format!("n{i}"), format!("198.51.100.{i}").parse().unwrap());
+            assert!(l.check(&k, t0 + secs(i)).is_ok());
+            l.failed(&k, t0 + secs(i));
+        }
+        let fresh = keys("fresh", "203.0.113.9".parse().unwrap());
+        // Nobody may try until the first of them is a minute old.
+        assert_eq!(l.check(&fresh, t0 + secs(10)), Err(secs(50)));
+        assert!(l.check(&fresh, t0 + secs(60)).is_ok());
     }
 
     #[test]

@@ -27,8 +27,6 @@ pub const HEARTBEAT: &[u8] = b": heartbeat\n\n";
 /// A request head larger than this is refused; the agent's is a few
 /// hundred bytes.
 const MAX_HEAD: usize = 8 * 1024;
-/// A client that has not sent its whole request head by then is dropped.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that takes no bytes for this long is gone or stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -118,13 +116,15 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<Head>, Error> {
 }
 
 /// Serves a connection whose first bytes (`head`, already read) ask for the
-/// push stream, until the stream ends or the agent goes.
+/// push stream, until the stream ends or the agent goes. A client that has
+/// not sent its whole request head by `head_by` is dropped.
 pub(crate) async fn serve<IO: AsyncRead + AsyncWrite + Unpin>(
     mut tcp: IO,
     mut head: BytesMut,
     st: AppState,
+    head_by: tokio::time::Instant,
 ) {
-    let parsed = tokio::time::timeout(HEAD_TIMEOUT, async {
+    let parsed = tokio::time::timeout_at(head_by, async {
         loop {
             if let Some(h) = parse_head(&head)? {
                 return Ok(h);

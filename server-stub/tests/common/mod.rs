@@ -43,22 +43,22 @@ pub fn location(dir: &std::path::Path) -> Location {
 }
 
 pub async fn start_with(push: herald_protocol::PushMode) -> TestServer {
-    start_configured(push, |st| st).await
+    start_custom(push, |st| st).await
 }
 
 /// A server that takes every agent's word for its host name
 /// (`serve --trust-claimed-hosts`).
 pub async fn start_trusting_claimed_hosts() -> TestServer {
-    start_configured(herald_protocol::PushMode::Stream, |st| {
+    start_custom(herald_protocol::PushMode::Stream, |st| {
         st.with_trust_claimed_hosts(true)
     })
     .await
 }
 
-/// A server whose state `configure` finishes.
-pub async fn start_configured(
+/// A server whose state `setup` adjusts first (connection limits, say).
+pub async fn start_custom(
     push: herald_protocol::PushMode,
-    configure: impl FnOnce(AppState) -> AppState,
+    setup: impl FnOnce(AppState) -> AppState,
 ) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let location = location(dir.path());
@@ -68,7 +68,7 @@ pub async fn start_configured(
         min_agent_version: Some("99.0.0".into()),
         push,
     };
-    let state = configure(AppState::new(db, ADMIN, policy));
+    let state = setup(AppState::new(db, ADMIN, policy));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
