@@ -41,6 +41,7 @@ pub const TABLES: &[&str] = &[
     "site_members",
     "exchange_log",
     "prefs",
+    "bundle_nonces",
 ];
 
 /// Rows copied, per table, in copy order.
