@@ -28,6 +28,8 @@ pub struct Context {
     /// server's host).
     pub kerberos: bool,
     pub kerberos_service: Option<String>,
+    /// The server's message-signing keys (hex), checked.
+    pub server_keys: Vec<String>,
     /// The settings the machine config imposed.
     pub imposed: Vec<&'static str>,
 }
@@ -62,6 +64,16 @@ impl Context {
         if non_empty(&machine.enroll_key).is_some() {
             imposed.push("enroll_key");
         }
+        if non_empty(&machine.server_key).is_some() {
+            imposed.push("server_key");
+        }
+        let server_keys = match non_empty(&machine.server_key)
+            .or_else(|| non_empty(&cli.server_key))
+            .or_else(|| non_empty(&file.server_key))
+        {
+            Some(k) => herald_core::trust::parse_configured(&k)?,
+            None => Vec::new(),
+        };
         // The machine config is a policy: what it holds wins over the user's
         // flags, environment and file alike.
         Ok(Context {
@@ -91,6 +103,7 @@ impl Context {
                 .unwrap_or(false),
             kerberos_service: non_empty(&machine.kerberos_service)
                 .or_else(|| non_empty(&file.kerberos_service)),
+            server_keys,
             imposed,
         })
     }
@@ -125,6 +138,7 @@ impl Context {
             server_ca: self.server_ca.clone(),
             token: self.token.clone(),
             enroll_key: self.enroll_key.clone(),
+            server_keys: self.server_keys.clone(),
         })
     }
 }

@@ -24,6 +24,10 @@ pub struct FileConfig {
     pub kerberos: Option<bool>,
     /// The server's Kerberos service, when not `HTTP@` its host name.
     pub kerberos_service: Option<String>,
+    /// The server's message-signing public key (hex, as `herald-server key
+    /// show` prints it; several separated by commas): messages it did not
+    /// sign are refused. Unset, the agent learns it when it enrolls.
+    pub server_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -27,6 +27,8 @@ pub struct SignIn {
     pub enroll_key: Option<String>,
     /// Sign in by Kerberos, for this service (`HTTP@host`).
     pub kerberos_service: Option<String>,
+    /// The server's message-signing keys as configured (hex, checked).
+    pub server_keys: Vec<String>,
 }
 
 impl SignIn {
@@ -91,6 +93,7 @@ impl SignIn {
             .map_err(|e| SyncError::KerberosRefused(e.to_string()))??;
         let anonymous = self.with_token(String::new())?;
         let got = anonymous.kerberos_sign_in(&ticket).await?;
+        remember_keys(store, &got.server_keys)?;
         let credential = Credential {
             user: got.user.clone(),
             token: got.token.clone(),
@@ -111,6 +114,7 @@ impl SignIn {
         let user = os_user_name();
         let anonymous = self.with_token(String::new())?;
         let got = anonymous.enroll(&key, &user).await?;
+        remember_keys(store, &got.server_keys)?;
         let credential = Credential {
             user: got.user,
             token: got.token.clone(),
@@ -131,6 +135,7 @@ impl SignIn {
             host: self.host.clone(),
             server_ca: self.server_ca.clone(),
         })
+        .map(|c| c.with_server_keys(self.server_keys.clone()))
     }
 
     /// Tokens are kept under the server's address as given, less a final
@@ -138,6 +143,17 @@ impl SignIn {
     fn server_key(&self) -> String {
         self.server.trim_end_matches('/').to_owned()
     }
+}
+
+/// Keeps the keys a sign-in answer names, when the agent trusts none yet.
+fn remember_keys(store: &StoreHandle, keys: &[String]) -> Result<(), SyncError> {
+    if crate::trust::remember_enrolled(&crate::trust::file_of(store.path()), keys)? {
+        tracing::info!(
+            keys = keys.len(),
+            "the server's signing key kept: messages are verified from now on"
+        );
+    }
+    Ok(())
 }
 
 /// The Kerberos service of a server URL: `HTTP@` its host name.

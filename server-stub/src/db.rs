@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_directory_source.sql"),
     include_str!("../migrations/0007_accounts.sql"),
     include_str!("../migrations/0008_sites.sql"),
+    include_str!("../migrations/0012_signatures.sql"),
 ];
 
 /// The PostgreSQL schema, numbered on its own: its first migration is the
@@ -24,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
 const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_schema.sql"),
     include_str!("../migrations/postgres/0002_sites.sql"),
+    include_str!("../migrations/postgres/0006_signatures.sql"),
 ];
 
 /// Where the database is: a SQLite file (the embedded default) or a

@@ -14,7 +14,7 @@ use crate::changes::{self, Scope};
 use crate::db::{self, to_ms};
 use crate::directory::{self, User};
 use crate::error::Error;
-use crate::messages::{row_to_info, COLUMNS};
+use crate::messages::{row_signature, row_to_info, COLUMNS};
 
 /// Matches a message addressed to user `?1` (id `?2`) at host `?3`.
 const ADDRESSED: &str = "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND (
@@ -423,10 +423,12 @@ fn applicable(
                            AND rc.kind = 'read' AND rc.revision = m.revision)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![user.name, user.id, host, to_ms(now)], row_to_info)?;
+    let rows = stmt.query_map(params![user.name, user.id, host, to_ms(now)], |r| {
+        Ok((row_to_info(r)?, row_signature(r)?))
+    })?;
     let mut out = BTreeMap::new();
     for info in rows {
-        let i = info?;
+        let (i, signature) = info?;
         out.insert(
             i.id.clone(),
             Message {
@@ -440,6 +442,7 @@ fn applicable(
                 valid_until: i.valid_until,
                 receipt: i.receipt,
                 revised_at: i.revised_at,
+                signature,
             },
         );
     }

@@ -40,6 +40,8 @@ const HERALD_VARS: &[&str] = &[
     "HERALD_TLS_KEY",
     "HERALD_SERVER_CONFIG",
     "HERALD_ENROLL_KEY",
+    "HERALD_SERVER_KEY",
+    "HERALD_SIGNING_KEY",
 ];
 
 /// Path of a workspace binary, built (once per test process) so that the
