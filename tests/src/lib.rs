@@ -215,6 +215,17 @@ impl Server {
         }
     }
 
+    /// Runs a `herald-server` command on this server's own files (its
+    /// data directory and database), as `key` commands work.
+    pub fn local(&self, args: &[&str]) -> Output {
+        command("herald-server")
+            .args(args)
+            .env("HERALD_SERVER_DATA_DIR", self.dir.path())
+            .envs(postgres_database(self.dir.path()).map(|url| ("HERALD_DB", url)))
+            .output()
+            .unwrap()
+    }
+
     /// Runs an admin command against this server.
     pub fn admin(&self, args: &[&str]) -> Output {
         self.admin_as(&self.admin_token, args)
