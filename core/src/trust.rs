@@ -11,7 +11,9 @@ pub const TRUST_FILE: &str = "server-keys.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("bad server_key '{key}': {reason} (give the 64 hex digits 'herald-server key show' prints)")]
+    #[error(
+        "bad server_key '{key}': {reason} (give the 64 hex digits 'herald-server key show' prints)"
+    )]
     BadKey { key: String, reason: String },
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
@@ -89,8 +91,13 @@ pub fn log_standing(store: &Path, configured: &[String]) {
         Ok(t) if t.is_empty() => {
             tracing::warn!("messages are not verified: no server key configured")
         }
-        Ok(t) => tracing::info!(keys = t.keys.len(), "messages are verified with the server's key"),
-        Err(e) => tracing::warn!(error = %e, "the server keys cannot be read: every message will be refused until fixed"),
+        Ok(t) => tracing::info!(
+            keys = t.keys.len(),
+            "messages are verified with the server's key"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "the server keys cannot be read: every message will be refused until fixed")
+        }
     }
 }
 
@@ -121,7 +128,10 @@ mod tests {
             Err(TrustError::BadKey { .. })
         ));
         let k1 = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
-        assert_eq!(parse_configured(&format!(" {k1} ,")).unwrap(), vec![k1.to_owned()]);
+        assert_eq!(
+            parse_configured(&format!(" {k1} ,")).unwrap(),
+            vec![k1.to_owned()]
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(TRUST_FILE);
         assert!(load(&file, &[]).unwrap().is_empty());

@@ -315,11 +315,17 @@ mod tests {
         for change in changes {
             let mut bad = m.clone();
             change(&mut bad);
-            assert_eq!(trust.verify(&bad, Utc::now()), Err(SignatureError::Mismatch));
+            assert_eq!(
+                trust.verify(&bad, Utc::now()),
+                Err(SignatureError::Mismatch)
+            );
         }
         let mut unsigned = m.clone();
         unsigned.signature = None;
-        assert_eq!(trust.verify(&unsigned, Utc::now()), Err(SignatureError::Missing));
+        assert_eq!(
+            trust.verify(&unsigned, Utc::now()),
+            Err(SignatureError::Missing)
+        );
         let other = key(2);
         let mut forged = m.clone();
         forged.signature = Some(sign(&m, &other, &[]));

@@ -67,7 +67,10 @@ pub async fn run(cmd: KeyCmd, data_dir: &Path) -> Result<()> {
             let (db, path) = key.locate(data_dir);
             let old = signing::load(&path)?;
             let new = signing::rotate(&path, Duration::days(grace_days), Utc::now())?;
-            println!("rotated: the old key {} stays valid for {grace_days} days", old.key_id());
+            println!(
+                "rotated: the old key {} stays valid for {grace_days} days",
+                old.key_id()
+            );
             print_key(&new);
             let conn = herald_server::migrate::open(&db)
                 .with_context(|| format!("cannot open {db} to re-sign its messages"))?;

@@ -82,7 +82,9 @@ impl Signer {
     fn made(&self, m: &Message) -> bool {
         let mut keys: Vec<VerifyingKey> = vec![self.public()];
         keys.extend(self.retired.iter().map(|(k, _)| *k));
-        Trust::new(&keys).verify(m, DateTime::<Utc>::MIN_UTC).is_ok()
+        Trust::new(&keys)
+            .verify(m, DateTime::<Utc>::MIN_UTC)
+            .is_ok()
     }
 }
 
@@ -291,7 +293,10 @@ pub fn resign(
         crate::messages::COLUMNS
     ))?;
     let rows = stmt.query_map(params![crate::db::to_ms(now), signer.key_id()], |r| {
-        Ok((crate::messages::row_to_info(r)?, crate::messages::row_signature_json(r)?))
+        Ok((
+            crate::messages::row_to_info(r)?,
+            crate::messages::row_signature_json(r)?,
+        ))
     })?;
     let rows: Vec<(MessageInfo, Option<String>)> = rows.collect::<Result<_, _>>()?;
     drop(stmt);

@@ -87,7 +87,12 @@ fn a_message_altered_in_the_database_is_refused_by_every_agent() {
     let key = public_key(&server);
     let alice = verifying(&server, &server.url, "alice", "pc-a", &key);
     let bob = verifying(&server, &server.url, "bob", "pc-b", &key);
-    let id = server.send("all", "info", "Maintenance tonight", &["--body", "at 22:00"]);
+    let id = server.send(
+        "all",
+        "info",
+        "Maintenance tonight",
+        &["--body", "at 22:00"],
+    );
     for a in [&alice, &bob] {
         a.sync();
         assert_eq!(titles(a), vec!["Maintenance tonight"]);
@@ -257,7 +262,11 @@ fn after_a_key_rotation_an_agent_that_knew_the_old_key_accepts_the_new() {
     alice.sync();
     let out = server.local(&["key", "rotate", "--grace-days", "7"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("re-signed 1 messages"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("re-signed 1 messages"),
+        "{}",
+        text(&out.stdout)
+    );
     server.restart();
     let new = public_key(&server);
     assert_ne!(new, old);
