@@ -2,6 +2,7 @@
 //! and the real agents that know the key refuse what it did not sign, from
 //! a row altered in the database or an answer rewritten on the way, and
 //! tell the server with a "rejected" receipt.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
