@@ -181,6 +181,8 @@ mod tests {
             "1",
             "--set-kerberos-service",
             "HTTP@herald",
+            "--set-server-key",
+            "",
         ])
         .expect("parses");
         assert!(cli.kerberos);
@@ -192,6 +194,7 @@ mod tests {
                     enroll_key,
                     kerberos,
                     kerberos_service,
+                    server_key,
                     ..
                 },
         } = cli.command
@@ -203,5 +206,6 @@ mod tests {
         assert_eq!(enroll_key.as_deref(), Some(""));
         assert_eq!(kerberos.as_deref(), Some("1"));
         assert_eq!(kerberos_service.as_deref(), Some("HTTP@herald"));
+        assert_eq!(server_key.as_deref(), Some(""));
     }
 }
