@@ -32,6 +32,10 @@ pub struct Cli {
     /// on its first contact and keeps the token it gets.
     #[arg(long, global = true, env = "HERALD_ENROLL_KEY", hide_env_values = true)]
     pub enroll_key: Option<String>,
+    /// The server's message-signing public key (hex, `herald-server key
+    /// show`): messages it did not sign are refused.
+    #[arg(long, global = true, env = "HERALD_SERVER_KEY")]
+    pub server_key: Option<String>,
     /// Sign in by Kerberos with the logged-on user's ticket (no token).
     #[arg(long, global = true, env = "HERALD_KERBEROS")]
     pub kerberos: bool,
@@ -142,6 +146,9 @@ pub enum MachineConfigAction {
             value_name = "SERVICE"
         )]
         kerberos_service: Option<String>,
+        /// The server's message-signing public key (`herald-server key show`).
+        #[arg(long = "set-server-key", id = "set_server_key", value_name = "HEX")]
+        server_key: Option<String>,
     },
     /// Removes the machine config.
     Remove,
@@ -174,6 +181,8 @@ mod tests {
             "1",
             "--set-kerberos-service",
             "HTTP@herald",
+            "--set-server-key",
+            "",
         ])
         .expect("parses");
         assert!(cli.kerberos);
@@ -185,6 +194,7 @@ mod tests {
                     enroll_key,
                     kerberos,
                     kerberos_service,
+                    server_key,
                     ..
                 },
         } = cli.command
@@ -196,5 +206,6 @@ mod tests {
         assert_eq!(enroll_key.as_deref(), Some(""));
         assert_eq!(kerberos.as_deref(), Some("1"));
         assert_eq!(kerberos_service.as_deref(), Some("HTTP@herald"));
+        assert_eq!(server_key.as_deref(), Some(""));
     }
 }

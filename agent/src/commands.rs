@@ -31,6 +31,8 @@ pub struct Context {
     /// The computer's own Kerberos ticket, from the machine config only:
     /// a user's word cannot prove the computer's name.
     pub kerberos_machine_ccache: Option<PathBuf>,
+    /// The server's message-signing keys (hex), checked.
+    pub server_keys: Vec<String>,
     /// The settings the machine config imposed.
     pub imposed: Vec<&'static str>,
 }
@@ -65,6 +67,16 @@ impl Context {
         if non_empty(&machine.enroll_key).is_some() {
             imposed.push("enroll_key");
         }
+        if non_empty(&machine.server_key).is_some() {
+            imposed.push("server_key");
+        }
+        let server_keys = match non_empty(&machine.server_key)
+            .or_else(|| non_empty(&cli.server_key))
+            .or_else(|| non_empty(&file.server_key))
+        {
+            Some(k) => herald_core::trust::parse_configured(&k)?,
+            None => Vec::new(),
+        };
         // The machine config is a policy: what it holds wins over the user's
         // flags, environment and file alike.
         Ok(Context {
@@ -95,6 +107,7 @@ impl Context {
             kerberos_service: non_empty(&machine.kerberos_service)
                 .or_else(|| non_empty(&file.kerberos_service)),
             kerberos_machine_ccache: non_empty(&machine.kerberos_machine_ccache).map(PathBuf::from),
+            server_keys,
             imposed,
         })
     }
@@ -130,6 +143,7 @@ impl Context {
             token: self.token.clone(),
             enroll_key: self.enroll_key.clone(),
             machine_ccache: self.kerberos_machine_ccache.clone(),
+            server_keys: self.server_keys.clone(),
         })
     }
 }

@@ -22,8 +22,10 @@ pub fn run(action: MachineConfigAction) -> Result<()> {
             enroll_key,
             kerberos,
             kerberos_service,
+            server_key,
         } => {
             let given = config::FileConfig {
+                server_key,
                 server,
                 push_listen,
                 server_ca,
@@ -71,6 +73,7 @@ pub fn run(action: MachineConfigAction) -> Result<()> {
             };
             println!("kerberos:    {kerberos}");
             println!("kerberos_service: {}", shown(&c.kerberos_service));
+            println!("server_key:  {}", shown(&c.server_key));
         }
     }
     Ok(())
@@ -93,6 +96,11 @@ fn write(path: &Path, given: config::FileConfig) -> Result<()> {
     let server_ca = text(given.server_ca);
     let enroll_key = text(given.enroll_key);
     let kerberos_service = text(given.kerberos_service);
+    let server_key = text(given.server_key);
+    if let Some(k) = &server_key {
+        // A wrong key fails the install, not every message after it.
+        herald_core::trust::parse_configured(k)?;
+    }
     if let Some(l) = &push_listen {
         config::parse_listen(l)?;
     }
@@ -126,6 +134,7 @@ fn write(path: &Path, given: config::FileConfig) -> Result<()> {
         enroll_key: enroll_key.or(old.enroll_key),
         kerberos: given.kerberos.or(old.kerberos),
         kerberos_service: kerberos_service.or(old.kerberos_service),
+        server_key: server_key.or(old.server_key),
         ..config::FileConfig::default()
     });
     // Readable by every user, whose agents read it; an enrollment key in it

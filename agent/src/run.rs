@@ -80,6 +80,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
     let sign_in = ctx.sign_in()?;
     let headless = headless || !has_display();
     tracing::info!(server = %sign_in.server, host = %ctx.host, store = %store.path().display(), headless, "agent started");
+    herald_core::trust::log_standing(store.path(), &sign_in.server_keys);
     runtime()?.block_on(async {
         // The central server's default language stands in for a locale
         // that names none of Herald's; it takes effect at the next start.

@@ -29,6 +29,10 @@ pub struct FileConfig {
     /// with the user's ticket, it proves the computer's name; read from
     /// the machine config only.
     pub kerberos_machine_ccache: Option<String>,
+    /// The server's message-signing public key (hex, as `herald-server key
+    /// show` prints it; several separated by commas): messages it did not
+    /// sign are refused. Unset, the agent learns it when it enrolls.
+    pub server_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

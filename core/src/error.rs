@@ -56,4 +56,6 @@ pub enum SyncError {
     TooLarge(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
 }

@@ -18,6 +18,7 @@ pub mod signin;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod trust;
 
 pub use error::{StoreError, SyncError};
 pub use store::{MessageState, Store, StoredMessage};

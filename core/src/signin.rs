@@ -29,6 +29,8 @@ pub struct SignIn {
     pub kerberos_service: Option<String>,
     /// The computer's own ticket, to prove its name at Kerberos sign-in.
     pub machine_ccache: Option<std::path::PathBuf>,
+    /// The server's message-signing keys as configured (hex, checked).
+    pub server_keys: Vec<String>,
 }
 
 impl SignIn {
@@ -109,6 +111,7 @@ impl SignIn {
         let got = anonymous
             .kerberos_sign_in(&ticket, machine.as_deref())
             .await?;
+        remember_keys(store, &got.server_keys)?;
         let credential = Credential {
             user: got.user.clone(),
             token: got.token.clone(),
@@ -129,6 +132,7 @@ impl SignIn {
         let user = os_user_name();
         let anonymous = self.with_token(String::new())?;
         let got = anonymous.enroll(&key, &user).await?;
+        remember_keys(store, &got.server_keys)?;
         let credential = Credential {
             user: got.user,
             token: got.token.clone(),
@@ -149,6 +153,7 @@ impl SignIn {
             host: self.host.clone(),
             server_ca: self.server_ca.clone(),
         })
+        .map(|c| c.with_server_keys(self.server_keys.clone()))
     }
 
     /// Tokens are kept under the server's address as given, less a final
@@ -156,6 +161,17 @@ impl SignIn {
     fn server_key(&self) -> String {
         self.server.trim_end_matches('/').to_owned()
     }
+}
+
+/// Keeps the keys a sign-in answer names, when the agent trusts none yet.
+fn remember_keys(store: &StoreHandle, keys: &[String]) -> Result<(), SyncError> {
+    if crate::trust::remember_enrolled(&crate::trust::file_of(store.path()), keys)? {
+        tracing::info!(
+            keys = keys.len(),
+            "the server's signing key kept: messages are verified from now on"
+        );
+    }
+    Ok(())
 }
 
 /// The Kerberos service of a server URL: `HTTP@` its host name.

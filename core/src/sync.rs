@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use herald_protocol::{
     time_in_range, EnrollRequest, Enrolled, ErrorBody, KerberosSignIn, PollRequest, PollResponse,
-    ReceiptAnswer, ReceiptBatch, API_VERSION, ENROLL_PATH, KERBEROS_PATH,
+    Receipt, ReceiptAnswer, ReceiptBatch, ReceiptKind, API_VERSION, ENROLL_PATH, KERBEROS_PATH,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -40,6 +40,9 @@ pub struct SyncClient {
     http: reqwest::Client,
     endpoint: Endpoint,
     push_port: Option<u16>,
+    /// Configured server keys (hex); with those kept beside the store, the
+    /// keys that every message must be signed by.
+    server_keys: Vec<String>,
 }
 
 impl SyncClient {
@@ -59,6 +62,7 @@ impl SyncClient {
             http,
             endpoint: Endpoint { server, ..endpoint },
             push_port: None,
+            server_keys: Vec::new(),
         })
     }
 
@@ -85,6 +89,13 @@ impl SyncClient {
             }) => Err(SyncError::EnrollRefused(reason)),
             other => other,
         }
+    }
+
+    /// Messages must be signed by one of these keys (hex), or by one that
+    /// the keys kept beside the store lead to.
+    pub fn with_server_keys(mut self, keys: Vec<String>) -> Self {
+        self.server_keys = keys;
+        self
     }
 
     /// The port to announce for inbound push calls, while listening on it.
@@ -233,6 +244,8 @@ async fn contact(
     let answer: PollResponse = client.post("/api/v1/poll", &request).await?;
     let poll_answered = Utc::now();
     validate(&answer)?;
+    let mut answer = answer;
+    let refused = verify(store, client, &mut answer)?;
     let times = ContactTimes {
         started,
         poll_sent,
@@ -245,8 +258,54 @@ async fn contact(
     );
     let server = ep.server.clone();
     Ok(store
-        .write(move |s| s.apply(&server, &answer, &ids, times))
+        .write(move |s| s.apply_verified(&server, &answer, &ids, times, &refused))
         .await?)
+}
+
+/// Stands for the cursor after an answer with a refused message: no server
+/// makes it, so the next poll gets a full answer, the refused message in
+/// it again, and a properly signed one (re-signed, or a new revision) is
+/// taken then.
+pub const UNVERIFIED_CURSOR: &str = "unverified";
+
+/// Takes out of `answer` every message whose signature does not verify,
+/// when this agent has keys to verify with, and returns the receipts that
+/// tell the server. Keys learned from a rotation's certificates are kept.
+fn verify(
+    store: &StoreHandle,
+    client: &SyncClient,
+    answer: &mut PollResponse,
+) -> Result<Vec<Receipt>, SyncError> {
+    let file = crate::trust::file_of(store.path());
+    let mut trust = crate::trust::load(&file, &client.server_keys)?;
+    if trust.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known = trust.clone();
+    let now = answer.server_time;
+    let mut refused = Vec::new();
+    answer.messages.retain(|m| match trust.verify(m, now) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(message = %m.id, revision = m.revision, reason = %e,
+                "message refused: its signature does not verify; not stored, not shown");
+            refused.push(Receipt {
+                message_id: m.id.clone(),
+                revision: m.revision,
+                kind: ReceiptKind::Rejected,
+                at: now,
+            });
+            false
+        }
+    });
+    if trust != known {
+        tracing::info!("learned the server's new signing key from a certificate by a trusted one");
+        crate::trust::save(&file, &trust)?;
+    }
+    if !refused.is_empty() {
+        answer.cursor = UNVERIFIED_CURSOR.to_owned();
+    }
+    Ok(refused)
 }
 
 /// What serde cannot check: the answer must make sense before it is applied.

@@ -185,6 +185,10 @@ pub struct ReceiptReport {
     /// Of the addressed, how many displayed / read the current revision.
     pub displayed: u64,
     pub read: u64,
+    /// Of everyone, how many had an agent refuse the current revision: its
+    /// signature did not verify (altered on the way or in the database).
+    #[serde(default)]
+    pub rejected: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +204,9 @@ pub struct UserReceipts {
     /// the current one.
     #[serde(default)]
     pub read_earlier: Option<u32>,
+    /// The first agent that refused the current revision's signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<ReceiptAt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

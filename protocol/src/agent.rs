@@ -21,6 +21,10 @@ pub struct Message {
     pub receipt: ReceiptPolicy,
     /// When this revision was made on the server.
     pub revised_at: DateTime<Utc>,
+    /// The server's signature of this revision; absent from servers that
+    /// do not sign. Agents that know the server's key refuse it absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::MessageSignature>,
 }
 
 /// `POST /api/v1/poll`, authenticated with the user's agent token.

@@ -28,6 +28,11 @@ pub struct Enrolled {
     pub token: String,
     pub user: String,
     pub host: String,
+    /// The public keys (hex) that sign this server's messages; the agent
+    /// verifies every message with them from then on. Empty from servers
+    /// that do not sign.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_keys: Vec<String>,
 }
 
 /// `POST /api/v1/admin/enroll-keys`.

@@ -81,7 +81,9 @@ text_enum!(
 
 text_enum!(
     /// What a receipt reports.
-    ReceiptKind, "receipt kind", { Displayed => "displayed", Read => "read" }
+    ReceiptKind, "receipt kind", {
+        Displayed => "displayed", Read => "read", Rejected => "rejected"
+    }
 );
 
 text_enum!(
@@ -103,7 +105,8 @@ impl ReceiptPolicy {
     /// the sender is also told when the message was displayed.
     pub fn reports(self, kind: ReceiptKind) -> bool {
         match kind {
-            ReceiptKind::Read => true,
+            // The server must hear of a forged or damaged message.
+            ReceiptKind::Read | ReceiptKind::Rejected => true,
             ReceiptKind::Displayed => {
                 matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both)
             }
@@ -114,6 +117,7 @@ impl ReceiptPolicy {
     pub fn requests(self, kind: ReceiptKind) -> bool {
         match kind {
             ReceiptKind::Read => matches!(self, ReceiptPolicy::Read | ReceiptPolicy::Both),
+            ReceiptKind::Rejected => true,
             ReceiptKind::Displayed => {
                 matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both)
             }

@@ -11,6 +11,7 @@ mod directory;
 mod enroll;
 mod enums;
 mod inbound;
+pub mod signing;
 mod sites;
 pub mod steps;
 mod time;
@@ -22,6 +23,7 @@ pub use directory::*;
 pub use enroll::*;
 pub use enums::*;
 pub use inbound::*;
+pub use signing::{KeyCert, MessageSignature};
 pub use sites::*;
 pub use time::{in_range as time_in_range, EARLIEST_MS, LATEST_MS};
 

@@ -311,14 +311,16 @@ async function messagePage(id) {
   const counts = h("div", { class: "counts", id: "counts" },
     h("div", {}, h("strong", { text: String(report.addressed) }), t("report.addressed")),
     h("div", {}, h("strong", { text: `${report.displayed} (${pct(report.displayed)} %)` }), t("report.displayed")),
-    h("div", {}, h("strong", { id: "read-count", text: `${report.read} (${pct(report.read)} %)` }), t("report.read")));
+    h("div", {}, h("strong", { id: "read-count", text: `${report.read} (${pct(report.read)} %)` }), t("report.read")),
+    // Agents that refused the message: its signature did not verify.
+    report.rejected ? h("div", { class: "bad" }, h("strong", { id: "rejected-count", text: String(report.rejected) }), t("report.rejected")) : null);
   const cell = (r) => (r ? `${when(r.at)} · ${r.host}${r.host_proven === false ? ` (${t("report.unproven")})` : ""}` : t("report.notYet"));
   const rows = report.users.map((u) => h("tr", { "data-user": u.user },
     h("td", { text: u.user + (u.addressed ? "" : ` (${t("report.noLonger")})`) }),
     // A read implies it was shown, though a policy of "read" asks for no
     // displayed receipt.
     h("td", { class: u.displayed || u.read ? "good" : "", text: cell(u.displayed || u.read) }),
-    h("td", { class: u.read ? "good" : "bad", text: cell(u.read) })));
+    h("td", { class: u.read ? "good" : "bad", text: cell(u.read) + (u.rejected ? ` · ${t("report.rejected")} ${cell(u.rejected)}` : "") })));
   const state = stateOf(m);
   const actions = h("div", { class: "row" },
     h("a", { href: `${API}/messages/${encodeURIComponent(id)}/report.csv`, download: `herald-${id}.csv`, text: t("report.csv") }),

@@ -73,6 +73,9 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// The key that signs messages for agents (a file, not over HTTP).
+    #[command(subcommand)]
+    Key(crate::key_cli::KeyCmd),
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
@@ -198,6 +201,12 @@ pub struct ServeArgs {
         value_name = "CIDR"
     )]
     pub trusted_proxies: Vec<herald_server::proxy::Cidr>,
+    /// The key file that signs messages (made at first start, owner-only;
+    /// every instance on one database must be given the same file).
+    /// Default: signing-key beside a SQLite database, else in the data
+    /// directory.
+    #[arg(long, env = "HERALD_SIGNING_KEY", value_name = "PATH")]
+    pub signing_key: Option<PathBuf>,
     /// Writers on PostgreSQL, each on a connection of its own (SQLite has
     /// one). More help when the database is across a network: a write
     /// waits for a round trip per statement.
@@ -368,8 +377,8 @@ const NONE: Option<&()> = None;
 
 pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     match cmd {
-        Command::Serve(_) | Command::Backup { .. } | Command::Migrate { .. } => {
-            anyhow::bail!("serve, backup and migrate are not admin commands")
+        Command::Serve(_) | Command::Backup { .. } | Command::Migrate { .. } | Command::Key(_) => {
+            anyhow::bail!("serve, backup, migrate and key are not admin commands")
         }
         Command::Enroll(cmd) => crate::enroll_cli::enroll(cmd, c).await?,
         Command::Admin(cmd) => crate::accounts_cli::admin(cmd, c).await?,
@@ -524,12 +533,13 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
             }
             let pct = |n: u64| (n * 100).checked_div(r.addressed).unwrap_or(0);
             println!(
-                "{} addressed, {} displayed ({}%), {} read ({}%)",
+                "{} addressed, {} displayed ({}%), {} read ({}%), {} rejected",
                 r.addressed,
                 r.displayed,
                 pct(r.displayed),
                 r.read,
-                pct(r.read)
+                pct(r.read),
+                r.rejected
             );
             for u in &r.users {
                 let at = |a: &Option<herald_protocol::ReceiptAt>| {
@@ -541,8 +551,13 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                         },
                     )
                 };
+                let rejected = u
+                    .rejected
+                    .as_ref()
+                    .map(|_| format!("\trejected {}", at(&u.rejected)))
+                    .unwrap_or_default();
                 println!(
-                    "{}\t{}\tdisplayed {}\tread {}",
+                    "{}\t{}\tdisplayed {}\tread {}{rejected}",
                     u.user,
                     if u.addressed {
                         "addressed"

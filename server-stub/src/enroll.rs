@@ -175,6 +175,7 @@ pub fn enroll(
         token,
         user: name,
         host,
+        server_keys: server_keys(now),
     })
 }
 
@@ -250,7 +251,17 @@ pub fn kerberos(
     let token = issue_host_token(&tx, user_id, &host, via, proven, now)?;
     tx.commit()?;
     tracing::info!(%user, %host, %principal, host_proven = proven, "signed in by Kerberos");
-    Ok(Enrolled { token, user, host })
+    Ok(Enrolled {
+        token,
+        user,
+        host,
+        server_keys: server_keys(now),
+    })
+}
+
+/// The keys that sign this server's messages, for a newly enrolled agent.
+fn server_keys(now: DateTime<Utc>) -> Vec<String> {
+    crate::signing::current().map_or_else(Vec::new, |s| s.valid_keys(now))
 }
 
 /// Whether `principal` is the host principal of `host` (normalized):

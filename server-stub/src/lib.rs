@@ -55,6 +55,7 @@ pub mod proxy;
 pub mod push;
 pub mod report;
 pub mod sessions;
+pub mod signing;
 pub mod sites;
 pub mod sql;
 pub mod stream;

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod directory_cli;
 mod enroll_cli;
+mod key_cli;
 mod site_cli;
 
 use std::path::{Path, PathBuf};
@@ -91,6 +92,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("copied {from} to {to}");
             Ok(())
         }
+        Command::Key(cmd) => key_cli::run(cmd, &data_dir).await,
         other => {
             let token = match cli.admin_token {
                 Some(t) => t,
@@ -195,6 +197,7 @@ async fn serve(args: ServeArgs, token: Option<String>, data_dir: &Path) -> Resul
         .await
         .context("cannot keep the admin token's hash in the database")?;
     }
+    signing_key(&args, &location, data_dir, &db).await?;
     let policy = herald_server::AgentPolicy {
         poll_interval_secs: args.poll_interval.max(1),
         min_agent_version: args.min_agent_version,
@@ -326,6 +329,43 @@ fn conn_limits(args: &cli::ConnArgs) -> Result<herald_server::admission::ConnLim
         "connection caps"
     );
     Ok(limits)
+}
+
+/// Loads the message-signing key (making it at first start) for every
+/// revision this instance makes. A new key adopts the messages made before
+/// signing began; a rotated one takes over what the old key signed.
+async fn signing_key(
+    args: &ServeArgs,
+    location: &Location,
+    data_dir: &Path,
+    db: &herald_server::pool::Db,
+) -> Result<()> {
+    use herald_server::signing;
+    let path = args
+        .signing_key
+        .clone()
+        .unwrap_or_else(|| signing::default_path(location, data_dir));
+    let (signer, made) = signing::load_or_create(&path, chrono::Utc::now())
+        .with_context(|| format!("cannot load the message-signing key {}", path.display()))?;
+    if made {
+        tracing::info!(path = %path.display(), "new message-signing key made");
+    }
+    tracing::info!(key = %signer.public_hex(), fingerprint = %signer.key_id(),
+        "signing messages (agents verify them with this public key)");
+    let for_db = signer.clone();
+    let done = db
+        .write(move |c| signing::resign(c, &for_db, made, chrono::Utc::now()))
+        .await
+        .context("cannot re-sign the messages")?;
+    if done.signed > 0 || done.refused > 0 {
+        tracing::info!(
+            signed = done.signed,
+            refused = done.refused,
+            "messages (re-)signed with the current key"
+        );
+    }
+    signing::install(signer);
+    Ok(())
 }
 
 async fn shutdown_signal() {

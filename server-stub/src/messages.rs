@@ -94,6 +94,7 @@ pub fn create(
     record_revision(&tx, &id, 1, by, "sent", now)?;
     changes::record(&tx, &changes::message_scopes(&tx, &id)?)?;
     let info = get_tx(&tx, &id)?;
+    crate::signing::sign_stored(&tx, &info)?;
     tx.commit()?;
     Ok(info)
 }
@@ -210,6 +211,7 @@ pub fn edit(
         ],
     )?;
     let info = get_tx(&tx, id)?;
+    crate::signing::sign_stored(&tx, &info)?;
     record_revision(
         &tx,
         id,
@@ -290,7 +292,19 @@ pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
 
 pub(crate) const COLUMNS: &str =
     "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
-                                  created_at, revised_at, withdrawn_at, immediate, created_by";
+                                  created_at, revised_at, withdrawn_at, immediate, created_by, signature";
+
+/// The stored signature (JSON) of a row read with `COLUMNS`.
+pub(crate) fn row_signature_json(r: &Row<'_>) -> crate::sql::Result<Option<String>> {
+    r.get(14)
+}
+
+/// The stored signature of a row read with `COLUMNS`.
+pub(crate) fn row_signature(
+    r: &Row<'_>,
+) -> crate::sql::Result<Option<herald_protocol::MessageSignature>> {
+    Ok(crate::signing::parse_stored(row_signature_json(r)?))
+}
 
 pub(crate) fn row_to_info(r: &Row<'_>) -> crate::sql::Result<MessageInfo> {
     let severity: String = r.get(2)?;

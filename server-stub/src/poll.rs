@@ -14,7 +14,7 @@ use crate::changes::{self, Scope};
 use crate::db::{self, to_ms};
 use crate::directory::{self, HostMatch, User};
 use crate::error::Error;
-use crate::messages::{row_to_info, COLUMNS};
+use crate::messages::{row_signature, row_to_info, COLUMNS};
 
 /// Matches a message addressed to user `?1` (id `?2`) at host `?3`, as
 /// `HostMatch::matched` gives it: an unproven host is `*`, which no `host:`
@@ -470,11 +470,11 @@ fn applicable(
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
         params![user.name, user.id, host.matched(), to_ms(now)],
-        row_to_info,
+        |r| Ok((row_to_info(r)?, row_signature(r)?)),
     )?;
     let mut out = BTreeMap::new();
     for info in rows {
-        let i = info?;
+        let (i, signature) = info?;
         out.insert(
             i.id.clone(),
             Message {
@@ -488,6 +488,7 @@ fn applicable(
                 valid_until: i.valid_until,
                 receipt: i.receipt,
                 revised_at: i.revised_at,
+                signature,
             },
         );
     }

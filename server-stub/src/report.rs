@@ -28,6 +28,7 @@ pub fn report(conn: &Conn, id: &str) -> Result<ReceiptReport, Error> {
                     displayed: None,
                     read: None,
                     read_earlier: None,
+                    rejected: None,
                 },
             )
         })
@@ -41,6 +42,7 @@ pub fn report(conn: &Conn, id: &str) -> Result<ReceiptReport, Error> {
             displayed: None,
             read: None,
             read_earlier: None,
+            rejected: None,
         });
         let at = ReceiptAt {
             at: r.at,
@@ -60,6 +62,9 @@ pub fn report(conn: &Conn, id: &str) -> Result<ReceiptReport, Error> {
             ReceiptKind::Read => {
                 entry.read.get_or_insert(at);
             }
+            ReceiptKind::Rejected => {
+                entry.rejected.get_or_insert(at);
+            }
         }
     }
     let mut users: Vec<UserReceipts> = users.into_values().collect();
@@ -74,6 +79,7 @@ pub fn report(conn: &Conn, id: &str) -> Result<ReceiptReport, Error> {
         addressed: count(|_| true),
         displayed: count(|u| u.displayed.is_some() || u.read.is_some()),
         read: count(|u| u.read.is_some()),
+        rejected: users.iter().filter(|u| u.rejected.is_some()).count() as u64,
         message,
         users,
     })
@@ -81,7 +87,8 @@ pub fn report(conn: &Conn, id: &str) -> Result<ReceiptReport, Error> {
 
 pub fn csv(r: &ReceiptReport) -> String {
     let mut out = String::from(
-        "user,addressed,displayed_at,displayed_host,read_at,read_host,read_earlier_revision\r\n",
+        "user,addressed,displayed_at,displayed_host,read_at,read_host,read_earlier_revision,\
+         rejected_at,rejected_host\r\n",
     );
     let at = |a: &Option<ReceiptAt>| {
         a.as_ref().map_or((String::new(), String::new()), |a| {
@@ -91,6 +98,7 @@ pub fn csv(r: &ReceiptReport) -> String {
     for u in &r.users {
         let (d_at, d_host) = at(&u.displayed);
         let (r_at, r_host) = at(&u.read);
+        let (x_at, x_host) = at(&u.rejected);
         let cells = [
             u.user.clone(),
             u.addressed.to_string(),
@@ -99,6 +107,8 @@ pub fn csv(r: &ReceiptReport) -> String {
             r_at,
             r_host,
             u.read_earlier.map(|v| v.to_string()).unwrap_or_default(),
+            x_at,
+            x_host,
         ];
         let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
         out.push_str(&line.join(","));

@@ -40,6 +40,8 @@ const HERALD_VARS: &[&str] = &[
     "HERALD_TLS_KEY",
     "HERALD_SERVER_CONFIG",
     "HERALD_ENROLL_KEY",
+    "HERALD_SERVER_KEY",
+    "HERALD_SIGNING_KEY",
 ];
 
 /// Path of a workspace binary, built (once per test process) so that the
@@ -211,6 +213,17 @@ impl Server {
             c.kill().ok();
             c.wait().ok();
         }
+    }
+
+    /// Runs a `herald-server` command on this server's own files (its
+    /// data directory and database), as `key` commands work.
+    pub fn local(&self, args: &[&str]) -> Output {
+        command("herald-server")
+            .args(args)
+            .env("HERALD_SERVER_DATA_DIR", self.dir.path())
+            .envs(postgres_database(self.dir.path()).map(|url| ("HERALD_DB", url)))
+            .output()
+            .unwrap()
     }
 
     /// Runs an admin command against this server.

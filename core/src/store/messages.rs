@@ -172,7 +172,7 @@ impl Store {
     pub fn pending_receipts(&self, limit: usize) -> Result<Vec<(i64, Receipt)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, revision, kind, at FROM outbox
-             WHERE sent_at IS NULL AND kind IN ('displayed', 'read') ORDER BY id LIMIT ?1",
+             WHERE sent_at IS NULL AND kind IN ('displayed', 'read', 'rejected') ORDER BY id LIMIT ?1",
         )?;
         let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             Ok((
@@ -202,7 +202,7 @@ impl Store {
     pub fn unsendable_receipts(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT kind FROM outbox
-             WHERE sent_at IS NULL AND kind NOT IN ('displayed', 'read') ORDER BY id LIMIT 100",
+             WHERE sent_at IS NULL AND kind NOT IN ('displayed', 'read', 'rejected') ORDER BY id LIMIT 100",
         )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use herald_protocol::{Message, PollResponse, PushMode, StopReason};
+use herald_protocol::{Message, PollResponse, PushMode, Receipt, StopReason};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
@@ -102,6 +102,8 @@ pub struct Applied {
     pub receipts_sent: usize,
     pub received: usize,
     pub stopped: usize,
+    /// Messages refused: their signature did not verify.
+    pub refused: usize,
 }
 
 impl Store {
@@ -152,6 +154,20 @@ impl Store {
         sent_receipts: &[i64],
         times: ContactTimes,
     ) -> Result<Applied, StoreError> {
+        self.apply_verified(server, answer, sent_receipts, times, &[])
+    }
+
+    /// `apply`, after messages whose signature did not verify were taken
+    /// out of the answer: `refused` are the receipts that say so. What the
+    /// agent holds of a refused message stays as it was.
+    pub fn apply_verified(
+        &mut self,
+        server: &str,
+        answer: &PollResponse,
+        sent_receipts: &[i64],
+        times: ContactTimes,
+        refused: &[Receipt],
+    ) -> Result<Applied, StoreError> {
         let tx = self.write()?;
         let old = read_state(&tx)?;
         let now = answer.server_time;
@@ -160,8 +176,15 @@ impl Store {
 
         let mut applied = Applied {
             receipts_sent: sent_receipts.len(),
+            refused: refused.len(),
             ..Applied::default()
         };
+        for r in refused {
+            tx.execute(
+                "INSERT OR IGNORE INTO outbox(message_id, revision, kind, at) VALUES (?1, ?2, ?3, ?4)",
+                params![r.message_id, r.revision, r.kind.as_str(), to_ms(r.at)],
+            )?;
+        }
         for m in &answer.messages {
             upsert(&tx, m, now)?;
             applied.received += 1;
@@ -170,7 +193,12 @@ impl Store {
             applied.stopped += usize::from(stop(&tx, &s.id, s.reason, now)?);
         }
         if answer.full {
-            let listed: HashSet<&str> = answer.messages.iter().map(|m| m.id.as_str()).collect();
+            let listed: HashSet<&str> = answer
+                .messages
+                .iter()
+                .map(|m| m.id.as_str())
+                .chain(refused.iter().map(|r| r.message_id.as_str()))
+                .collect();
             applied.stopped += stop_unlisted(&tx, &listed, now)?;
         }
         // Cancelled messages come back once a contact has happened after the

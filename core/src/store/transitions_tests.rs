@@ -26,6 +26,7 @@ fn wire(id: &str, revision: u32, receipt: ReceiptPolicy) -> Message {
         valid_until: t(1000),
         receipt,
         revised_at: t(0),
+        signature: None,
     }
 }
 

@@ -1,0 +1,367 @@
+//! Message signatures: the server signs every message revision with an
+//! Ed25519 key kept outside its database, and agents that know the key
+//! refuse anything it did not sign. Both sides use the canonical form here.
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Message;
+
+/// Prefixes every signed message revision, so that no other signed bytes
+/// (a key certificate, a relay's bundle) can pass for one.
+pub const MESSAGE_DOMAIN: &[u8] = b"herald message revision\0";
+/// Prefixes every key certificate.
+pub const CERT_DOMAIN: &[u8] = b"herald signing key certificate\0";
+/// The version of both canonical forms.
+pub const CANONICAL_VERSION: u8 = 1;
+
+/// How a message revision was signed, as the agent receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageSignature {
+    /// The fingerprint of the key that signed (`key_id`).
+    pub key: String,
+    /// The Ed25519 signature of `canonical(message)`, hex.
+    pub sig: String,
+    /// Certificates from older keys to this one, oldest first, so that an
+    /// agent that knows an older key can come to trust this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<KeyCert>,
+}
+
+/// A new signing key, vouched for by the key before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyCert {
+    /// The new public key, hex.
+    pub key: String,
+    /// The fingerprint of the older key that signed this certificate.
+    pub signed_by: String,
+    /// Until when the older key's signatures stay good.
+    pub old_valid_until: DateTime<Utc>,
+    /// Ed25519 signature by the older key of `cert_bytes`, hex.
+    pub sig: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the message is not signed")]
+    Missing,
+    #[error("signed by key {0}, which this agent does not trust")]
+    UnknownKey(String),
+    #[error("signed by key {0}, whose validity ended at {1}")]
+    ExpiredKey(String, DateTime<Utc>),
+    #[error("the signature does not match the message")]
+    Mismatch,
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: &'static str, reason: String },
+}
+
+/// The bytes a message revision's signature covers: every field the agent
+/// shows or acts on, each length-prefixed so that no two messages share
+/// an encoding.
+pub fn canonical(m: &Message) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MESSAGE_DOMAIN.len() + 128 + m.body.len());
+    out.extend_from_slice(MESSAGE_DOMAIN);
+    out.push(CANONICAL_VERSION);
+    put_str(&mut out, &m.id);
+    out.extend_from_slice(&m.revision.to_be_bytes());
+    put_str(&mut out, m.severity.as_str());
+    put_str(&mut out, &m.title);
+    put_str(&mut out, &m.body);
+    put_str(&mut out, &m.sender);
+    out.extend_from_slice(&m.valid_from.timestamp_millis().to_be_bytes());
+    out.extend_from_slice(&m.valid_until.timestamp_millis().to_be_bytes());
+    put_str(&mut out, m.receipt.as_str());
+    out.extend_from_slice(&m.revised_at.timestamp_millis().to_be_bytes());
+    out
+}
+
+/// The bytes a key certificate's signature covers.
+pub fn cert_bytes(new_key: &[u8; 32], signed_by: &str, old_valid_until: DateTime<Utc>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(CERT_DOMAIN.len() + 64);
+    out.extend_from_slice(CERT_DOMAIN);
+    out.push(CANONICAL_VERSION);
+    out.extend_from_slice(new_key);
+    put_str(&mut out, signed_by);
+    out.extend_from_slice(&old_valid_until.timestamp_millis().to_be_bytes());
+    out
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    // Fields are bounded far below 4 GiB (MAX_BODY_BYTES).
+    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A key's short fingerprint: the first 8 bytes of its SHA-256, hex.
+pub fn key_id(key: &VerifyingKey) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+/// A public key as written in configs: 64 hex digits.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, SignatureError> {
+    let malformed = |reason: String| SignatureError::Malformed {
+        what: "public key",
+        reason,
+    };
+    let bytes = hex::decode(text.trim()).map_err(|e| malformed(e.to_string()))?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| malformed("not 32 bytes (64 hex digits)".into()))?;
+    VerifyingKey::from_bytes(&bytes).map_err(|e| malformed(e.to_string()))
+}
+
+fn parse_sig(text: &str) -> Result<ed25519_dalek::Signature, SignatureError> {
+    let malformed = |reason: String| SignatureError::Malformed {
+        what: "signature",
+        reason,
+    };
+    let bytes = hex::decode(text).map_err(|e| malformed(e.to_string()))?;
+    let bytes: [u8; 64] = bytes
+        .try_into()
+        .map_err(|_| malformed("not 64 bytes".into()))?;
+    Ok(ed25519_dalek::Signature::from_bytes(&bytes))
+}
+
+/// Signs a message revision with `key`; `chain` leads from older keys to it.
+pub fn sign(m: &Message, key: &SigningKey, chain: &[KeyCert]) -> MessageSignature {
+    MessageSignature {
+        key: key_id(&key.verifying_key()),
+        sig: hex::encode(key.sign(&canonical(m)).to_bytes()),
+        chain: chain.to_vec(),
+    }
+}
+
+/// Certifies `new` with `old`, whose signatures stay good until `old_valid_until`.
+pub fn certify(old: &SigningKey, new: &VerifyingKey, old_valid_until: DateTime<Utc>) -> KeyCert {
+    let signed_by = key_id(&old.verifying_key());
+    let sig = old.sign(&cert_bytes(new.as_bytes(), &signed_by, old_valid_until));
+    KeyCert {
+        key: hex::encode(new.as_bytes()),
+        signed_by,
+        old_valid_until,
+        sig: hex::encode(sig.to_bytes()),
+    }
+}
+
+/// A key the agent trusts, and until when (a key retired by a rotation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedKey {
+    /// Hex.
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// The keys an agent trusts. Grows only through certificates signed by a
+/// key it already trusts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trust {
+    pub keys: Vec<TrustedKey>,
+}
+
+impl Trust {
+    pub fn new(keys: &[VerifyingKey]) -> Self {
+        let mut t = Trust::default();
+        for k in keys {
+            t.add(k);
+        }
+        t
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Adds a key (again: a key given anew by configuration loses any expiry).
+    pub fn add(&mut self, key: &VerifyingKey) {
+        let hex = hex::encode(key.as_bytes());
+        match self.keys.iter_mut().find(|k| k.key == hex) {
+            Some(k) => k.valid_until = None,
+            None => self.keys.push(TrustedKey {
+                key: hex,
+                valid_until: None,
+            }),
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<(VerifyingKey, Option<DateTime<Utc>>)> {
+        self.keys.iter().find_map(|k| {
+            let key = parse_public_key(&k.key).ok()?;
+            (key_id(&key) == id).then_some((key, k.valid_until))
+        })
+    }
+
+    /// Follows certificates from a trusted key; true when it learned a key.
+    pub fn learn(&mut self, chain: &[KeyCert]) -> bool {
+        let mut learned = false;
+        for cert in chain {
+            let Ok(new) = parse_public_key(&cert.key) else {
+                continue;
+            };
+            if self.find(&key_id(&new)).is_some() {
+                continue;
+            }
+            let Some((old, _)) = self.find(&cert.signed_by) else {
+                continue;
+            };
+            let Ok(sig) = parse_sig(&cert.sig) else {
+                continue;
+            };
+            let bytes = cert_bytes(new.as_bytes(), &cert.signed_by, cert.old_valid_until);
+            if old.verify(&bytes, &sig).is_ok() {
+                let old_hex = hex::encode(old.as_bytes());
+                if let Some(k) = self.keys.iter_mut().find(|k| k.key == old_hex) {
+                    k.valid_until = Some(cert.old_valid_until);
+                }
+                self.keys.push(TrustedKey {
+                    key: cert.key.clone(),
+                    valid_until: None,
+                });
+                learned = true;
+            }
+        }
+        learned
+    }
+
+    /// Whether `m` carries a good signature by a key trusted at `now`.
+    /// Learns keys from the signature's chain first.
+    pub fn verify(&mut self, m: &Message, now: DateTime<Utc>) -> Result<(), SignatureError> {
+        let s = m.signature.as_ref().ok_or(SignatureError::Missing)?;
+        self.learn(&s.chain);
+        let (key, until) = self
+            .find(&s.key)
+            .ok_or_else(|| SignatureError::UnknownKey(s.key.clone()))?;
+        if let Some(until) = until.filter(|u| *u <= now) {
+            return Err(SignatureError::ExpiredKey(s.key.clone(), until));
+        }
+        key.verify(&canonical(m), &parse_sig(&s.sig)?)
+            .map_err(|_| SignatureError::Mismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ReceiptPolicy, Severity};
+    use chrono::TimeZone;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn message() -> Message {
+        let t = |s: i64| Utc.timestamp_millis_opt(1_800_000_000_000 + s).unwrap();
+        Message {
+            id: "m1".into(),
+            revision: 2,
+            severity: Severity::Alert,
+            title: "Fire drill".into(),
+            body: "Leave by the **east** stairs.".into(),
+            sender: "Facilities".into(),
+            valid_from: t(0),
+            valid_until: t(3_600_000),
+            receipt: ReceiptPolicy::Both,
+            revised_at: t(-5),
+            signature: None,
+        }
+    }
+
+    #[test]
+    fn the_canonical_form_and_signature_match_the_test_vector() {
+        let m = message();
+        let bytes = canonical(&m);
+        assert!(bytes.starts_with(b"herald message revision\0\x01\0\0\0\x02m1\0\0\0\x02"));
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            "ef22d580d232da1f7948f419c52d95d96ca90406cc4c6133f4c2dfdeb10f8e46"
+        );
+        let k = key(7);
+        assert_eq!(
+            hex::encode(k.verifying_key().as_bytes()),
+            "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
+        );
+        let s = sign(&m, &k, &[]);
+        assert_eq!(s.key, "fe812c12f3ab4ce6");
+        assert_eq!(
+            s.sig,
+            "310e222082cbf4bbea830c005a0f55afdb7ca8efea0ac6b40e017e495a3635f3\
+             1299be3c4489d5e8f2389242ce902659447c6c1efd6027cfc4b9cb88a849ba0d"
+        );
+    }
+
+    #[test]
+    fn a_signed_message_verifies_and_any_changed_field_does_not() {
+        let k = key(1);
+        let mut m = message();
+        m.signature = Some(sign(&m, &k, &[]));
+        let mut trust = Trust::new(&[k.verifying_key()]);
+        assert_eq!(trust.verify(&m, Utc::now()), Ok(()));
+        let changes: Vec<fn(&mut Message)> = vec![
+            |m| m.title.push('!'),
+            |m| m.body.clear(),
+            |m| m.severity = Severity::Info,
+            |m| m.revision += 1,
+            |m| m.sender = "IT".into(),
+            |m| m.receipt = ReceiptPolicy::None,
+            |m| m.valid_until += chrono::Duration::days(1),
+            |m| m.valid_from -= chrono::Duration::days(1),
+            |m| m.revised_at += chrono::Duration::milliseconds(1),
+            |m| m.id = "m2".into(),
+        ];
+        for change in changes {
+            let mut bad = m.clone();
+            change(&mut bad);
+            assert_eq!(
+                trust.verify(&bad, Utc::now()),
+                Err(SignatureError::Mismatch)
+            );
+        }
+        let mut unsigned = m.clone();
+        unsigned.signature = None;
+        assert_eq!(
+            trust.verify(&unsigned, Utc::now()),
+            Err(SignatureError::Missing)
+        );
+        let other = key(2);
+        let mut forged = m.clone();
+        forged.signature = Some(sign(&m, &other, &[]));
+        assert!(matches!(
+            trust.verify(&forged, Utc::now()),
+            Err(SignatureError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn a_rotated_key_is_learned_from_its_certificate_only() {
+        let (old, new) = (key(1), key(2));
+        let grace = Utc::now() + chrono::Duration::days(30);
+        let cert = certify(&old, &new.verifying_key(), grace);
+        let mut m = message();
+        m.signature = Some(sign(&m, &new, std::slice::from_ref(&cert)));
+        let mut trust = Trust::new(&[old.verifying_key()]);
+        assert_eq!(trust.verify(&m, Utc::now()), Ok(()));
+        assert_eq!(trust.keys.len(), 2);
+        assert_eq!(trust.keys[0].valid_until, Some(grace));
+        // The old key's signatures lapse with the grace period.
+        let mut by_old = message();
+        by_old.signature = Some(sign(&by_old, &old, &[]));
+        assert_eq!(trust.verify(&by_old, Utc::now()), Ok(()));
+        assert!(matches!(
+            trust.verify(&by_old, grace + chrono::Duration::seconds(1)),
+            Err(SignatureError::ExpiredKey(..))
+        ));
+        // A certificate by a key nobody trusts teaches nothing.
+        let stranger = key(3);
+        let fake = certify(&stranger, &key(4).verifying_key(), grace);
+        let mut trust = Trust::new(&[old.verifying_key()]);
+        assert!(!trust.learn(&[fake]));
+        // Nor one whose signature was tampered with.
+        let mut bent = cert;
+        bent.old_valid_until += chrono::Duration::days(1);
+        assert!(!trust.learn(&[bent]));
+    }
+}

@@ -1,0 +1,92 @@
+//! `herald-server key`: shows and rotates the message-signing key file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{Duration, Utc};
+use clap::Subcommand;
+use herald_server::db::Location;
+use herald_server::signing;
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Print the public key agents must be given (`server_key` in their
+    /// config, SERVER_KEY of the MSI), and its fingerprint.
+    Show(KeyArgs),
+    /// Make a new key, certified by the current one; the current one stays
+    /// valid for the grace period. Every still-valid message is re-signed
+    /// with the new key. Restart every instance afterwards.
+    Rotate {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// How long the old key's signatures stay good, in days.
+        #[arg(long, default_value_t = signing::DEFAULT_GRACE_DAYS)]
+        grace_days: i64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// The key file (default: as `serve` finds it).
+    #[arg(long, env = "HERALD_SIGNING_KEY", value_name = "PATH")]
+    pub signing_key: Option<PathBuf>,
+    /// The database (default: HERALD_DB, else server.db in the data directory).
+    #[arg(long, env = "HERALD_DB")]
+    pub db: Option<String>,
+}
+
+impl KeyArgs {
+    fn locate(&self, data_dir: &Path) -> (Location, PathBuf) {
+        let db = self.db.as_deref().map_or_else(
+            || Location::Sqlite(data_dir.join("server.db")),
+            Location::parse,
+        );
+        let path = self
+            .signing_key
+            .clone()
+            .unwrap_or_else(|| signing::default_path(&db, data_dir));
+        (db, path)
+    }
+}
+
+pub async fn run(cmd: KeyCmd, data_dir: &Path) -> Result<()> {
+    match cmd {
+        KeyCmd::Show(args) => {
+            let (_, path) = args.locate(data_dir);
+            let s = signing::load(&path)?;
+            print_key(&s);
+            for k in s.valid_keys(Utc::now()).iter().skip(1) {
+                println!("also valid (rotated out, in its grace period): {k}");
+            }
+        }
+        KeyCmd::Rotate { key, grace_days } => {
+            anyhow::ensure!(
+                (0..=3650).contains(&grace_days),
+                "--grace-days must be between 0 and 3650"
+            );
+            let (db, path) = key.locate(data_dir);
+            let old = signing::load(&path)?;
+            let new = signing::rotate(&path, Duration::days(grace_days), Utc::now())?;
+            println!(
+                "rotated: the old key {} stays valid for {grace_days} days",
+                old.key_id()
+            );
+            print_key(&new);
+            let conn = herald_server::migrate::open(&db)
+                .with_context(|| format!("cannot open {db} to re-sign its messages"))?;
+            let done = signing::resign(&conn, &new, false, Utc::now())
+                .with_context(|| format!("cannot re-sign the messages in {db}"))?;
+            println!(
+                "re-signed {} messages; {} left as they were (not signed by this server's keys)",
+                done.signed, done.refused
+            );
+            println!("restart every instance so that they sign with the new key");
+        }
+    }
+    Ok(())
+}
+
+fn print_key(s: &signing::Signer) {
+    println!("public key: {}", s.public_hex());
+    println!("fingerprint: {}", s.key_id());
+}
