@@ -46,6 +46,19 @@ fn relay_for(central: &Server, site: &str) -> Relay {
     }
 }
 
+/// The server's message-signing key, as `key show` prints it.
+fn public_key(server: &Server) -> String {
+    let out = server.local(&["key", "show"]);
+    assert!(out.status.success(), "{out:?}");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    shown
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .unwrap_or_else(|| panic!("no key in {shown}"))
+        .trim()
+        .to_owned()
+}
+
 fn exchange(relay: &Server) -> String {
     relay.ok(&["exchange"])
 }
@@ -56,9 +69,13 @@ fn an_alert_goes_down_its_receipt_comes_up_and_preferences_follow() {
     let site = relay_for(&central, "plant-a");
     let relay = &site.server;
 
-    // ann exists only at the site: her agent talks to the relay as to a server.
+    // ann exists only at the site: her agent talks to the relay as to a
+    // server, and checks its messages with the relay's signing key.
     let token = relay.add_user("ann", &[]);
-    let agent = Agent::new(&relay.url, &token, "pc-ann");
+    let mut agent = Agent::new(&relay.url, &token, "pc-ann");
+    agent
+        .env
+        .push(("HERALD_SERVER_KEY".into(), public_key(relay)));
     agent.sync();
 
     let id = central.send("all", "alert", "Evacuate hall 3", &[]);
