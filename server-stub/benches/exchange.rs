@@ -56,8 +56,15 @@ fn main() {
     let (_, down) = exchange_flow::central_seal(&central, "plant-a", Utc::now()).unwrap();
     let seal_down = t.elapsed();
     let t = Instant::now();
-    let r = exchange_flow::relay_receive(&relay, "plant-a", &down, Utc::now(), &Default::default())
-        .unwrap();
+    let r = exchange_flow::relay_receive(
+        &relay,
+        "plant-a",
+        &site_key,
+        &down,
+        Utc::now(),
+        &Default::default(),
+    )
+    .unwrap();
     let apply_down = t.elapsed();
     assert!(!r.is_rejected(), "{r:?}");
 

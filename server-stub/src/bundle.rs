@@ -3,6 +3,12 @@
 //! key and numbered per direction, in a text form that survives mail: a
 //! magic line, base64 in short lines, the signature likewise, an end line.
 //!
+//! The body is sealed to the receiver's key (X25519 from its ed25519 key,
+//! then ChaCha20-Poly1305), so that a copy in a mailbox or a proxy's log
+//! tells nothing of the messages, receipts or users it carries; the
+//! envelope (site, direction, numbers, time) stays readable, to pick the
+//! key that checks it.
+//!
 //! Numbering makes a bundle's arrival idempotent: each side applies only a
 //! number above the highest it applied, and each bundle carries everything
 //! the other side has not acknowledged, so a newer bundle holds all an
@@ -91,6 +97,8 @@ pub enum BundleError {
     Stale(String),
     #[error("a replayed bundle: one with this nonce was received before")]
     Replayed,
+    #[error("the bundle's body cannot be opened with this side's key: {0}")]
+    Unsealed(String),
 }
 
 /// A new random nonce for a bundle.
@@ -128,9 +136,18 @@ pub fn check_fresh<T>(b: &Bundle<T>, now: DateTime<Utc>) -> Result<(), BundleErr
     Ok(())
 }
 
-/// The bundle in its text form, signed with `key`.
-pub fn seal<T: Serialize>(bundle: &Bundle<T>, key: &SigningKey) -> Result<String, BundleError> {
-    let json = serde_json::to_vec(bundle).map_err(|e| BundleError::Malformed(e.to_string()))?;
+/// The bundle in its text form: its body sealed to `to`, the whole
+/// signed with `key`.
+pub fn seal<T: Serialize>(
+    bundle: &Bundle<T>,
+    key: &SigningKey,
+    to: &VerifyingKey,
+) -> Result<String, BundleError> {
+    let malformed = |e: serde_json::Error| BundleError::Malformed(e.to_string());
+    let mut value = serde_json::to_value(bundle).map_err(malformed)?;
+    let body = serde_json::to_vec(&value["body"]).map_err(malformed)?;
+    value["body"] = serde_json::json!({ SEALED: B64.encode(crate::seal::to(to, &body)) });
+    let json = serde_json::to_vec(&value).map_err(malformed)?;
     let signature = key.sign(&json);
     let mut text = String::new();
     text.push_str(MAGIC);
@@ -206,18 +223,39 @@ pub fn peek(text: &str) -> Result<(String, Direction), BundleError> {
     Ok((h.site, h.direction))
 }
 
-/// The bundle, if `from` signed it and it is for `site` in `direction`.
+/// The field a sealed body is in.
+const SEALED: &str = "sealed";
+
+/// The bundle, if `from` signed it and it is for `site` in `direction`;
+/// its body opened with `me`, the receiver's key.
 pub fn open<T: DeserializeOwned>(
     text: &str,
     from: &VerifyingKey,
+    me: &SigningKey,
     site: &str,
     direction: Direction,
 ) -> Result<Bundle<T>, BundleError> {
     let (json, signature) = extract(text)?;
     from.verify_strict(&json, &signature)
         .map_err(|_| BundleError::BadSignature)?;
-    let bundle: Bundle<T> =
-        serde_json::from_slice(&json).map_err(|e| BundleError::Malformed(e.to_string()))?;
+    let malformed = |e: serde_json::Error| BundleError::Malformed(e.to_string());
+    let mut value: serde_json::Value = serde_json::from_slice(&json).map_err(malformed)?;
+    let sealed = value["body"][SEALED]
+        .as_str()
+        .ok_or_else(|| {
+            BundleError::Unsealed(
+                "its body is not sealed: made by an older Herald; upgrade the relay and the \
+                 central server together"
+                    .into(),
+            )
+        })?
+        .to_owned();
+    let sealed = B64
+        .decode(sealed.as_bytes())
+        .map_err(|e| BundleError::Malformed(format!("sealed body: {e}")))?;
+    let body = crate::seal::open(me, &sealed).map_err(|e| BundleError::Unsealed(e.to_string()))?;
+    value["body"] = serde_json::from_slice(&body).map_err(malformed)?;
+    let bundle: Bundle<T> = serde_json::from_value(value).map_err(malformed)?;
     if !bundle.site.eq_ignore_ascii_case(site) || bundle.direction != direction {
         return Err(BundleError::Misdirected {
             expected: site.to_owned(),
@@ -291,49 +329,90 @@ mod tests {
 
     #[test]
     fn a_sealed_bundle_opens_with_its_key_and_survives_mail_line_endings() {
-        let key = generate_key();
-        let text = seal(&sample(4), &key).unwrap();
+        let (key, me) = (generate_key(), generate_key());
+        let text = seal(&sample(4), &key, &me.verifying_key()).unwrap();
         assert!(text.lines().all(|l| l.len() < 74), "{text}");
         let mailed = format!("Hello\r\n\r\n{}\r\n-- \r\n", text.replace('\n', "\r\n"));
         assert!(is_bundle(&mailed));
         assert_eq!(peek(&mailed).unwrap(), ("plant-a".into(), Direction::Up));
         let back: Bundle<Vec<String>> =
-            open(&mailed, &key.verifying_key(), "plant-a", Direction::Up).unwrap();
+            open(&mailed, &key.verifying_key(), &me, "plant-a", Direction::Up).unwrap();
         assert_eq!(back, sample(4));
     }
 
     #[test]
+    fn the_body_is_readable_by_its_receiver_only() {
+        let (key, me) = (generate_key(), generate_key());
+        let mut b = sample(4);
+        b.body = vec!["Evacuate hall 3".into()];
+        let text = seal(&b, &key, &me.verifying_key()).unwrap();
+        let (json, _) = extract(&text).unwrap();
+        let json = String::from_utf8(json).unwrap();
+        assert!(!json.contains("Evacuate"), "{json}");
+        assert!(
+            json.contains("plant-a"),
+            "the envelope stays readable: {json}"
+        );
+        let err = open::<Vec<String>>(
+            &text,
+            &key.verifying_key(),
+            &generate_key(),
+            "plant-a",
+            Direction::Up,
+        )
+        .unwrap_err();
+        assert!(matches!(err, BundleError::Unsealed(_)), "{err}");
+        // A body in clear, as an older Herald made it, is refused.
+        let plain = serde_json::to_vec(&b).unwrap();
+        let signature = key.sign(&plain);
+        let mut old = format!("{MAGIC}\n");
+        push_lines(&mut old, &B64.encode(&plain));
+        old.push_str(&format!("{SIGNATURE}\n"));
+        push_lines(&mut old, &B64.encode(signature.to_bytes()));
+        old.push_str(&format!("{END}\n"));
+        let err = open::<Vec<String>>(&old, &key.verifying_key(), &me, "plant-a", Direction::Up)
+            .unwrap_err();
+        assert!(err.to_string().contains("upgrade"), "{err}");
+    }
+
+    #[test]
     fn another_key_or_a_changed_byte_is_refused() {
-        let key = generate_key();
-        let text = seal(&sample(1), &key).unwrap();
+        let (key, me) = (generate_key(), generate_key());
+        let to = me.verifying_key();
+        let text = seal(&sample(1), &key, &to).unwrap();
         let other = generate_key().verifying_key();
         assert_eq!(
-            open::<Vec<String>>(&text, &other, "plant-a", Direction::Up).unwrap_err(),
+            open::<Vec<String>>(&text, &other, &me, "plant-a", Direction::Up).unwrap_err(),
             BundleError::BadSignature
         );
         // A forged bundle: the same header, other content, the old signature.
         let mut forged = sample(1);
         forged.body = vec!["evil".into()];
-        let forged_text = seal(&forged, &generate_key()).unwrap();
+        let forged_text = seal(&forged, &generate_key(), &to).unwrap();
         let (forged_head, _) = forged_text.split_once(SIGNATURE).unwrap();
         let (_, real_sig) = text.split_once(SIGNATURE).unwrap();
         let spliced = format!("{forged_head}{SIGNATURE}{real_sig}");
         assert_eq!(
-            open::<Vec<String>>(&spliced, &key.verifying_key(), "plant-a", Direction::Up)
-                .unwrap_err(),
+            open::<Vec<String>>(
+                &spliced,
+                &key.verifying_key(),
+                &me,
+                "plant-a",
+                Direction::Up
+            )
+            .unwrap_err(),
             BundleError::BadSignature
         );
     }
 
     #[test]
     fn a_bundle_for_another_site_or_direction_is_refused() {
-        let key = generate_key();
-        let text = seal(&sample(1), &key).unwrap();
-        let err =
-            open::<Vec<String>>(&text, &key.verifying_key(), "plant-b", Direction::Up).unwrap_err();
+        let (key, me) = (generate_key(), generate_key());
+        let text = seal(&sample(1), &key, &me.verifying_key()).unwrap();
+        let from = key.verifying_key();
+        let err = open::<Vec<String>>(&text, &from, &me, "plant-b", Direction::Up).unwrap_err();
         assert!(matches!(err, BundleError::Misdirected { .. }), "{err}");
-        let err = open::<Vec<String>>(&text, &key.verifying_key(), "plant-a", Direction::Down)
-            .unwrap_err();
+        let err = open::<Vec<String>>(&text, &from, &me, "plant-a", Direction::Down).unwrap_err();
         assert!(matches!(err, BundleError::Misdirected { .. }), "{err}");
     }
 

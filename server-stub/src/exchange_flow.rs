@@ -83,15 +83,17 @@ fn version_note(theirs: &str) -> String {
 /// Checks a bundle's text from `peer` going `direction`: its signature,
 /// site, direction and age. No database: it runs off the writer, so a
 /// bundle nobody signed costs the writer nothing.
+/// `me`: this side's key, which opens the sealed body.
 pub fn verify<T: DeserializeOwned>(
     peer: &Peer,
+    me: &SigningKey,
     text: &str,
     direction: Direction,
     now: DateTime<Utc>,
 ) -> Result<Result<Bundle<T>, BundleError>, Error> {
     let key = peer.verifying_key()?;
     Ok(
-        bundle::open(text, &key, &peer.name, direction).and_then(|b| {
+        bundle::open(text, &key, me, &peer.name, direction).and_then(|b| {
             bundle::check_fresh(&b, now)?;
             Ok(b)
         }),
@@ -101,16 +103,18 @@ pub fn verify<T: DeserializeOwned>(
 /// Checks a bundle from `peer` going `direction`, and applies it with
 /// `apply` if its number is new. A refusal is logged and changes nothing
 /// else; the caller's transaction keeps the log line.
+#[allow(clippy::too_many_arguments)]
 pub fn receive<T: DeserializeOwned>(
     conn: &Conn,
     peer: &Peer,
+    me: &SigningKey,
     text: &str,
     direction: Direction,
     now: DateTime<Utc>,
     refusals: &Refusals,
     apply: impl FnOnce(&Conn, &T) -> Result<Applied, Error>,
 ) -> Result<Received, Error> {
-    let checked = verify(peer, text, direction, now)?;
+    let checked = verify(peer, me, text, direction, now)?;
     accept(conn, &peer.name, checked, direction, now, refusals, apply)
 }
 
@@ -250,7 +254,8 @@ pub fn seal<T: Serialize>(
         sender_version: VERSION.to_owned(),
         body,
     };
-    let text = bundle::seal(&b, key).map_err(|e| Error::Internal(e.to_string()))?;
+    let text =
+        bundle::seal(&b, key, &p.verifying_key()?).map_err(|e| Error::Internal(e.to_string()))?;
     let detail = format!(
         "sent #{number} to {}: {what}; acknowledges #{}",
         p.name, p.applied
@@ -308,9 +313,17 @@ pub fn central_receive(
     let Some(peer) = sites::get(conn, &site)? else {
         return Ok(unknown(&site));
     };
-    receive(conn, &peer, text, Direction::Up, now, refusals, |c, up| {
-        exchange::apply_up(c, &peer.name, up, now)
-    })
+    let me = sites::own_key(conn)?;
+    receive(
+        conn,
+        &peer,
+        &me,
+        text,
+        Direction::Up,
+        now,
+        refusals,
+        |c, up| exchange::apply_up(c, &peer.name, up, now),
+    )
 }
 
 /// At the central server: the next bundle down to `site`.
@@ -330,6 +343,7 @@ pub fn central_seal(conn: &Conn, site: &str, now: DateTime<Utc>) -> Result<(i64,
 pub fn relay_receive(
     conn: &Conn,
     site: &str,
+    key: &SigningKey,
     text: &str,
     now: DateTime<Utc>,
     refusals: &Refusals,
@@ -338,6 +352,7 @@ pub fn relay_receive(
     receive(
         conn,
         &peer,
+        key,
         text,
         Direction::Down,
         now,

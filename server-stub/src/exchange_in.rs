@@ -7,20 +7,24 @@ use chrono::Utc;
 use serde::de::DeserializeOwned;
 
 use crate::api::AppState;
-use crate::bundle::{Bundle, BundleError, Direction};
+use crate::bundle::{self, Bundle, BundleError, Direction};
 use crate::error::Error;
 use crate::exchange::{self, Down, Up};
 use crate::exchange_flow::{self, Received};
 use crate::sites::{self, Peer};
+use ed25519_dalek::SigningKey;
 
 async fn check<T: DeserializeOwned + Send + 'static>(
     peer: Peer,
+    me: SigningKey,
     text: String,
     direction: Direction,
 ) -> Result<Result<Bundle<T>, BundleError>, Error> {
-    tokio::task::spawn_blocking(move || exchange_flow::verify(&peer, &text, direction, Utc::now()))
-        .await
-        .map_err(|e| Error::Internal(format!("checking a bundle: {e}")))?
+    tokio::task::spawn_blocking(move || {
+        exchange_flow::verify(&peer, &me, &text, direction, Utc::now())
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("checking a bundle: {e}")))?
 }
 
 /// A bundle that did not verify: its trace line if the limit lets it.
@@ -56,7 +60,12 @@ pub async fn central(
     answer: bool,
 ) -> Result<(Received, Option<String>), Error> {
     let name = peer.name.clone();
-    let checked = match check::<Up>(peer, text, Direction::Up).await? {
+    // A central server with a site has its key (made with the first).
+    let me = st
+        .read(sites::own_key_if_made)
+        .await?
+        .ok_or_else(|| Error::Internal("no exchange key here yet".into()))?;
+    let checked = match check::<Up>(peer, me, text, Direction::Up).await? {
         Ok(b) => Ok(b),
         Err(e) => {
             let r = refuse(st, &name, e.to_string(), Direction::Up).await?;
@@ -106,7 +115,15 @@ pub async fn relay(st: &AppState, site: &str, text: String) -> Result<Received, 
     let s = site.to_owned();
     let peer = st.read(move |c| sites::require(c, &s)).await?;
     let name = peer.name.clone();
-    let checked = match check::<Down>(peer, text, Direction::Down).await? {
+    let me = st
+        .exchange
+        .relay
+        .as_ref()
+        .ok_or_else(|| Error::Internal("not a relay: no [relay] key".into()))
+        .and_then(|r| {
+            bundle::signing_key(&r.key).map_err(|e| Error::bad(format!("[relay] key: {e}")))
+        })?;
+    let checked = match check::<Down>(peer, me, text, Direction::Down).await? {
         Ok(b) => Ok(b),
         Err(e) => return refuse(st, &name, e.to_string(), Direction::Down).await,
     };

@@ -87,8 +87,15 @@ fn titles(conn: &Conn) -> Vec<String> {
 fn a_message_goes_down_and_its_read_receipt_comes_up() {
     let e = ends();
     let id = send(&e.central, "all", "fire drill");
-    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals)
-        .unwrap();
+    let r = exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &down(&e),
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert!(matches!(r, Received::Applied { .. }), "{r:?}");
     assert_eq!(titles(&e.relay), ["fire drill"]);
 
@@ -128,7 +135,15 @@ fn a_message_goes_down_and_its_read_receipt_comes_up() {
         .iter()
         .any(|h| h.name == "pc-ann"));
     send(&e.central, "user:ann", "for ann");
-    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals).unwrap();
+    exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &down(&e),
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert_eq!(titles(&e.relay), ["fire drill", "for ann"]);
 }
 
@@ -139,24 +154,53 @@ fn a_lost_bundle_costs_nothing_and_a_repeated_or_late_one_changes_nothing() {
     let _lost = down(&e);
     send(&e.central, "all", "two");
     let second = down(&e);
-    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now(), &e.refusals)
-        .unwrap();
+    let r = exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &second,
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert!(matches!(r, Received::Applied { number: 2, .. }), "{r:?}");
     assert_eq!(titles(&e.relay), ["one", "two"]);
     // The same again is a replay: refused. The lost one turning up late
     // (never seen) is already held.
-    let again = exchange_flow::relay_receive(&e.relay, "plant-a", &second, Utc::now(), &e.refusals)
-        .unwrap();
+    let again = exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &second,
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert!(again.is_rejected(), "{again:?}");
-    let late =
-        exchange_flow::relay_receive(&e.relay, "plant-a", &_lost, Utc::now(), &e.refusals).unwrap();
+    let late = exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &_lost,
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert!(matches!(late, Received::Held { number: 1, .. }), "{late:?}");
     assert_eq!(titles(&e.relay), ["one", "two"]);
 
     // A withdrawal goes down as a change of the message.
     let id = messages::list(&e.central).unwrap()[0].id.clone();
     messages::withdraw(&e.central, &id, Utc::now()).unwrap();
-    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals).unwrap();
+    exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &down(&e),
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert!(messages::get(&e.relay, &id).unwrap().withdrawn_at.is_some());
 }
 
@@ -164,7 +208,15 @@ fn a_lost_bundle_costs_nothing_and_a_repeated_or_late_one_changes_nothing() {
 fn an_acknowledged_bundle_is_not_sent_again() {
     let e = ends();
     send(&e.central, "all", "old");
-    exchange_flow::relay_receive(&e.relay, "plant-a", &down(&e), Utc::now(), &e.refusals).unwrap();
+    exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &down(&e),
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     exchange_flow::central_receive(&e.central, &up(&e), Utc::now(), &e.refusals).unwrap();
     // Acknowledged: what changed before the bundle (less the margin) stays home.
     let p = sites::require(&e.central, "plant-a").unwrap();
@@ -208,8 +260,15 @@ fn a_forged_bundle_is_refused_logged_and_changes_nothing() {
         &zeros[..64],
         &zeros[64..]
     );
-    let r =
-        exchange_flow::relay_receive(&e.relay, "plant-a", &text, Utc::now(), &e.refusals).unwrap();
+    let r = exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &text,
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert!(
         matches!(&r, Received::Rejected { reason, .. } if reason.contains("signature does not verify")),
         "{r:?}"
@@ -230,7 +289,15 @@ fn a_replayed_bundle_is_refused_both_ways_and_changes_nothing() {
     let e = ends();
     send(&e.central, "all", "first");
     let d = down(&e);
-    let r = exchange_flow::relay_receive(&e.relay, "plant-a", &d, Utc::now(), &e.refusals).unwrap();
+    let r = exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &d,
+        Utc::now(),
+        &e.refusals,
+    )
+    .unwrap();
     assert!(matches!(r, Received::Applied { .. }), "{r:?}");
     let u = up(&e);
     let r = exchange_flow::central_receive(&e.central, &u, Utc::now(), &e.refusals).unwrap();
@@ -251,8 +318,15 @@ fn a_replayed_bundle_is_refused_both_ways_and_changes_nothing() {
 
     // Down: a mailbox copy of the central server's bundle, mailed again.
     let relay_refusals = Refusals::default();
-    let r =
-        exchange_flow::relay_receive(&e.relay, "plant-a", &d, Utc::now(), &relay_refusals).unwrap();
+    let r = exchange_flow::relay_receive(
+        &e.relay,
+        "plant-a",
+        &e.site_key,
+        &d,
+        Utc::now(),
+        &relay_refusals,
+    )
+    .unwrap();
     assert!(
         matches!(&r, Received::Rejected { reason, .. } if reason.contains("replayed")),
         "{r:?}"

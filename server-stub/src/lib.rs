@@ -54,6 +54,7 @@ pub mod prefs;
 pub mod proxy;
 pub mod push;
 pub mod report;
+pub mod seal;
 pub mod sessions;
 pub mod signing;
 pub mod sites;

@@ -64,6 +64,14 @@ fn row_to_peer(r: &Row<'_>) -> crate::sql::Result<Peer> {
 }
 
 /// This server's key for signing bundles, made on first use.
+/// This server's exchange key if it was made, without making it: for a
+/// reader.
+pub fn own_key_if_made(conn: &Conn) -> Result<Option<SigningKey>, Error> {
+    db::meta(conn, KEY_META)?
+        .map(|text| bundle::signing_key(&text).map_err(|e| Error::Internal(e.to_string())))
+        .transpose()
+}
+
 pub fn own_key(conn: &Conn) -> Result<SigningKey, Error> {
     if let Some(text) = db::meta(conn, KEY_META)? {
         return bundle::signing_key(&text).map_err(|e| Error::Internal(e.to_string()));
