@@ -226,6 +226,19 @@ impl Server {
             .unwrap()
     }
 
+    /// The server's message-signing public key, as `key show` prints it.
+    pub fn public_key(&self) -> String {
+        let out = self.local(&["key", "show"]);
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "key show: {out:?}");
+        shown
+            .lines()
+            .find_map(|l| l.strip_prefix("public key: "))
+            .unwrap_or_else(|| panic!("no key in {shown}"))
+            .trim()
+            .to_owned()
+    }
+
     /// Runs an admin command against this server.
     pub fn admin(&self, args: &[&str]) -> Output {
         self.admin_as(&self.admin_token, args)

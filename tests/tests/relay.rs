@@ -46,19 +46,6 @@ fn relay_for(central: &Server, site: &str) -> Relay {
     }
 }
 
-/// The server's message-signing key, as `key show` prints it.
-fn public_key(server: &Server) -> String {
-    let out = server.local(&["key", "show"]);
-    assert!(out.status.success(), "{out:?}");
-    let shown = String::from_utf8_lossy(&out.stdout);
-    shown
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .unwrap_or_else(|| panic!("no key in {shown}"))
-        .trim()
-        .to_owned()
-}
-
 fn exchange(relay: &Server) -> String {
     relay.ok(&["exchange"])
 }
@@ -75,7 +62,7 @@ fn an_alert_goes_down_its_receipt_comes_up_and_preferences_follow() {
     let mut agent = Agent::new(&relay.url, &token, "pc-ann");
     agent
         .env
-        .push(("HERALD_SERVER_KEY".into(), public_key(relay)));
+        .push(("HERALD_SERVER_KEY".into(), relay.public_key()));
     agent.sync();
 
     let id = central.send("all", "alert", "Evacuate hall 3", &[]);

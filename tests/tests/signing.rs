@@ -14,19 +14,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The server's public key, as `key show` prints it.
-fn public_key(server: &Server) -> String {
-    let out = server.local(&["key", "show"]);
-    assert!(out.status.success(), "key show: {}", text(&out.stderr));
-    let shown = text(&out.stdout);
-    shown
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .unwrap_or_else(|| panic!("no key in {shown}"))
-        .trim()
-        .to_owned()
-}
-
 fn verifying(server: &Server, url: &str, user: &str, host: &str, key: &str) -> Agent {
     let token = server.add_user(user, &[]);
     let mut agent = Agent::new(url, token.trim(), host);
@@ -85,7 +72,7 @@ fn report(server: &Server, id: &str) -> String {
 #[test]
 fn a_message_altered_in_the_database_is_refused_by_every_agent() {
     let server = Server::start();
-    let key = public_key(&server);
+    let key = server.public_key();
     let alice = verifying(&server, &server.url, "alice", "pc-a", &key);
     let bob = verifying(&server, &server.url, "bob", "pc-b", &key);
     let id = server.send(
@@ -206,7 +193,7 @@ fn relay(mut client: TcpStream, upstream: &str) -> std::io::Result<()> {
 #[test]
 fn a_poll_answer_rewritten_on_the_way_is_refused() {
     let server = Server::start();
-    let key = public_key(&server);
+    let key = server.public_key();
     let proxy = rewriting_proxy(&server.url);
     let alice_token = server.add_user("alice", &[]);
     let mut alice = Agent::new(&proxy, alice_token.trim(), "pc-a");
@@ -245,7 +232,7 @@ fn an_agent_that_enrolled_verifies_with_the_key_it_was_given() {
     agent.sync();
     assert_eq!(titles(&agent), vec!["Welcome"]);
     let kept = std::fs::read_to_string(agent.data_dir().join("server-keys.json")).unwrap();
-    assert!(kept.contains(&public_key(&server)), "{kept}");
+    assert!(kept.contains(&server.public_key()), "{kept}");
     tamper(&server, &id);
     agent.sync();
     agent.sync();
@@ -257,7 +244,7 @@ fn an_agent_that_enrolled_verifies_with_the_key_it_was_given() {
 #[test]
 fn after_a_key_rotation_an_agent_that_knew_the_old_key_accepts_the_new() {
     let mut server = Server::start();
-    let old = public_key(&server);
+    let old = server.public_key();
     let alice = verifying(&server, &server.url, "alice", "pc-a", &old);
     let first = server.send("all", "info", "Before the rotation", &[]);
     alice.sync();
@@ -269,7 +256,7 @@ fn after_a_key_rotation_an_agent_that_knew_the_old_key_accepts_the_new() {
         text(&out.stdout)
     );
     server.restart();
-    let new = public_key(&server);
+    let new = server.public_key();
     assert_ne!(new, old);
     server.send("all", "info", "After the rotation", &[]);
     alice.sync();
