@@ -126,7 +126,9 @@ pub(crate) async fn site_exchange(
     let posted = String::from_utf8(bytes.to_vec()).unwrap_or_default();
     match exchange_in::central(&st, peer, posted, true).await? {
         (_, Some(text_down)) => Ok(text(StatusCode::OK, text_down)),
-        (Received::Rejected { .. }, None) => Err(Error::Forbidden(exchange_flow::REFUSED.into())),
+        (Received::Rejected { .. } | Received::Copy { .. }, None) => {
+            Err(Error::Forbidden(exchange_flow::REFUSED.into()))
+        }
         (_, None) => Err(Error::Internal("no answer to send".into())),
     }
 }

@@ -34,6 +34,10 @@ pub enum Received {
         number: i64,
         version: String,
     },
+    /// A copy of a bundle applied before (its nonce was seen): mail may
+    /// deliver one twice, and anyone holding a copy may post it. Nothing
+    /// changed, nothing is answered, and nothing is wrong with the site.
+    Copy { site: String, number: i64 },
     /// Not verified, or for no site we know: nothing changed.
     Rejected { site: String, reason: String },
 }
@@ -58,6 +62,10 @@ impl Received {
             } => format!(
                 "received #{number} from {site} again: already applied, nothing changed{}",
                 version_note(version)
+            ),
+            Received::Copy { site, number } => format!(
+                "received #{number} from {site} again: a copy of a bundle already applied \
+                 (a replayed bundle: its nonce was seen), nothing changed, not answered"
             ),
             Received::Rejected { site, reason } => {
                 format!("REJECTED a bundle said to be from {site}: {reason}")
@@ -136,6 +144,9 @@ pub fn accept<T>(
         Err(e) => return reject(conn, &peer.name, &e.to_string(), direction, now, refusals),
     };
     if let Err(e) = exchange_guard::remember_nonce(conn, &peer.name, &b.nonce, b.created, now)? {
+        if e == BundleError::Replayed && b.number <= peer.applied {
+            return copy(conn, &peer.name, b.number, now, refusals);
+        }
         return reject(conn, &peer.name, &e.to_string(), direction, now, refusals);
     }
     let received = match bundle::arrival(b.number, peer.applied) {
@@ -171,6 +182,41 @@ pub fn accept<T>(
         detail: &detail,
     };
     exchange_log::record(conn, &entry, now)?;
+    Ok(received)
+}
+
+/// A copy of a bundle applied before: traced as refused, at most once a
+/// minute per site like any refusal, but the site is not marked failing.
+fn copy(
+    conn: &Conn,
+    site: &str,
+    number: i64,
+    now: DateTime<Utc>,
+    refusals: &Refusals,
+) -> Result<Received, Error> {
+    let received = Received::Copy {
+        site: site.to_owned(),
+        number,
+    };
+    match refusals.admit(site, now) {
+        Some(unwritten) => {
+            let mut detail = received.line();
+            if unwritten > 0 {
+                detail.push_str(&format!(
+                    " ({unwritten} more refused since the last such line, not written)"
+                ));
+            }
+            let entry = Entry {
+                site,
+                event: "receive",
+                number: Some(number),
+                outcome: "rejected",
+                detail: &detail,
+            };
+            exchange_log::record(conn, &entry, now)?;
+        }
+        None => tracing::debug!(%site, number, "a copy of a bundle, trace line left out"),
+    }
     Ok(received)
 }
 

@@ -84,11 +84,14 @@ pub async fn central(
             &guard.refusals,
             |c, up| exchange::apply_up(c, &name, up, now),
         )?;
-        let reply = if answer && !received.is_rejected() {
-            Some(exchange_flow::central_seal(c, &name, now)?.1)
-        } else {
-            None
-        };
+        // Only a bundle taken now is answered: a copy of an old one must
+        // not fetch today's messages.
+        let reply =
+            if answer && matches!(received, Received::Applied { .. } | Received::Held { .. }) {
+                Some(exchange_flow::central_seal(c, &name, now)?.1)
+            } else {
+                None
+            };
         Ok((received, reply))
     })
     .await

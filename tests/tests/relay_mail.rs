@@ -143,7 +143,10 @@ fn bundles_by_mail_deliver_an_alert_and_bring_its_receipt_back_whatever_mail_doe
         !out.status.success(),
         "a refused bundle makes the exchange fail: {said}"
     );
-    assert!(said.contains("again: already applied"), "{said}");
+    assert!(
+        said.contains("again: a copy of a bundle already applied"),
+        "{said}"
+    );
     assert!(said.contains("REJECTED"), "{said}");
     let synced = agent.ok(&["sync"]);
     assert!(synced.contains("0 received"), "{synced}");
