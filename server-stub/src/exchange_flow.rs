@@ -200,24 +200,37 @@ fn copy(
     };
     match refusals.admit(site, now) {
         Some(unwritten) => {
-            let mut detail = received.line();
-            if unwritten > 0 {
-                detail.push_str(&format!(
-                    " ({unwritten} more refused since the last such line, not written)"
-                ));
-            }
-            let entry = Entry {
-                site,
-                event: "receive",
-                number: Some(number),
-                outcome: "rejected",
-                detail: &detail,
-            };
-            exchange_log::record(conn, &entry, now)?;
+            trace_refused(conn, site, Some(number), received.line(), unwritten, now)?;
         }
         None => tracing::debug!(%site, number, "a copy of a bundle, trace line left out"),
     }
     Ok(received)
+}
+
+/// Writes a refusal's trace line, saying how many the limit left out
+/// before it; returns the line.
+fn trace_refused(
+    conn: &Conn,
+    site: &str,
+    number: Option<i64>,
+    mut detail: String,
+    unwritten: u64,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    if unwritten > 0 {
+        detail.push_str(&format!(
+            " ({unwritten} more refused since the last such line, not written)"
+        ));
+    }
+    let entry = Entry {
+        site,
+        event: "receive",
+        number,
+        outcome: "rejected",
+        detail: &detail,
+    };
+    exchange_log::record(conn, &entry, now)?;
+    Ok(detail)
 }
 
 /// A refused bundle from a registered site. Anyone can post one, so at
@@ -257,20 +270,7 @@ pub fn refused_line(
         return Ok(());
     };
     tracing::warn!(%site, %reason, unwritten, "bundle rejected");
-    let mut detail = received.line();
-    if unwritten > 0 {
-        detail.push_str(&format!(
-            " ({unwritten} more refused since the last such line, not written)"
-        ));
-    }
-    let entry = Entry {
-        site,
-        event: "receive",
-        number: None,
-        outcome: "rejected",
-        detail: &detail,
-    };
-    exchange_log::record(conn, &entry, now)?;
+    let detail = trace_refused(conn, site, None, received.line(), unwritten, now)?;
     if direction == Direction::Down && sites::get(conn, site)?.is_some() {
         sites::failed(conn, site, &detail)?;
     }
