@@ -33,7 +33,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "HERALD_ENROLL_KEY", hide_env_values = true)]
     pub enroll_key: Option<String>,
     /// The server's message-signing public key (hex, `herald-server key
-    /// show`): messages it did not sign are refused.
+    /// show`): messages it did not sign are refused. At a site relay's
+    /// agents, the central server's key as `HEX@SITE`.
     #[arg(long, global = true, env = "HERALD_SERVER_KEY")]
     pub server_key: Option<String>,
     /// Sign in by Kerberos with the logged-on user's ticket (no token).
@@ -146,7 +147,8 @@ pub enum MachineConfigAction {
             value_name = "SERVICE"
         )]
         kerberos_service: Option<String>,
-        /// The server's message-signing public key (`herald-server key show`).
+        /// The server's message-signing public key (`herald-server key show`;
+        /// `HEX@SITE` at a site relay's agents).
         #[arg(long = "set-server-key", id = "set_server_key", value_name = "HEX")]
         server_key: Option<String>,
     },

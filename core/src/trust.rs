@@ -1,6 +1,8 @@
 //! The server keys this agent trusts to sign messages: configured (machine
 //! or user config, `server_key`), learned at enrollment, or certified by a
 //! key already trusted (a rotation). Kept in a file beside the store.
+//! At a site relay's agents a key reads `KEY@SITE`: the central server's
+//! key, which may also vouch for that site's relay (`SiteCert`).
 
 use std::path::{Path, PathBuf};
 
@@ -30,13 +32,13 @@ pub fn file_of(store: &Path) -> PathBuf {
 }
 
 /// Configured keys, checked: several may be given, separated by commas or
-/// spaces (the keys valid during a rotation).
+/// spaces (the keys valid during a rotation), each `KEY` or `KEY@SITE`.
 pub fn parse_configured(text: &str) -> Result<Vec<String>, TrustError> {
     text.split([',', ' ', '\n'])
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(|k| {
-            signing::parse_public_key(k)
+            signing::parse_trusted(k)
                 .map(|_| k.to_ascii_lowercase())
                 .map_err(|e| TrustError::BadKey {
                     key: k.to_owned(),
@@ -62,12 +64,14 @@ pub fn load(file: &Path, configured: &[String]) -> Result<Trust, TrustError> {
         }
     };
     for k in configured {
-        let key = signing::parse_public_key(k).map_err(|e| TrustError::BadKey {
+        let (key, site) = signing::parse_trusted(k).map_err(|e| TrustError::BadKey {
             key: k.clone(),
             reason: e.to_string(),
         })?;
-        if !trust.keys.iter().any(|t| t.key == *k) {
-            trust.add(&key);
+        let hex = signing::key_hex(&key);
+        // A key kept already keeps its expiry, unless its site changed.
+        if !trust.keys.iter().any(|t| t.key == hex && t.site == site) {
+            trust.add_for(&key, site.as_deref());
         }
     }
     Ok(trust)
@@ -109,8 +113,8 @@ pub fn remember_enrolled(file: &Path, keys: &[String]) -> Result<bool, TrustErro
         return Ok(false);
     }
     for k in parse_configured(&keys.join(","))? {
-        if let Ok(key) = signing::parse_public_key(&k) {
-            trust.add(&key);
+        if let Ok((key, site)) = signing::parse_trusted(&k) {
+            trust.add_for(&key, site.as_deref());
         }
     }
     save(file, &trust)?;
@@ -145,5 +149,14 @@ mod tests {
         let t = load(&file, &[]).unwrap();
         assert_eq!(t.keys.len(), 1);
         assert_eq!(t.keys[0].key, k1);
+        assert_eq!(t.keys[0].site, None);
+        // A relay's agent: the central key, which vouches for its site.
+        let t = load(&file, &[format!("{k1}@plant-a")]).unwrap();
+        assert_eq!(t.keys.len(), 1);
+        assert_eq!(t.keys[0].site.as_deref(), Some("plant-a"));
+        let relay_agent = dir.path().join("relay-agent.json");
+        assert!(remember_enrolled(&relay_agent, &[format!("{k1}@Plant-A")]).unwrap());
+        let t = load(&relay_agent, &[]).unwrap();
+        assert_eq!(t.keys[0].site.as_deref(), Some("plant-a"));
     }
 }

@@ -14,6 +14,9 @@ use crate::Message;
 pub const MESSAGE_DOMAIN: &[u8] = b"herald message revision\0";
 /// Prefixes every key certificate.
 pub const CERT_DOMAIN: &[u8] = b"herald signing key certificate\0";
+/// Prefixes every certificate of a site relay's key: a different domain,
+/// so that a site's certificate can never pass for a rotation.
+pub const SITE_CERT_DOMAIN: &[u8] = b"herald site key certificate\0";
 /// The version of both canonical forms.
 pub const CANONICAL_VERSION: u8 = 1;
 
@@ -27,6 +30,31 @@ pub struct MessageSignature {
     pub sig: String,
     /// Certificates from older keys to this one, oldest first, so that an
     /// agent that knows an older key can come to trust this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<KeyCert>,
+    /// When a site relay signed: the central server's certificate of the
+    /// relay's key, good for that site's agents only. Not covered by `sig`:
+    /// the relay attaches its newest when it serves the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteCert>,
+}
+
+/// A site relay's signing key, certified by the central server for the
+/// agents of that site, until a date: the central server renews it at each
+/// exchange, and a site it drops stops being believed when it lapses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SiteCert {
+    /// The site's name, as the central server registered it.
+    pub site: String,
+    /// The relay's public key, hex.
+    pub key: String,
+    /// The fingerprint of the central key that signed.
+    pub signed_by: String,
+    pub valid_until: DateTime<Utc>,
+    /// Ed25519 signature by the central key of `site_cert_bytes`, hex.
+    pub sig: String,
+    /// Certificates from older central keys to the one that signed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<KeyCert>,
 }
@@ -55,6 +83,10 @@ pub enum SignatureError {
     ExpiredKey(String, DateTime<Utc>),
     #[error("the signature does not match the message")]
     Mismatch,
+    #[error("signed by site {0}'s relay, which this agent does not belong to")]
+    OtherSite(String),
+    #[error("signed by a site relay whose certificate ended at {0}")]
+    ExpiredSiteCert(DateTime<Utc>),
     #[error("malformed {what}: {reason}")]
     Malformed { what: &'static str, reason: String },
 }
@@ -90,6 +122,24 @@ pub fn cert_bytes(new_key: &[u8; 32], signed_by: &str, old_valid_until: DateTime
     out
 }
 
+/// The bytes a site certificate's signature covers. Site names compare
+/// without case, as everywhere in Herald, so the lower-case form is signed.
+pub fn site_cert_bytes(
+    site: &str,
+    key: &[u8; 32],
+    signed_by: &str,
+    valid_until: DateTime<Utc>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SITE_CERT_DOMAIN.len() + 96);
+    out.extend_from_slice(SITE_CERT_DOMAIN);
+    out.push(CANONICAL_VERSION);
+    put_str(&mut out, &site.to_ascii_lowercase());
+    out.extend_from_slice(key);
+    put_str(&mut out, signed_by);
+    out.extend_from_slice(&valid_until.timestamp_millis().to_be_bytes());
+    out
+}
+
 fn put_str(out: &mut Vec<u8>, s: &str) {
     // Fields are bounded far below 4 GiB (MAX_BODY_BYTES).
     out.extend_from_slice(&(s.len() as u32).to_be_bytes());
@@ -99,6 +149,11 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// A key's short fingerprint: the first 8 bytes of its SHA-256, hex.
 pub fn key_id(key: &VerifyingKey) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+/// A public key as configs and the trust file write it.
+pub fn key_hex(key: &VerifyingKey) -> String {
+    hex::encode(key.as_bytes())
 }
 
 /// A public key as written in configs: 64 hex digits.
@@ -132,6 +187,60 @@ pub fn sign(m: &Message, key: &SigningKey, chain: &[KeyCert]) -> MessageSignatur
         key: key_id(&key.verifying_key()),
         sig: hex::encode(key.sign(&canonical(m)).to_bytes()),
         chain: chain.to_vec(),
+        site: None,
+    }
+}
+
+/// Certifies a site relay's key with the central key, for that site's
+/// agents until `valid_until`; `chain` leads from older central keys.
+pub fn certify_site(
+    central: &SigningKey,
+    chain: &[KeyCert],
+    site: &str,
+    relay: &VerifyingKey,
+    valid_until: DateTime<Utc>,
+) -> SiteCert {
+    let signed_by = key_id(&central.verifying_key());
+    let sig = central.sign(&site_cert_bytes(
+        site,
+        relay.as_bytes(),
+        &signed_by,
+        valid_until,
+    ));
+    SiteCert {
+        site: site.to_ascii_lowercase(),
+        key: hex::encode(relay.as_bytes()),
+        signed_by,
+        valid_until,
+        sig: hex::encode(sig.to_bytes()),
+        chain: chain.to_vec(),
+    }
+}
+
+/// A site name as an agent's config may give it after a key (`KEY@SITE`).
+fn check_site(site: &str) -> Result<String, SignatureError> {
+    let ok = !site.is_empty()
+        && site.len() <= 64
+        && site
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(site.to_ascii_lowercase())
+    } else {
+        Err(SignatureError::Malformed {
+            what: "site name",
+            reason: format!("'{site}': letters, digits, '.', '_' and '-' only, at most 64"),
+        })
+    }
+}
+
+/// A trusted key as configured: `KEY` (64 hex digits), or `KEY@SITE` for
+/// the agents of a site relay: the central server's key, which may also
+/// vouch for that site's relay.
+pub fn parse_trusted(text: &str) -> Result<(VerifyingKey, Option<String>), SignatureError> {
+    match text.trim().split_once('@') {
+        Some((key, site)) => Ok((parse_public_key(key)?, Some(check_site(site.trim())?))),
+        None => Ok((parse_public_key(text)?, None)),
     }
 }
 
@@ -154,6 +263,9 @@ pub struct TrustedKey {
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<DateTime<Utc>>,
+    /// The site whose relay this key may vouch for (see `SiteCert`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 /// The keys an agent trusts. Grows only through certificates signed by a
@@ -178,20 +290,34 @@ impl Trust {
 
     /// Adds a key (again: a key given anew by configuration loses any expiry).
     pub fn add(&mut self, key: &VerifyingKey) {
+        self.add_for(key, None);
+    }
+
+    /// Adds a key that may also vouch for the relay of `site`.
+    pub fn add_for(&mut self, key: &VerifyingKey, site: Option<&str>) {
         let hex = hex::encode(key.as_bytes());
+        let site = site.map(str::to_ascii_lowercase);
         match self.keys.iter_mut().find(|k| k.key == hex) {
-            Some(k) => k.valid_until = None,
+            Some(k) => {
+                k.valid_until = None;
+                k.site = site;
+            }
             None => self.keys.push(TrustedKey {
                 key: hex,
                 valid_until: None,
+                site,
             }),
         }
     }
 
     fn find(&self, id: &str) -> Option<(VerifyingKey, Option<DateTime<Utc>>)> {
+        self.find_entry(id).map(|(k, e)| (k, e.valid_until))
+    }
+
+    fn find_entry(&self, id: &str) -> Option<(VerifyingKey, &TrustedKey)> {
         self.keys.iter().find_map(|k| {
             let key = parse_public_key(&k.key).ok()?;
-            (key_id(&key) == id).then_some((key, k.valid_until))
+            (key_id(&key) == id).then_some((key, k))
         })
     }
 
@@ -214,12 +340,16 @@ impl Trust {
             let bytes = cert_bytes(new.as_bytes(), &cert.signed_by, cert.old_valid_until);
             if old.verify(&bytes, &sig).is_ok() {
                 let old_hex = hex::encode(old.as_bytes());
+                let mut site = None;
                 if let Some(k) = self.keys.iter_mut().find(|k| k.key == old_hex) {
                     k.valid_until = Some(cert.old_valid_until);
+                    site = k.site.clone();
                 }
+                // The central server's new key vouches for the same site.
                 self.keys.push(TrustedKey {
                     key: cert.key.clone(),
                     valid_until: None,
+                    site,
                 });
                 learned = true;
             }
@@ -227,19 +357,62 @@ impl Trust {
         learned
     }
 
-    /// Whether `m` carries a good signature by a key trusted at `now`.
-    /// Learns keys from the signature's chain first.
+    /// Whether `m` carries a good signature by a key trusted at `now`, or
+    /// by a site relay's key that a trusted key certified for this agent's
+    /// site. Learns keys from the chains first.
     pub fn verify(&mut self, m: &Message, now: DateTime<Utc>) -> Result<(), SignatureError> {
         let s = m.signature.as_ref().ok_or(SignatureError::Missing)?;
         self.learn(&s.chain);
-        let (key, until) = self
-            .find(&s.key)
-            .ok_or_else(|| SignatureError::UnknownKey(s.key.clone()))?;
-        if let Some(until) = until.filter(|u| *u <= now) {
-            return Err(SignatureError::ExpiredKey(s.key.clone(), until));
-        }
+        let key = match (self.find(&s.key), &s.site) {
+            (Some((key, until)), _) => {
+                if let Some(until) = until.filter(|u| *u <= now) {
+                    return Err(SignatureError::ExpiredKey(s.key.clone(), until));
+                }
+                key
+            }
+            (None, Some(cert)) => self.certified(cert, &s.key, now)?,
+            (None, None) => return Err(SignatureError::UnknownKey(s.key.clone())),
+        };
         key.verify(&canonical(m), &parse_sig(&s.sig)?)
             .map_err(|_| SignatureError::Mismatch)
+    }
+
+    /// The relay key `cert` certifies, if it is the one that signed
+    /// (`signer`), for a site one of our keys may vouch for, and good at
+    /// `now`. The relay's key is never kept: it cannot certify anything.
+    fn certified(
+        &mut self,
+        cert: &SiteCert,
+        signer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifyingKey, SignatureError> {
+        self.learn(&cert.chain);
+        let relay = parse_public_key(&cert.key)?;
+        if key_id(&relay) != signer {
+            return Err(SignatureError::UnknownKey(signer.to_owned()));
+        }
+        let (central, entry) = self
+            .find_entry(&cert.signed_by)
+            .ok_or_else(|| SignatureError::UnknownKey(cert.signed_by.clone()))?;
+        if entry.site.as_deref() != Some(cert.site.to_ascii_lowercase().as_str()) {
+            return Err(SignatureError::OtherSite(cert.site.clone()));
+        }
+        if let Some(until) = entry.valid_until.filter(|u| *u <= now) {
+            return Err(SignatureError::ExpiredKey(cert.signed_by.clone(), until));
+        }
+        if cert.valid_until <= now {
+            return Err(SignatureError::ExpiredSiteCert(cert.valid_until));
+        }
+        let bytes = site_cert_bytes(
+            &cert.site,
+            relay.as_bytes(),
+            &cert.signed_by,
+            cert.valid_until,
+        );
+        central
+            .verify(&bytes, &parse_sig(&cert.sig)?)
+            .map_err(|_| SignatureError::Mismatch)?;
+        Ok(relay)
     }
 }
 
@@ -363,5 +536,120 @@ mod tests {
         let mut bent = cert;
         bent.old_valid_until += chrono::Duration::days(1);
         assert!(!trust.learn(&[bent]));
+    }
+
+    #[test]
+    fn a_relay_key_is_believed_for_its_own_site_only_with_a_live_certificate() {
+        let (central, relay) = (key(1), key(5));
+        let now = Utc::now();
+        let month = now + chrono::Duration::days(30);
+        let signed = |by: &SigningKey, cert: SiteCert| {
+            let mut m = message();
+            let mut s = sign(&m, by, &[]);
+            s.site = Some(cert);
+            m.signature = Some(s);
+            m
+        };
+        let cert = certify_site(&central, &[], "Plant-A", &relay.verifying_key(), month);
+        let m = signed(&relay, cert.clone());
+        let at_site = || {
+            let mut t = Trust::default();
+            t.add_for(&central.verifying_key(), Some("plant-a"));
+            t
+        };
+        let mut trust = at_site();
+        assert_eq!(trust.verify(&m, now), Ok(()));
+        assert_eq!(trust.keys.len(), 1, "the relay's key is never kept");
+        // The central server's agents, and another site's, do not believe it.
+        let mut central_agent = Trust::new(&[central.verifying_key()]);
+        assert_eq!(
+            central_agent.verify(&m, now),
+            Err(SignatureError::OtherSite("plant-a".into()))
+        );
+        let mut other = Trust::default();
+        other.add_for(&central.verifying_key(), Some("plant-b"));
+        assert!(matches!(
+            other.verify(&m, now),
+            Err(SignatureError::OtherSite(_))
+        ));
+        // Nor past the certificate's end.
+        assert_eq!(
+            at_site().verify(&m, month),
+            Err(SignatureError::ExpiredSiteCert(month))
+        );
+        // A certificate names the key that signs, and the central key signs it.
+        let stranger = key(6);
+        assert!(matches!(
+            at_site().verify(&signed(&stranger, cert.clone()), now),
+            Err(SignatureError::UnknownKey(_))
+        ));
+        let self_made = certify_site(&relay, &[], "plant-a", &relay.verifying_key(), month);
+        assert!(matches!(
+            at_site().verify(&signed(&relay, self_made), now),
+            Err(SignatureError::UnknownKey(_))
+        ));
+        let mut moved = cert.clone();
+        moved.site = "plant-b".into();
+        let mut at_b = Trust::default();
+        at_b.add_for(&central.verifying_key(), Some("plant-b"));
+        assert_eq!(
+            at_b.verify(&signed(&relay, moved), now),
+            Err(SignatureError::Mismatch)
+        );
+        let mut longer = cert;
+        longer.valid_until += chrono::Duration::days(1);
+        assert_eq!(
+            at_site().verify(&signed(&relay, longer), now),
+            Err(SignatureError::Mismatch)
+        );
+        // A rotation certificate cannot pass for a site's.
+        let rot = certify(&central, &relay.verifying_key(), month);
+        let as_site = SiteCert {
+            site: "plant-a".into(),
+            key: rot.key,
+            signed_by: rot.signed_by,
+            valid_until: month,
+            sig: rot.sig,
+            chain: Vec::new(),
+        };
+        assert_eq!(
+            at_site().verify(&signed(&relay, as_site), now),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn a_site_certificate_by_a_rotated_central_key_is_followed_and_the_site_kept() {
+        let (old, new, relay) = (key(1), key(2), key(5));
+        let now = Utc::now();
+        let rot = certify(&old, &new.verifying_key(), now + chrono::Duration::days(30));
+        let cert = certify_site(
+            &new,
+            std::slice::from_ref(&rot),
+            "plant-a",
+            &relay.verifying_key(),
+            now + chrono::Duration::days(30),
+        );
+        let mut m = message();
+        let mut s = sign(&m, &relay, &[]);
+        s.site = Some(cert);
+        m.signature = Some(s);
+        let mut trust = Trust::default();
+        trust.add_for(&old.verifying_key(), Some("plant-a"));
+        assert_eq!(trust.verify(&m, now), Ok(()));
+        assert_eq!(trust.keys[1].site.as_deref(), Some("plant-a"));
+    }
+
+    #[test]
+    fn a_configured_key_may_name_its_site() {
+        let k = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
+        assert_eq!(parse_trusted(k).unwrap().1, None);
+        assert_eq!(
+            parse_trusted(&format!("{k}@Plant-A")).unwrap().1.as_deref(),
+            Some("plant-a")
+        );
+        assert!(parse_trusted(&format!("{k}@")).is_err());
+        assert!(parse_trusted(&format!("{k}@a b")).is_err());
+        assert!(parse_trusted("zz@plant-a").is_err());
     }
 }

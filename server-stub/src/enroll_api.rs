@@ -34,9 +34,28 @@ pub(crate) async fn agent_enroll(
     State(st): State<AppState>,
     Body(req): Body<EnrollRequest>,
 ) -> Result<Json<Enrolled>, Error> {
-    st.write(move |c| enroll::enroll(c, &req.key, &req.user, &req.host, Utc::now()))
-        .await
-        .map(Json)
+    let mut got = st
+        .write(move |c| enroll::enroll(c, &req.key, &req.user, &req.host, Utc::now()))
+        .await?;
+    got.server_keys = keys_for_agents(&st, got.server_keys).await?;
+    Ok(Json(got))
+}
+
+/// The keys a newly enrolled agent is to trust: this server's own, but at
+/// a site relay the central server's (`KEY@SITE`), which vouch for the
+/// relay's. Before the relay's first exchange none is known, and none is
+/// given: an agent that trusted the relay alone would refuse every
+/// central message.
+pub(crate) async fn keys_for_agents(st: &AppState, own: Vec<String>) -> Result<Vec<String>, Error> {
+    let Some(relay) = st.exchange.relay.as_ref() else {
+        return Ok(own);
+    };
+    let central = st.read(crate::exchange_keys::keys_for_agents).await?;
+    if central.is_empty() {
+        tracing::warn!(site = %relay.site,
+            "agent enrolled before this relay's first exchange: it is given no server key, and verifies no message until one is configured");
+    }
+    Ok(central)
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/enroll-keys", tag = "admin", request_body = NewEnrollKey,

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use herald_protocol::signing::{MessageSignature, SiteCert};
 use herald_protocol::{MessageInfo, ReceiptKind};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,7 @@ use crate::changes::{self, Scope};
 use crate::db::{self, from_ms, to_ms};
 use crate::directory;
 use crate::error::Error;
+use crate::exchange_keys;
 use crate::messages::{self, EXCLUDED_PREFIX};
 use crate::sql::{params, Conn, OptionalExtension};
 
@@ -31,6 +33,16 @@ const KEEP_ENDED_MS: i64 = 7 * 24 * 3600 * 1000;
 pub struct Down {
     pub messages: Vec<MessageInfo>,
     pub prefs: BTreeMap<String, String>,
+    /// The central server's signature of each message, by id: the relay
+    /// passes it on as it is, so its agents check the central key's work.
+    #[serde(default)]
+    pub signatures: BTreeMap<String, MessageSignature>,
+    /// The central server's message keys, which the site's agents trust.
+    #[serde(default)]
+    pub server_keys: Vec<String>,
+    /// The central server's certificates of the relay's own keys.
+    #[serde(default)]
+    pub key_certs: Vec<SiteCert>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -38,6 +50,9 @@ pub struct Up {
     pub receipts: Vec<SiteReceipt>,
     pub hosts: Vec<SeenHost>,
     pub users: Vec<String>,
+    /// The relay's message keys, for the central server to certify.
+    #[serde(default)]
+    pub signing_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,19 +146,29 @@ pub fn down_for(
             |r| r.get(0),
         )?
         .collect::<Result<_, _>>()?;
-    let messages = ids
+    let messages: Vec<MessageInfo> = ids
         .iter()
         .map(|id| messages::get(conn, id))
         .collect::<Result<_, _>>()?;
+    let mut signatures = BTreeMap::new();
+    for m in &messages {
+        if let Some(s) = exchange_keys::signature_of(conn, &m.id, m.revision)? {
+            signatures.insert(m.id.clone(), s);
+        }
+    }
+    let (server_keys, key_certs) = exchange_keys::for_site(conn, site, now)?;
     Ok(Down {
         messages,
         prefs: crate::prefs::effective(conn, Some(site))?,
+        signatures,
+        server_keys,
+        key_certs,
     })
 }
 
 /// At a relay: what goes up, receipts recorded since `acked_as_of` and the
 /// whole inventory (small, and it says when each was last seen).
-pub fn up_for(conn: &Conn, acked_as_of: i64) -> Result<Up, Error> {
+pub fn up_for(conn: &Conn, acked_as_of: i64, now: DateTime<Utc>) -> Result<Up, Error> {
     let mut stmt = conn.prepare(
         "SELECT message_id, user_name, host, revision, kind, at FROM receipts
          WHERE recorded_at >= ?1 ORDER BY recorded_at",
@@ -191,6 +216,7 @@ pub fn up_for(conn: &Conn, acked_as_of: i64) -> Result<Up, Error> {
         receipts,
         hosts,
         users,
+        signing_keys: exchange_keys::own_keys(now),
     })
 }
 
@@ -198,8 +224,9 @@ pub fn up_for(conn: &Conn, acked_as_of: i64) -> Result<Up, Error> {
 pub fn apply_down(conn: &Conn, site: &str, down: &Down) -> Result<Applied, Error> {
     let tx = db::Atomic::begin(conn)?;
     let mut applied = Applied::default();
+    exchange_keys::keep_central(&tx, site, &down.server_keys, &down.key_certs)?;
     for m in &down.messages {
-        import(&tx, m, &mut applied)?;
+        import(&tx, m, down.signatures.get(&m.id), &mut applied)?;
     }
     applied.prefs_changed = crate::prefs::replace_received(&tx, site, &down.prefs)?;
     tx.commit()?;
@@ -208,7 +235,12 @@ pub fn apply_down(conn: &Conn, site: &str, down: &Down) -> Result<Applied, Error
 
 /// One message as the central server has it: inserted, or replaced by a
 /// higher revision, or withdrawn; an older or equal one changes nothing.
-fn import(conn: &Conn, m: &MessageInfo, applied: &mut Applied) -> Result<(), Error> {
+fn import(
+    conn: &Conn,
+    m: &MessageInfo,
+    signature: Option<&MessageSignature>,
+    applied: &mut Applied,
+) -> Result<(), Error> {
     let local: Option<(u32, Option<i64>)> = conn
         .query_row(
             "SELECT revision, withdrawn_at FROM messages WHERE id = ?1",
@@ -266,9 +298,13 @@ fn import(conn: &Conn, m: &MessageInfo, applied: &mut Applied) -> Result<(), Err
             applied.revised += 1;
         }
     }
-    // The relay's agents know the relay's key: it vouches for what came
-    // down in a bundle the central server signed (and was checked).
-    crate::signing::sign_stored(conn, m)?;
+    // The central server's signature passes through, for the site's agents
+    // to check; only a central server that does not sign leaves the relay
+    // to vouch for what came down in a bundle it checked.
+    match signature {
+        Some(s) => exchange_keys::keep_signature(conn, m, s)?,
+        None => crate::signing::sign_stored(conn, m)?,
+    }
     conn.execute("DELETE FROM recipients WHERE message_id = ?1", [&m.id])?;
     let kinds = to
         .iter()
@@ -345,6 +381,7 @@ pub fn apply_up(conn: &Conn, site: &str, up: &Up, now: DateTime<Utc>) -> Result<
     for rc in &up.receipts {
         receipt(&tx, rc, now, &mut applied)?;
     }
+    exchange_keys::keep_site_keys(&tx, site, &up.signing_keys)?;
     if applied.new_members > 0 {
         crate::sites::resend_all(&tx, site)?;
     }

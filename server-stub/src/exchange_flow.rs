@@ -415,7 +415,7 @@ pub fn relay_seal(
     now: DateTime<Utc>,
 ) -> Result<(i64, String), Error> {
     let peer = sites::require(conn, site)?;
-    let up = exchange::up_for(conn, peer.acked_as_of)?;
+    let up = exchange::up_for(conn, peer.acked_as_of, now)?;
     let what = format!(
         "{} receipts, {} users, {} hosts",
         up.receipts.len(),

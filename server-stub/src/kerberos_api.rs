@@ -97,9 +97,11 @@ pub(crate) async fn sign_in(
             Some(machine)
         }
     };
-    st.write(move |c| enroll::kerberos(c, &principal, machine.as_deref(), &req.host, Utc::now()))
-        .await
-        .map(Json)
+    let mut got = st
+        .write(move |c| enroll::kerberos(c, &principal, machine.as_deref(), &req.host, Utc::now()))
+        .await?;
+    got.server_keys = crate::enroll_api::keys_for_agents(&st, got.server_keys).await?;
+    Ok(Json(got))
 }
 
 fn decode(text: &str) -> Option<Vec<u8>> {

@@ -52,11 +52,25 @@ impl KeyArgs {
 pub async fn run(cmd: KeyCmd, data_dir: &Path) -> Result<()> {
     match cmd {
         KeyCmd::Show(args) => {
-            let (_, path) = args.locate(data_dir);
+            let (db, path) = args.locate(data_dir);
             let s = signing::load(&path)?;
             print_key(&s);
             for k in s.valid_keys(Utc::now()).iter().skip(1) {
                 println!("also valid (rotated out, in its grace period): {k}");
+            }
+            // At a site relay, agents trust the central server's key, which
+            // vouches for this relay's: say what to give them instead.
+            let exists = !matches!(&db, Location::Sqlite(p) if !p.exists());
+            let central = exists
+                .then(|| herald_server::migrate::open(&db).ok())
+                .flatten()
+                .and_then(|conn| herald_server::exchange_keys::keys_for_agents(&conn).ok())
+                .unwrap_or_default();
+            if !central.is_empty() {
+                println!(
+                    "this server is a site relay: give its agents the central server's key instead:"
+                );
+                println!("server_key: {}", central.join(","));
             }
         }
         KeyCmd::Rotate { key, grace_days } => {
@@ -74,7 +88,8 @@ pub async fn run(cmd: KeyCmd, data_dir: &Path) -> Result<()> {
             print_key(&new);
             let conn = herald_server::migrate::open(&db)
                 .with_context(|| format!("cannot open {db} to re-sign its messages"))?;
-            let done = signing::resign(&conn, &new, false, Utc::now())
+            let done = herald_server::exchange_keys::central_trust(&conn)
+                .and_then(|central| signing::resign(&conn, &new, &central, false, Utc::now()))
                 .with_context(|| format!("cannot re-sign the messages in {db}"))?;
             println!(
                 "re-signed {} messages; {} left as they were (not signed by this server's keys)",

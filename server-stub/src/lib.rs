@@ -30,6 +30,7 @@ pub mod exchange_api;
 pub mod exchange_flow;
 pub mod exchange_guard;
 pub mod exchange_in;
+pub mod exchange_keys;
 pub mod exchange_log;
 pub mod exchange_run;
 #[cfg(test)]

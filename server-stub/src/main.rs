@@ -354,7 +354,10 @@ async fn signing_key(
         "signing messages (agents verify them with this public key)");
     let for_db = signer.clone();
     let done = db
-        .write(move |c| signing::resign(c, &for_db, made, chrono::Utc::now()))
+        .write(move |c| {
+            let central = herald_server::exchange_keys::central_trust(c)?;
+            signing::resign(c, &for_db, &central, made, chrono::Utc::now())
+        })
         .await
         .context("cannot re-sign the messages")?;
     if done.signed > 0 || done.refused > 0 {

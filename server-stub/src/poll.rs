@@ -492,6 +492,8 @@ fn applicable(
             },
         );
     }
+    // At a relay, its own messages carry the central server's word for its key.
+    crate::exchange_keys::attach_certs(conn, out.values_mut())?;
     Ok(out)
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use herald_protocol::signing::{self as sig, KeyCert, MessageSignature, Trust};
+use herald_protocol::signing::{self as sig, KeyCert, MessageSignature, SiteCert, Trust};
 use herald_protocol::{Message, MessageInfo};
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +75,11 @@ impl Signer {
 
     pub fn sign(&self, m: &Message) -> MessageSignature {
         sig::sign(m, &self.key, &self.chain)
+    }
+
+    /// Certifies a site relay's key for that site's agents until `until`.
+    pub fn certify_site(&self, site: &str, relay: &VerifyingKey, until: DateTime<Utc>) -> SiteCert {
+        sig::certify_site(&self.key, &self.chain, site, relay, until)
     }
 
     /// Whether a stored signature is this file's own work (by the current
@@ -279,10 +284,12 @@ pub struct Resigned {
 
 /// Re-signs with the current key every message still valid that an older
 /// key of this file signed; with `adopt_unsigned` (a new key file: messages
-/// from before signing began), also those with no signature at all.
+/// from before signing began), also those with no signature at all. At a
+/// relay, what the central server signed (`passed_through`) stays as it is.
 pub fn resign(
     conn: &Conn,
     signer: &Signer,
+    passed_through: &Trust,
     adopt_unsigned: bool,
     now: DateTime<Utc>,
 ) -> Result<Resigned, Error> {
@@ -301,10 +308,17 @@ pub fn resign(
     let rows: Vec<(MessageInfo, Option<String>)> = rows.collect::<Result<_, _>>()?;
     drop(stmt);
     let mut out = Resigned::default();
+    let mut passed_through = passed_through.clone();
     for (info, stored) in rows {
         let ok = match stored {
             None => adopt_unsigned,
-            Some(json) => signer.made(&as_sent(&info, parse_stored(Some(json)))),
+            Some(json) => {
+                let sent = as_sent(&info, parse_stored(Some(json)));
+                if passed_through.verify(&sent, now).is_ok() {
+                    continue;
+                }
+                signer.made(&sent)
+            }
         };
         if ok {
             store(conn, signer, &info)?;

@@ -57,12 +57,13 @@ fn an_alert_goes_down_its_receipt_comes_up_and_preferences_follow() {
     let relay = &site.server;
 
     // ann exists only at the site: her agent talks to the relay as to a
-    // server, and checks its messages with the relay's signing key.
+    // server, and checks its messages with the central server's key.
     let token = relay.add_user("ann", &[]);
     let mut agent = Agent::new(&relay.url, &token, "pc-ann");
-    agent
-        .env
-        .push(("HERALD_SERVER_KEY".into(), relay.public_key()));
+    agent.env.push((
+        "HERALD_SERVER_KEY".into(),
+        format!("{}@plant-a", central.public_key()),
+    ));
     agent.sync();
 
     let id = central.send("all", "alert", "Evacuate hall 3", &[]);
@@ -131,6 +132,70 @@ fn an_alert_goes_down_its_receipt_comes_up_and_preferences_follow() {
             .unwrap_or_else(|| panic!("no {step} in {test}"));
         assert!(line.contains(" ok "), "{test}");
     }
+}
+
+/// An agent at the relay's site that trusts `key`.
+fn verifying_agent(relay: &Server, user: &str, host: &str, key: String) -> Agent {
+    let token = relay.add_user(user, &[]);
+    let mut agent = Agent::new(&relay.url, &token, host);
+    agent.env.push(("HERALD_SERVER_KEY".into(), key));
+    agent
+}
+
+fn titles(agent: &Agent) -> Vec<String> {
+    let mut t: Vec<String> = agent
+        .all()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    t.sort();
+    t
+}
+
+#[test]
+fn central_messages_keep_their_signature_and_the_relays_key_is_certified_for_its_site() {
+    let central = Server::start_with(&["--poll-interval", "300"]);
+    let site = relay_for(&central, "plant-a");
+    let relay = &site.server;
+    let central_key = central.public_key();
+    // ann's agent belongs to the site: the central key vouches for its
+    // relay. bob's trusts the central key alone, as the central server's
+    // own agents do.
+    let ann = verifying_agent(relay, "ann", "pc-ann", format!("{central_key}@plant-a"));
+    let bob = verifying_agent(relay, "bob", "pc-bob", central_key.clone());
+
+    // The relay's own message, before the central server certified its key.
+    let local = relay.send("all", "info", "Canteen closed", &[]);
+    for a in [&ann, &bob] {
+        a.sync();
+        // The next contact delivers the "rejected" receipt.
+        a.sync();
+    }
+    assert!(titles(&ann).is_empty(), "{:?}", titles(&ann));
+    let report = relay.ok(&["report", &local]);
+    assert!(report.contains("2 rejected"), "{report}");
+
+    // One exchange: the relay reports its key, the central server
+    // certifies it for plant-a and sends its alert with its own signature.
+    central.send("all", "alert", "Evacuate hall 3", &[]);
+    let out = exchange(relay);
+    assert!(out.contains("1 new"), "{out}");
+    let shown = String::from_utf8_lossy(&relay.local(&["key", "show"]).stdout).into_owned();
+    assert!(
+        shown.contains(&format!("server_key: {central_key}@plant-a")),
+        "{shown}"
+    );
+    ann.sync();
+    bob.sync();
+    // The central alert verifies with the central key itself, so bob shows
+    // it too; the relay's message only at its own site.
+    assert_eq!(titles(&ann), ["Canteen closed", "Evacuate hall 3"]);
+    assert_eq!(titles(&bob), ["Evacuate hall 3"]);
+
+    // A message the relay makes now is certified from the start.
+    relay.send("all", "info", "Canteen open again", &[]);
+    ann.sync();
+    assert!(titles(&ann).contains(&"Canteen open again".to_owned()));
 }
 
 #[test]
