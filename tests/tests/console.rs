@@ -45,7 +45,8 @@ impl Browser {
         Browser {
             url: url.to_owned(),
             state: dir.path().join("state.json"),
-            // Set by scripts/screenshots to refresh the pictures in docs/.
+            // Set to docs/src/images to refresh the console's pictures
+            // (docs/src/development/screenshots.md).
             shots: std::env::var_os("HERALD_CONSOLE_SHOTS").map(PathBuf::from),
             _dir: dir,
         }
