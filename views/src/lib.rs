@@ -1,9 +1,11 @@
 //! What Herald shows, without a window: the popup's page and its exchange
 //! with the agent, the tray's model and icons, Markdown rendered to HTML
-//! that cannot run anything, and the words in English, French and German.
+//! that cannot run anything or, for the native popups, to Pango markup
+//! and RTF, and the words in English, French and German.
 //! `herald-popup` needs nothing else; the agent and the history window use
 //! it over `herald-core`.
 
+pub mod body;
 pub mod i18n;
 pub mod popup;
 pub mod render;
