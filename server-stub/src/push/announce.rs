@@ -17,7 +17,22 @@ use crate::store::sql::Conn;
 
 pub(crate) type PushPlan = Option<(Targets, Vec<Listener>)>;
 
-pub(crate) fn push_plan(c: &Conn, id: &str, policy: &AgentPolicy) -> Result<PushPlan, Error> {
+/// Whom a change to message `id` concerns, read in the change's own
+/// transaction, and whether the database announced it to every instance.
+pub(crate) fn plan(c: &Conn, id: &str, policy: &AgentPolicy) -> Result<(PushPlan, bool), Error> {
+    let plan = push_plan(c, id, policy)?;
+    // On PostgreSQL other instances may hold the streams: every
+    // instance hears of the change, this one included.
+    let announced = plan.is_some()
+        && policy.push == PushMode::Stream
+        && c.is_postgres()
+        && notify::publish(c, id)
+            .map_err(|e| tracing::warn!(error = %e, "cannot announce a push hint"))
+            .is_ok();
+    Ok((plan, announced))
+}
+
+fn push_plan(c: &Conn, id: &str, policy: &AgentPolicy) -> Result<PushPlan, Error> {
     let Some(targets) = messages::push_targets(c, id)? else {
         return Ok(None);
     };
@@ -35,16 +50,7 @@ pub(crate) async fn announce(st: &AppState, ids: Vec<String>) {
     for id in ids {
         let policy = st.policy();
         let i = id.clone();
-        let planned = st
-            .write(move |c| {
-                let plan = push_plan(c, &i, &policy)?;
-                let announced = plan.is_some()
-                    && policy.push == PushMode::Stream
-                    && c.is_postgres()
-                    && notify::publish(c, &i).is_ok();
-                Ok((plan, announced))
-            })
-            .await;
+        let planned = st.write(move |c| plan(c, &i, &policy)).await;
         match planned {
             Ok((plan, announced)) => hint(st, &id, plan, announced),
             Err(e) => tracing::warn!(%id, error = %e, "cannot tell agents of a change"),

@@ -6,8 +6,8 @@ use axum::extract::{Extension, State};
 use axum::Json;
 use chrono::Utc;
 use herald_protocol::{
-    Audience, AudienceQuery, ErrorBody, MessageEdit, MessageInfo, NewMessage, PushMode,
-    ReceiptRecord, ReceiptReport, RevisionInfo, Severity,
+    Audience, AudienceQuery, ErrorBody, MessageEdit, MessageInfo, NewMessage, ReceiptRecord,
+    ReceiptReport, RevisionInfo, Severity,
 };
 
 use crate::domain::admins::accounts::{self, Actor};
@@ -15,8 +15,7 @@ use crate::domain::admins::audit;
 use crate::domain::messages::{self, access, report};
 use crate::error::Error;
 use crate::http::extract::{Body, Path};
-use crate::push::announce::{hint, push_plan};
-use crate::push::notify;
+use crate::push::announce::{self, hint};
 use crate::state::app::AppState;
 use crate::store::sql::Conn;
 use crate::tokens;
@@ -27,19 +26,11 @@ where
     F: FnOnce(&Conn) -> Result<MessageInfo, Error> + Send + 'static,
 {
     let policy = st.policy();
-    let (info, plan, announced) = st
+    let (info, (plan, announced)) = st
         .write(move |c| {
             let info = f(c)?;
-            let plan = push_plan(c, &info.id, &policy)?;
-            // On PostgreSQL other instances may hold the streams: every
-            // instance hears of the change, this one included.
-            let announced = plan.is_some()
-                && policy.push == PushMode::Stream
-                && c.is_postgres()
-                && notify::publish(c, &info.id)
-                    .map_err(|e| tracing::warn!(error = %e, "cannot announce a push hint"))
-                    .is_ok();
-            Ok((info, plan, announced))
+            let planned = announce::plan(c, &info.id, &policy)?;
+            Ok((info, planned))
         })
         .await?;
     hint(st, &info.id, plan, announced);
