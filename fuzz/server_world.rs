@@ -3,8 +3,8 @@
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use herald_server::directory::{self, User};
-use herald_server::messages;
+use herald_server::domain::directory::{self, User};
+use herald_server::domain::messages;
 
 pub struct World {
     _dir: tempfile::TempDir,
@@ -19,7 +19,7 @@ pub fn get() -> MutexGuard<'static, World> {
     static WORLD: OnceLock<Mutex<World>> = OnceLock::new();
     let world = WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
-        let conn = herald_server::db::open(&dir.path().join("s.db")).expect("database");
+        let conn = herald_server::store::db::open(&dir.path().join("s.db")).expect("database");
         let now = chrono::Utc::now();
         let token = directory::add_user(&conn, "ann", &["ops".to_owned()], now).expect("user");
         let mut message_ids = Vec::new();

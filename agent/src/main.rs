@@ -1,4 +1,20 @@
 //! `herald-agent`: the per-user agent and its command line.
+//!
+//! # Layers
+//!
+//! A layer uses only the layers below it, and no two modules use each
+//! other in a circle (`run`'s tasks under `run/` may use `run`);
+//! `tests/tests/layers.rs` (herald-e2e) checks every `crate::` and
+//! `super::` path against this list. Bottom first:
+//!
+//! 1. `cli`, `input` — the command line, and what the main loop takes in.
+//! 2. `notice`, `popup_process`, `tray_ui`, `control_socket`,
+//!    `machine_config` — the agent's ways in and out: notifications, the
+//!    popup process, the tray, the control socket, what the installer
+//!    writes.
+//! 3. `commands` — the one-shot subcommands and the context they share.
+//! 4. `run`, `test_connection` — the running agent's loop and its tasks;
+//!    the connection test.
 
 mod cli;
 mod commands;

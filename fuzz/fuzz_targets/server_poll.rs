@@ -2,7 +2,8 @@
 //! (the writer's path) on a real SQLite file holding one user and messages.
 #![no_main]
 
-use herald_server::{poll, AgentPolicy, Error};
+use herald_server::domain::messages::poll;
+use herald_server::{AgentPolicy, Error};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "../server_world.rs"]

@@ -2,7 +2,8 @@
 //! file. Message ids in the input may name the world's real messages.
 #![no_main]
 
-use herald_server::{poll, Error};
+use herald_server::domain::messages::poll;
+use herald_server::Error;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "../server_world.rs"]

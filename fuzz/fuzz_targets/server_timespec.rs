@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         chrono::Utc::now(),
         chrono::DateTime::from_timestamp_millis(herald_protocol::LATEST_MS).unwrap_or_default(),
     ] {
-        if let Ok(t) = herald_server::timespec::parse(spec, now) {
+        if let Ok(t) = herald_server::domain::messages::timespec::parse(spec, now) {
             assert!(herald_protocol::time_in_range(t), "{spec} gave {t}");
         }
     }

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use chrono::Utc;
 use herald_protocol::{NewMessage, Receipt, ReceiptKind, Severity, Transport};
-use herald_server::{bundle, db, directory, exchange_flow, messages, poll, sites};
+use herald_server::domain::directory;
+use herald_server::domain::messages::{self, poll};
+use herald_server::domain::sites::{self, bundle, exchange_flow};
+use herald_server::store::db;
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));

@@ -1,8 +1,4 @@
-//! The server's error type and how each error becomes an HTTP answer.
-
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use herald_protocol::ErrorBody;
+//! The server's error type, and the one line a client is shown of it.
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -24,7 +20,7 @@ pub enum Error {
     // The text already says the cause: no `source`, or a report that
     // prints the chain would say it twice.
     #[error("database error: {0}")]
-    Db(crate::sql::Error),
+    Db(crate::store::sql::Error),
     #[error("database schema: {0}")]
     Schema(String),
     #[error("{0}: {1}")]
@@ -33,8 +29,8 @@ pub enum Error {
     Internal(String),
 }
 
-impl From<crate::sql::Error> for Error {
-    fn from(e: crate::sql::Error) -> Self {
+impl From<crate::store::sql::Error> for Error {
+    fn from(e: crate::store::sql::Error) -> Self {
         Error::Db(e)
     }
 }
@@ -48,20 +44,6 @@ impl From<rusqlite::Error> for Error {
 impl Error {
     pub fn bad(reason: impl Into<String>) -> Self {
         Error::BadRequest(reason.into())
-    }
-
-    pub(crate) fn status(&self) -> StatusCode {
-        match self {
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthorized | Error::KerberosRefused(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::Db(_) | Error::Schema(_) | Error::Io(..) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        }
     }
 }
 
@@ -78,48 +60,4 @@ pub fn public_text(e: &Error) -> String {
         }
     }
     out
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let error = public_text(&self);
-        (status, axum::Json(ErrorBody { error })).into_response()
-    }
-}
-
-impl From<axum::extract::rejection::JsonRejection> for Error {
-    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
-        Error::BadRequest(format!("malformed request: {}", rejection.body_text()))
-    }
-}
-
-impl From<axum::extract::rejection::PathRejection> for Error {
-    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
-        Error::BadRequest(format!("bad path: {}", rejection.body_text()))
-    }
-}
-
-impl From<axum::extract::rejection::QueryRejection> for Error {
-    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
-        Error::BadRequest(format!("bad query: {}", rejection.body_text()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn public_text_is_one_line_without_control_characters() {
-        // Found by the server_poll fuzz target: a host name with a newline
-        // and an escape sequence, echoed in the 400's reason.
-        let e = crate::directory::normalize_host("pc\n\u{1b}[31mred\u{7}").unwrap_err();
-        let text = public_text(&e);
-        assert!(!text.chars().any(char::is_control), "{text:?}");
-        assert!(text.contains("\\u{1b}[31mred"), "{text}");
-    }
 }

@@ -1,100 +1,58 @@
 //! The Herald server as a library: `serve` runs it on a listener the caller
-//! bound, until the caller's shutdown future completes. The binary and the
-//! tests both go through it.
+//! bound, until the caller's shutdown future completes. The binary (under
+//! `cli/`, a crate of its own on this library) and the tests both go
+//! through it.
+//!
+//! # Layers
+//!
+//! Each folder (and each file beside them here) belongs to one layer, and a
+//! layer uses only the layers below it. Layers with the same number are
+//! siblings: neither uses the other. Inside a layer there is no circle
+//! between modules, a module being a file or folder two levels deep
+//! (`domain::messages`, `http::admin`, `config`); a folder's root may use
+//! its own parts. No file in `domain` names axum, hyper or tower.
+//! `tests/tests/layers.rs` (herald-e2e) reads this list and checks every
+//! `crate::` and `super::` path against it. Bottom first:
+//!
+//! 1. `tokens`, `config` — what every layer may use: random tokens and
+//!    their hashes, the configuration's types.
+//! 2. `store`, `error` — the database (one `Conn` interface over SQLite
+//!    and PostgreSQL, the migrations, the pool, backups and whole copies)
+//!    and, beside it, the signing key file; the error type, a database
+//!    error one of its kinds.
+//! 3. `domain` — the rules and their SQL, as functions of a connection,
+//!    their input and the time: directory, admins, messages, sites, fleet.
+//! 4. `outbound` — what the server asks of others: LDAP for the directory,
+//!    SMTP and IMAP for bundles by mail.
+//! 5. `state` — what a running server holds: `AppState` with the effective
+//!    policy, the push hub, the counters, the exchange setup, the client
+//!    for inbound calls.
+//! 6. `push` — telling agents of a change: the push plan and `NOTIFY`, the
+//!    stream's registration and events, inbound calls.
+//! 7. `exchange` — the exchange with other sites on a running server:
+//!    bundles coming in, one run by HTTPS or mail.
+//! 8. `http` — the router with every route, the extractors, error answers,
+//!    the admin guard, and the handlers (`agent`, `admin`, `site`,
+//!    `console`).
+//! 8. `jobs` — every background task: the directory sync, the exchange on
+//!    a schedule, the last-seen flush, hearing other instances' push hints.
+//! 9. `net` — the socket side: accepting and admitting connections, TLS,
+//!    the bare push stream, and `serve`.
 
-pub mod access;
-pub mod accounts;
-pub mod accounts_api;
-pub mod admin;
-pub mod admission;
-pub mod api;
-pub mod audit;
-pub mod auth;
-pub mod backup;
-pub mod body_deadline;
-pub mod bundle;
-pub mod changes;
-pub mod compose;
-pub mod connections;
-pub mod console_api;
-pub mod console_ui;
-pub mod db;
-pub mod directory;
-pub mod directory_api;
-pub mod directory_sync;
-pub mod enroll;
-pub mod enroll_api;
+pub mod config;
+pub mod domain;
 pub mod error;
 pub mod exchange;
-pub mod exchange_api;
-pub mod exchange_flow;
-pub mod exchange_guard;
-pub mod exchange_in;
-pub mod exchange_keys;
-pub mod exchange_log;
-pub mod exchange_run;
-#[cfg(test)]
-mod exchange_tests;
-pub mod fleet;
-pub mod inbound;
-pub mod kerberos_api;
-pub mod lastseen;
-pub mod ldap;
-pub mod mail;
-pub mod messages;
-pub mod messages_api;
-pub mod metrics;
-pub mod migrate;
-pub mod notify;
-pub mod open_files;
-pub mod openapi;
-pub mod passwords;
-pub mod poll;
-pub mod pool;
-pub mod prefs;
-pub mod proxy;
+pub mod http;
+pub mod jobs;
+pub mod net;
+pub mod outbound;
 pub mod push;
-pub mod report;
-pub mod seal;
-pub mod sessions;
-pub mod signing;
-pub mod sites;
-pub mod sql;
-pub mod stream;
-pub mod timespec;
-pub mod tls;
+pub mod state;
+pub mod store;
+pub mod tokens;
 
-use std::future::Future;
-
-pub use api::AppState;
+pub use config::AgentPolicy;
 pub use error::Error;
-pub use poll::AgentPolicy;
-
-/// Serves the HTTP API on `listener` (over TLS when given an acceptor)
-/// until `shutdown` completes, then lets requests in flight finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    tls: Option<tls::Acceptor>,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let flusher = tokio::spawn(flush_last_seen(state.clone()));
-    connections::run(listener, tls, state.clone(), shutdown).await;
-    flusher.abort();
-    if let Err(e) = state.flush_last_seen().await {
-        tracing::error!(error = %e, "cannot write the last-seen times at shutdown");
-    }
-    Ok(())
-}
-
-/// Writes the batch of last-seen times every few seconds.
-async fn flush_last_seen(state: AppState) {
-    let mut tick = tokio::time::interval(lastseen::FLUSH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = state.flush_last_seen().await {
-            tracing::warn!(error = %e, "cannot write last-seen times; will retry");
-        }
-    }
-}
+pub use net::serve::serve;
+pub use state::app::AppState;

@@ -478,7 +478,7 @@ async fn an_admin_typo_is_a_400_and_the_server_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_and_others_carry_on() {
-    let app = herald_server::api::contain_panics(
+    let app = herald_server::http::router::contain_panics(
         axum::Router::new()
             .route(
                 "/boom",

@@ -203,7 +203,7 @@ async fn one_token_cannot_register_listeners_without_end() {
         .unwrap();
     assert_eq!(
         held,
-        i64::try_from(herald_server::inbound::MAX_LISTENERS_PER_USER).unwrap()
+        i64::try_from(herald_server::domain::directory::listeners::MAX_LISTENERS_PER_USER).unwrap()
     );
     // The newest are the ones kept.
     let newest: i64 = s

@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use common::{TestServer, ADMIN};
 use ed25519_dalek::SigningKey;
 use herald_protocol::Transport;
-use herald_server::sql::Conn;
-use herald_server::{bundle, db, exchange_flow, sites};
+use herald_server::domain::sites::{self, bundle, exchange_flow};
+use herald_server::store::db;
+use herald_server::store::sql::Conn;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

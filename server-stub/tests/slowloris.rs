@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use herald_protocol::PushMode;
-use herald_server::admission::ConnLimits;
+use herald_server::config::ConnLimits;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -67,7 +67,7 @@ fn fresh_client() -> reqwest::Client {
 /// A 500-socket attack needs more open files than the usual 1,024 (the
 /// server is in this process too).
 fn enough_open_files(need: u64) {
-    let have = herald_server::open_files::raise().unwrap_or(u64::MAX);
+    let have = herald_server::net::open_files::raise().unwrap_or(u64::MAX);
     assert!(
         have >= need,
         "this test needs {need} open files and the hard limit is {have}: raise it (ulimit -Hn)"

@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::state::Applied;
-use super::{from_ms, to_ms, Store};
+use super::{from_ms, to_ms, Applied, Store};
 use crate::error::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -25,7 +25,17 @@ pub use credentials::Credential;
 pub use exchange::{ExchangeEntry, LogOrder};
 pub use handle::StoreHandle;
 pub use messages::ReceiptStatus;
-pub use state::{Applied, Central, ContactTimes, SyncState};
+pub use state::{Central, ContactTimes, SyncState};
+
+/// What applying an answer changed, in counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub receipts_sent: usize,
+    pub received: usize,
+    pub stopped: usize,
+    /// Messages refused: their signature did not verify.
+    pub refused: usize,
+}
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),

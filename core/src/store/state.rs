@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::exchange::log_entry;
-use super::{from_ms, messages, parsed, to_ms, MessageState, Store};
+use super::{from_ms, messages, parsed, to_ms, Applied, MessageState, Store};
 use crate::error::StoreError;
 
 /// What the agent knows of its exchanges with the server.
@@ -94,16 +94,6 @@ pub struct ContactTimes {
     pub started: DateTime<Utc>,
     pub poll_sent: DateTime<Utc>,
     pub poll_answered: DateTime<Utc>,
-}
-
-/// What applying an answer changed, in counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Applied {
-    pub receipts_sent: usize,
-    pub received: usize,
-    pub stopped: usize,
-    /// Messages refused: their signature did not verify.
-    pub refused: usize,
 }
 
 impl Store {

@@ -2,8 +2,8 @@
 //! the calls the API tests make to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use herald_server::db::Location;
-use herald_server::pool::Db;
+use herald_server::store::db::Location;
+use herald_server::store::pool::Db;
 use herald_server::{serve, AgentPolicy, AppState};
 use serde_json::{json, Value};
 
@@ -35,7 +35,7 @@ pub fn location(dir: &std::path::Path) -> Location {
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let conn = herald_server::sql::Conn::connect_postgres(&admin, false).unwrap();
+    let conn = herald_server::store::sql::Conn::connect_postgres(&admin, false).unwrap();
     conn.execute_batch(&format!("CREATE DATABASE {name}"))
         .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
@@ -208,13 +208,13 @@ impl TestServer {
 
     /// A connection of the test's own to the server's database, to see
     /// what the server wrote.
-    pub fn peek(&self) -> herald_server::sql::Conn {
+    pub fn peek(&self) -> herald_server::store::sql::Conn {
         match &self.location {
-            Location::Sqlite(path) => {
-                herald_server::sql::Conn::from_sqlite(rusqlite::Connection::open(path).unwrap())
-            }
+            Location::Sqlite(path) => herald_server::store::sql::Conn::from_sqlite(
+                rusqlite::Connection::open(path).unwrap(),
+            ),
             Location::Postgres(url) => {
-                herald_server::sql::Conn::connect_postgres(url, true).unwrap()
+                herald_server::store::sql::Conn::connect_postgres(url, true).unwrap()
             }
         }
     }

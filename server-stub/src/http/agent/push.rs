@@ -1,0 +1,47 @@
+//! The push stream through the router, for a connection hyper already
+//! serves; a fresh connection asking for it is served by
+//! `net::bare_stream` and never gets here.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use futures_util::StreamExt;
+use herald_protocol::ErrorBody;
+
+use crate::error::Error;
+use crate::http::extract::{bearer, Query};
+use crate::push::stream;
+use crate::state::app::AppState;
+
+/// The push stream: Server-Sent Events carrying only `check` hints, with a
+/// heartbeat comment so that the agent notices a dead connection. A fresh
+/// connection asking for it is served by `net::bare_stream` and never
+/// gets here.
+#[utoipa::path(get, path = "/api/v1/push", tag = "agent",
+    params(("host" = String, Query, description = "The agent's computer")),
+    security(("agent_token" = [])),
+    responses(
+        (status = 200, description = "Server-Sent Events: `ready`, then `check` hints and heartbeats", content_type = "text/event-stream", body = String),
+        (status = 404, description = "This server does not offer push streams", body = ErrorBody),
+        (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong agent token", body = ErrorBody)))]
+pub(crate) async fn agent_push(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, Error> {
+    let host = query.get("host").map(String::as_str);
+    let reg = stream::open(&st, bearer(&headers), host).await?;
+    // The same bytes as `net::bare_stream` writes on a bare connection.
+    let body =
+        stream::events(reg).map(|bytes| Ok::<_, Infallible>(axum::body::Bytes::from_static(bytes)));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/event-stream"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        axum::body::Body::from_stream(body),
+    ))
+}

@@ -1,0 +1,94 @@
+//! Hearing the push hints other instances announce on a shared PostgreSQL
+//! database (see `push::notify`), and hinting the streams this instance
+//! holds. A hint is only "check now": one lost while an instance was away
+//! from the database costs a delay until the agent's next poll, and an
+//! instance that reconnects hints all its streams once to cover the gap.
+
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use crate::domain::directory::targets::Targets;
+use crate::push::notify::CHANNEL;
+use crate::state::app::AppState;
+use crate::store::db::Location;
+
+/// On PostgreSQL, inside a tokio runtime, listens for the push hints other
+/// instances announce.
+pub fn start(st: &AppState) {
+    if let (Location::Postgres(url), Ok(_)) =
+        (st.db.location(), tokio::runtime::Handle::try_current())
+    {
+        if let Err(e) = spawn_listener(url.clone(), st.clone()) {
+            tracing::error!(error = %e, "cannot listen for push announcements");
+        }
+    }
+}
+
+/// Listens for announcements on a connection of its own, on a thread of
+/// its own (the driver blocks), until no one else holds the state.
+pub fn spawn_listener(url: String, st: AppState) -> std::io::Result<()> {
+    let rt = tokio::runtime::Handle::current();
+    std::thread::Builder::new()
+        .name("herald-notify".into())
+        .spawn(move || {
+            let mut first = true;
+            loop {
+                match listen(&url, &rt, &st, &mut first) {
+                    Ok(()) => return,
+                    Err(e) => {
+                        let e = crate::store::sql::Error::from(e);
+                        tracing::warn!(error = %e, "push announcements lost; reconnecting");
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })?;
+    Ok(())
+}
+
+/// Hears announcements until the state is dropped everywhere else (`Ok`)
+/// or the connection fails.
+fn listen(
+    url: &str,
+    rt: &tokio::runtime::Handle,
+    st: &AppState,
+    first: &mut bool,
+) -> Result<(), postgres::Error> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    if !std::mem::replace(first, false) {
+        let n = st.hub.notify(&Targets::everyone());
+        tracing::info!(
+            streams = n,
+            "push announcements back; every stream hinted once"
+        );
+    }
+    loop {
+        let mut notifications = client.notifications();
+        let mut each = notifications.timeout_iter(Duration::from_secs(2));
+        let Some(n) = each.next()? else {
+            if st.is_only_holder() {
+                return Ok(());
+            }
+            continue;
+        };
+        let id = n.payload().to_owned();
+        let st = st.clone();
+        rt.spawn(async move {
+            let found = {
+                let id = id.clone();
+                st.read(move |c| crate::domain::messages::push_targets(c, &id))
+                    .await
+            };
+            match found {
+                Ok(Some(targets)) => {
+                    let streams = st.hub.notify(&targets);
+                    tracing::info!(%id, streams, "push hint");
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%id, error = %e, "cannot find whom a hint is for"),
+            }
+        });
+    }
+}
