@@ -1,6 +1,8 @@
-//! What the agent hands to a popup process and what it gets back, and the
-//! popup's page. The page is built here, without any web engine, so that it
-//! can be tested headless; `herald-popup` only puts it in a window.
+//! What the agent hands to a popup process and what it gets back, the
+//! words a native popup shows (`PopupText`, `NativeView`), and the web
+//! popup's page (Windows). The page is built here, without any web engine,
+//! so that it can be tested headless; `herald-popup` only puts it in a
+//! window.
 
 use chrono::{DateTime, Local, Utc};
 use herald_protocol::Severity;
