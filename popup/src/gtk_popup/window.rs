@@ -79,32 +79,7 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
         on_close.answer(Outcome::Cancelled);
         glib::Propagation::Stop
     });
-    let on_key = Rc::clone(end);
-    let adjustment = scroller.vadjustment();
-    window.connect_key_press_event(move |w, e| {
-        let k = e.keyval();
-        if k == key::Escape {
-            on_key.answer(Outcome::Cancelled);
-            return glib::Propagation::Stop;
-        }
-        // With the focus on the button, the body has no key of its own:
-        // these scroll it. In a label they move its cursor, as usual.
-        let on_button = w.focused_widget().is_some_and(|f| f.is::<gtk::Button>());
-        let step = match k {
-            key::Page_Down => adjustment.page_increment(),
-            key::Page_Up => -adjustment.page_increment(),
-            key::Down => adjustment.step_increment(),
-            key::Up => -adjustment.step_increment(),
-            key::Home => -adjustment.upper(),
-            key::End => adjustment.upper(),
-            _ => return glib::Propagation::Proceed,
-        };
-        if !on_button {
-            return glib::Propagation::Proceed;
-        }
-        adjustment.set_value(adjustment.value() + step);
-        glib::Propagation::Stop
-    });
+    keys(&window, end, scroller.vadjustment());
 
     Ok(Popup {
         window,
@@ -112,6 +87,32 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
         body,
         around: vec![banner.upcast(), title.upcast(), footer.upcast()],
     })
+}
+
+/// Escape cancels; the page keys scroll the body wherever the focus is,
+/// and with the focus on the button (where they would do nothing) so do
+/// the arrows, Home and End. In a label those move its cursor, as usual.
+fn keys(window: &gtk::Window, end: &Rc<End>, body: gtk::Adjustment) {
+    let end = Rc::clone(end);
+    window.connect_key_press_event(move |w, e| {
+        let k = e.keyval();
+        if k == key::Escape {
+            end.answer(Outcome::Cancelled);
+            return glib::Propagation::Stop;
+        }
+        let on_button = || w.focused_widget().is_some_and(|f| f.is::<gtk::Button>());
+        let step = match k {
+            key::Page_Down => body.page_increment(),
+            key::Page_Up => -body.page_increment(),
+            key::Down if on_button() => body.step_increment(),
+            key::Up if on_button() => -body.step_increment(),
+            key::Home if on_button() => -body.upper(),
+            key::End if on_button() => body.upper(),
+            _ => return glib::Propagation::Proceed,
+        };
+        body.set_value(body.value() + step);
+        glib::Propagation::Stop
+    });
 }
 
 fn style() -> Result<()> {
