@@ -1,6 +1,7 @@
 //! Herald's icon on every window: the tray's picture, so that the task bar
-//! and the window switcher show whose window it is. Shared by
-//! `herald-popup` and `herald-history` (included by path).
+//! and the window switcher show whose window it is, for tao windows: the
+//! Windows `herald-popup` and `herald-history` (included by path). The
+//! GTK popup makes its own from the same picture.
 
 use herald_views::tray::{icon_rgba, TrayState, ICON_SIZE};
 

@@ -1,18 +1,29 @@
 //! `herald-popup`: reads one message (JSON) on standard input, shows it in a
 //! window, prints `read` or `cancelled` and exits. The agent starts one per
-//! message shown, so the web engine lives only while a popup is on screen.
-//! On Windows without the WebView2 runtime it shows a native dialog
-//! instead, so that the message still reaches the user.
+//! message shown, so whatever draws the popup lives only while it is on
+//! screen.
+//!
+//! On Linux the window is native GTK 3: the body is laid out from the
+//! message's block model as Pango markup, with no web engine. On Windows it
+//! is a web page in WebView2, or a native dialog when the runtime is
+//! missing, so that the message still reaches the user.
 
 use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
 use herald_views::popup::{Outcome, PopupRequest};
 
+#[cfg(target_os = "linux")]
+mod gtk_popup;
+#[cfg(windows)]
 mod icon;
+#[cfg(any(target_os = "linux", windows))]
+mod links;
 #[cfg(windows)]
 mod native;
+#[cfg(windows)]
 mod web;
+#[cfg(windows)]
 mod webview;
 
 fn main() {
@@ -39,9 +50,9 @@ fn run() -> Result<()> {
     show(&req)
 }
 
-#[cfg(not(windows))]
+#[cfg(target_os = "linux")]
 fn show(req: &PopupRequest) -> Result<()> {
-    web::show(req)
+    gtk_popup::show(req)
 }
 
 /// The web view when the WebView2 runtime is there and works; the native
@@ -66,4 +77,9 @@ fn show(req: &PopupRequest) -> Result<()> {
     let outcome = native::show(&view, req.severity).context("the native dialog failed")?;
     answer(outcome);
     Ok(())
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn show(_req: &PopupRequest) -> Result<()> {
+    anyhow::bail!("no popup on this platform")
 }

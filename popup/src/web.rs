@@ -1,5 +1,5 @@
-//! The popup as a web page in a tao window with wry: the usual way, with
-//! the rendered Markdown body.
+//! The popup on Windows: a web page in a tao window with wry (WebView2),
+//! with the rendered Markdown body. Linux has its own GTK popup.
 
 use anyhow::{Context, Result};
 use herald_protocol::Severity;
@@ -14,10 +14,6 @@ use wry::WebViewBuilder;
 enum PopupEvent {
     Loaded,
     Done(Outcome),
-    /// The agent that started this popup is gone (killed, crashed).
-    /// Watched on Unix only; Windows would need a job object.
-    #[cfg_attr(not(unix), allow(dead_code))]
-    Orphaned,
 }
 
 const WIDTH: f64 = 460.0;
@@ -45,7 +41,6 @@ pub fn show(req: &PopupRequest) -> Result<()> {
         .with_window_icon(crate::icon::herald())
         .build(&event_loop)
         .context("cannot open a window (is there a display?)")?;
-    fixed_frame(&window);
     let severity = req.severity;
     place(&window, severity);
 
@@ -73,23 +68,16 @@ pub fn show(req: &PopupRequest) -> Result<()> {
         })
         .with_navigation_handler(allow_navigation)
         .with_new_window_req_handler(|url, _| {
-            open_outside(&url);
+            crate::links::open_outside(&url);
             wry::NewWindowResponse::Deny
         });
     let webview = crate::webview::build(builder, &window)?;
 
-    watch_parent(event_loop.create_proxy());
-
+    // The agent that started it is not watched here (that would need a job
+    // object): an orphaned popup stays until it is answered, and its answer
+    // goes nowhere; the restarted agent shows the message again.
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
-        if let Event::UserEvent(PopupEvent::Orphaned) = event {
-            // Nobody would hear the answer, and the agent that restarts
-            // shows the message again: a second window of the same message
-            // must not be left behind.
-            eprintln!("herald-popup: the agent is gone; closing");
-            *control_flow = ControlFlow::ExitWithCode(3);
-            return;
-        }
         let outcome = match event {
             Event::WindowEvent {
                 event: WindowEvent::CloseRequested,
@@ -115,50 +103,14 @@ pub fn show(req: &PopupRequest) -> Result<()> {
     })
 }
 
-/// Tells the loop when the agent that started the popup is gone: on Unix
-/// the popup is then handed to another parent.
-#[cfg(unix)]
-fn watch_parent(proxy: tao::event_loop::EventLoopProxy<PopupEvent>) {
-    // The agent names itself: it may already be gone when this runs.
-    let parent = std::env::var("HERALD_AGENT_PID")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(std::os::unix::process::parent_id);
-    std::thread::spawn(move || loop {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        if std::os::unix::process::parent_id() != parent {
-            let _ = proxy.send_event(PopupEvent::Orphaned);
-            return;
-        }
-    });
-}
-
-/// Not watched on Windows yet: an orphaned popup stays there until it is
-/// answered, and its answer goes nowhere (the restarted agent shows the
-/// message again).
-#[cfg(not(unix))]
-fn watch_parent(_proxy: tao::event_loop::EventLoopProxy<PopupEvent>) {}
-
 /// The page itself is the only thing the popup may load. A link the user
 /// follows opens in the default browser instead; anything else is refused.
 fn allow_navigation(url: String) -> bool {
     if url == "about:blank" || url.starts_with("data:text/html") {
         return true;
     }
-    open_outside(&url);
+    crate::links::open_outside(&url);
     false
-}
-
-fn open_outside(url: &str) {
-    let lower = url.to_ascii_lowercase();
-    if ["http://", "https://", "mailto:"]
-        .iter()
-        .any(|s| lower.starts_with(s))
-    {
-        if let Err(e) = open::that_detached(url) {
-            eprintln!("herald-popup: cannot open {url}: {e}");
-        }
-    }
 }
 
 /// Alerts in the middle of the screen, where they cannot be missed; others
@@ -189,31 +141,3 @@ fn place(window: &Window, severity: Severity) {
     };
     window.set_outer_position(PhysicalPosition::new(x.max(mpos.x), y.max(mpos.y)));
 }
-
-/// On Linux tao leaves the window manager's minimize and maximize buttons:
-/// the window asks for a frame that only moves and closes (the Motif hints
-/// every X window manager reads), before it is first mapped.
-#[cfg(target_os = "linux")]
-fn fixed_frame(window: &Window) {
-    use gtk::gdk::{WMDecoration, WMFunction};
-    use gtk::prelude::*;
-    use tao::platform::unix::WindowExtUnix;
-    let set = |w: &gtk::gdk::Window| {
-        w.set_functions(WMFunction::MOVE | WMFunction::CLOSE);
-        w.set_decorations(WMDecoration::BORDER | WMDecoration::TITLE | WMDecoration::MENU);
-    };
-    let gtk_window = window.gtk_window();
-    match gtk_window.window() {
-        Some(w) => set(&w),
-        None => {
-            gtk_window.connect_realize(move |g| {
-                if let Some(w) = g.window() {
-                    set(&w);
-                }
-            });
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn fixed_frame(_window: &Window) {}

@@ -2,10 +2,13 @@
 //! `herald-popup` processes; xdotool plays the user.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use herald_e2e::{
-    gui, press, wait_for, wait_no_window, wait_window, windows_titled, xprop, Agent, Server,
+    bin, gui, press, wait_for, wait_no_window, wait_window, windows_titled, xdotool, xprop, Agent,
+    Server,
 };
 
 #[test]
@@ -114,4 +117,79 @@ fn scripts_and_javascript_links_in_a_body_run_nothing() {
     press(&w, &["Escape"]);
     wait_no_window("Hostile body");
     agent.wait_state(&id, "cancelled");
+}
+
+/// One of `xdotool getwindowgeometry --shell`'s or `getdisplaygeometry`'s
+/// numbers.
+fn number(out: &str, key: &str) -> i32 {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key} in {out}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_long_title_and_body_fit_the_screen_and_the_body_keeps_room_to_read() {
+    let Some(_screen) = gui() else { return };
+    // 194 characters: near the server's cap of 200, in a wordy language.
+    let title = "Exercice d'\u{e9}vacuation incendie : tous les occupants du b\u{e2}timent B \
+                 doivent quitter imm\u{e9}diatement leurs bureaux par l'escalier le plus proche \
+                 et se rendre au point de rassemblement C, parking nord";
+    assert_eq!(title.chars().count(), 194);
+    let body: String = (1..=40)
+        .map(|i| {
+            format!(
+                "{i}. Quittez le b\u{e2}timent dans le calme, sans utiliser les ascenseurs, \
+                 et rejoignez le point de rassemblement indiqu\u{e9} sur le parking.\n\n"
+            )
+        })
+        .collect();
+    let request = serde_json::json!({
+        "id": "long",
+        "revision": 1,
+        "severity": "alert",
+        "title": title,
+        "body_markdown": body,
+        "sender": "Service de s\u{e9}curit\u{e9} du site de Lyon",
+        "revised_at": "2026-01-01T00:00:00Z",
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_until": "2036-01-01T00:00:00Z",
+        "locale": "Fr",
+        "review": false,
+    });
+    let mut child = Command::new(bin("herald-popup"))
+        .env("HERALD_POPUP_DEBUG_LAYOUT", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(request.to_string().as_bytes()).unwrap();
+    drop(stdin);
+    let w = wait_window(title);
+    let screen = xdotool(&["getdisplaygeometry"]);
+    let (sw, sh) = screen.split_once(' ').unwrap();
+    let (sw, sh): (i32, i32) = (sw.parse().unwrap(), sh.trim().parse().unwrap());
+    let g = xdotool(&["getwindowgeometry", "--shell", &w]);
+    let (x, y) = (number(&g, "X"), number(&g, "Y"));
+    let (width, height) = (number(&g, "WIDTH"), number(&g, "HEIGHT"));
+    assert!(
+        x >= 0 && y >= 0 && x + width <= sw && y + height <= sh,
+        "the window leaves the {sw}x{sh} screen: {g}"
+    );
+    press(&w, &["Escape"]);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "cancelled");
+    let body_height: i32 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("herald-popup: layout window "))
+        .and_then(|l| l.split(" body ").nth(1)?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no layout line: {stderr}"));
+    assert!(
+        body_height >= 120,
+        "the body has {body_height} px of a {height}-px window: {stderr}"
+    );
 }

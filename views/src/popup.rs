@@ -1,6 +1,8 @@
-//! What the agent hands to a popup process and what it gets back, and the
-//! popup's page. The page is built here, without any web engine, so that it
-//! can be tested headless; `herald-popup` only puts it in a window.
+//! What the agent hands to a popup process and what it gets back, the
+//! words a native popup shows (`PopupText`, `NativeView`), and the web
+//! popup's page (Windows). The page is built here, without any web engine,
+//! so that it can be tested headless; `herald-popup` only puts it in a
+//! window.
 
 use chrono::{DateTime, Local, Utc};
 use herald_protocol::Severity;
@@ -62,6 +64,51 @@ pub fn outcome_from_ipc(body: &str) -> Option<Outcome> {
     }
 }
 
+/// What a native popup shows around the body, as plain text: the same
+/// facts and words as the page. The GTK popup uses it as it is; the
+/// Windows dialog through `NativeView`, which adds its access keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PopupText {
+    /// "Warning": the word the page's banner upper-cases.
+    pub severity: String,
+    pub title: String,
+    pub from_line: String,
+    pub valid_line: String,
+    /// The acknowledging control; none when the message is only shown again.
+    pub read_label: Option<String>,
+    pub close_label: String,
+}
+
+impl PopupText {
+    pub fn new(req: &PopupRequest) -> Self {
+        let t = req.locale.texts();
+        let when = |d: DateTime<Utc>| d.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string();
+        PopupText {
+            severity: t.severity(req.severity).to_owned(),
+            title: req.title.clone(),
+            from_line: format!("{} {} \u{b7} {}", t.from, req.sender, when(req.revised_at)),
+            valid_line: format!(
+                "{} {} \u{2013} {}",
+                t.valid,
+                when(req.valid_from),
+                when(req.valid_until)
+            ),
+            read_label: (!req.review).then(|| t.read_button.to_owned()),
+            close_label: t.close_button.to_owned(),
+        }
+    }
+
+    /// The severity word upper case, as the page's banner shows it.
+    pub fn banner(&self) -> String {
+        self.severity.to_uppercase()
+    }
+
+    /// The severity and the title, for a screen reader or a window list.
+    pub fn name(&self) -> String {
+        format!("{} - {}", self.severity, self.title)
+    }
+}
+
 /// What the native dialog shows when no web engine can: the same facts as
 /// the page, as plain text, with the same two outcomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,29 +128,18 @@ pub struct NativeView {
 
 impl NativeView {
     pub fn new(req: &PopupRequest) -> Self {
-        let t = req.locale.texts();
-        let when = |d: DateTime<Utc>| d.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string();
+        let text = PopupText::new(req);
         // The dialog puts `&` before an access key; the sender's text has none.
         let plain = |s: &str| s.replace('&', "&&");
         NativeView {
-            window_title: format!("{} - {}", t.severity(req.severity), req.title),
-            banner: t.severity(req.severity).to_uppercase(),
-            title: plain(&req.title),
+            window_title: text.name(),
+            banner: text.banner(),
+            title: plain(&text.title),
             body: body_text(&req.body_markdown),
-            from_line: plain(&format!(
-                "{} {} \u{b7} {}",
-                t.from,
-                req.sender,
-                when(req.revised_at)
-            )),
-            valid_line: format!(
-                "{} {} \u{2013} {}",
-                t.valid,
-                when(req.valid_from),
-                when(req.valid_until)
-            ),
-            read_label: (!req.review).then(|| format!("&{}", t.read_button)),
-            close_label: t.close_button.to_owned(),
+            from_line: plain(&text.from_line),
+            valid_line: text.valid_line,
+            read_label: text.read_label.map(|l| format!("&{l}")),
+            close_label: text.close_label,
         }
     }
 }
@@ -226,6 +262,20 @@ mod tests {
         assert_eq!(v.close_label, "Close");
         r.review = true;
         assert_eq!(NativeView::new(&r).read_label, None);
+    }
+
+    #[test]
+    fn the_popup_text_is_plain() {
+        let mut r = req(Locale::Fr);
+        r.title = "Sel & poivre".into();
+        let t = PopupText::new(&r);
+        assert_eq!(t.banner(), "AVERTISSEMENT");
+        assert_eq!(t.name(), "Avertissement - Sel & poivre");
+        assert!(t.from_line.starts_with("De IT "), "{}", t.from_line);
+        assert_eq!(t.read_label.as_deref(), Some("J'ai lu le message"));
+        r.review = true;
+        let t = PopupText::new(&r);
+        assert_eq!((t.read_label, t.close_label.as_str()), (None, "Fermer"));
     }
 
     #[test]

@@ -1,0 +1,85 @@
+//! The popup on Linux: a native GTK 3 window, no web engine. The body is
+//! the message's block model as Pango markup, a label per block, so
+//! nothing in it can load or run; the window fits its text up to a share
+//! of the screen, then the body scrolls.
+//!
+//! Keyboard: the read button has the focus and is the default (Enter or
+//! Space), Tab reaches the links and comes back to it, Escape and the
+//! close box cancel, Page Up and Page Down scroll the body.
+
+mod body;
+mod place;
+mod sign;
+mod window;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use gtk::glib;
+use gtk::prelude::*;
+use herald_views::popup::{Outcome, PopupRequest};
+
+/// Shows the message and waits for the user; the outcome goes to standard
+/// output. An error means no window could be opened.
+pub fn show(req: &PopupRequest) -> Result<()> {
+    gtk::init().map_err(|e| anyhow!("cannot open a window (is there a display?): {e}"))?;
+    let end = Rc::new(End::default());
+    let popup = window::build(req, &end)?;
+    place::fit_and_place(&popup, req.severity);
+    watch_parent(&end);
+    popup.window.show_all();
+    popup.window.present();
+    gtk::main();
+    if end.orphaned.get() {
+        std::process::exit(3);
+    }
+    Ok(())
+}
+
+/// How the popup ends: the first of the user's answer and the agent's
+/// disappearance, once.
+#[derive(Default)]
+pub struct End {
+    done: Cell<bool>,
+    orphaned: Cell<bool>,
+}
+
+impl End {
+    pub fn answer(&self, outcome: Outcome) {
+        if !self.done.replace(true) {
+            crate::answer(outcome);
+            gtk::main_quit();
+        }
+    }
+
+    fn orphan(&self) {
+        if !self.done.replace(true) {
+            // Nobody would hear the answer, and the agent that restarts
+            // shows the message again: a second window of the same message
+            // must not be left behind.
+            eprintln!("herald-popup: the agent is gone; closing");
+            self.orphaned.set(true);
+            gtk::main_quit();
+        }
+    }
+}
+
+/// Ends the popup when the agent that started it is gone: the popup is
+/// then handed to another parent. The agent names itself, as it may
+/// already be gone when this runs.
+fn watch_parent(end: &Rc<End>) {
+    let parent = std::env::var("HERALD_AGENT_PID")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(std::os::unix::process::parent_id);
+    let end = Rc::clone(end);
+    glib::timeout_add_local(Duration::from_millis(300), move || {
+        if std::os::unix::process::parent_id() == parent {
+            return glib::ControlFlow::Continue;
+        }
+        end.orphan();
+        glib::ControlFlow::Break
+    });
+}
