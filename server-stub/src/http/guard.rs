@@ -1,8 +1,7 @@
 //! Who calls the admin API, and whether they may: the static admin token,
 //! an account's API token, or a console session with its CSRF token for a
-//! change. Every admin route sits behind one of two layers: `senders_too`,
-//! which finds the caller, or `admins_only`, which also refuses a sender.
-//! Which route is behind which is said where it is added (`router`).
+//! change. Every admin route sits behind `require`, given the least role
+//! that may call it where the route is added (`router`).
 
 use std::net::SocketAddr;
 
@@ -12,6 +11,7 @@ use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::Utc;
+use herald_protocol::Role;
 
 use crate::domain::admins::accounts::{self, Actor};
 use crate::domain::admins::sessions;
@@ -24,33 +24,23 @@ use crate::tokens;
 /// instance on it.
 pub const TOKEN_HASH_KEY: &str = "admin_token_hash";
 
-/// A route of the admin API that a sender may call too: the caller is
-/// found, and its role is not checked (the handler may check its limits).
-pub(crate) async fn senders_too(
-    State(st): State<AppState>,
+/// In front of every route of the admin API, with the least role that may
+/// call it (`router` says which): finds the caller, and refuses a sender
+/// where only an admin may call, naming the method and the route.
+pub(crate) async fn require(
+    State((st, least)): State<(AppState, Role)>,
     req: Request,
     next: Next,
 ) -> Result<Response, Error> {
     let (mut parts, body) = req.into_parts();
     let actor = caller(&st, &parts).await?;
-    parts.extensions.insert(actor);
-    Ok(next.run(Request::from_parts(parts, body)).await)
-}
-
-/// A route of the admin API that only an admin may call: the caller is
-/// found, and a sender refused, naming the method and the route.
-pub(crate) async fn admins_only(
-    State(st): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Result<Response, Error> {
-    let (mut parts, body) = req.into_parts();
-    let actor = caller(&st, &parts).await?;
-    let route = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map_or("", MatchedPath::as_str);
-    actor.require_admin(&format!("{} {route}", parts.method))?;
+    if least == Role::Admin {
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or("", MatchedPath::as_str);
+        actor.require_admin(&format!("{} {route}", parts.method))?;
+    }
     parts.extensions.insert(actor);
     Ok(next.run(Request::from_parts(parts, body)).await)
 }

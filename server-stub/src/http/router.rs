@@ -2,10 +2,10 @@
 //! is added with `routes!`, which takes its method and path from the
 //! handler's `#[utoipa::path]`: the route and its documentation are
 //! stated once, and the document served at `/api/v1/openapi.json` is
-//! built from the same routes. The admin API's routes sit behind one of
-//! two layers of `guard`, by where they are added: `senders_too` or
-//! `admins_only` (see `admin`), so that a new endpoint cannot forget the
-//! check.
+//! built from the same routes. The admin API's routes sit behind
+//! `guard::require`, one layer on each of its two routers, `senders_too`
+//! and `admins_only` (see `admin`), so that a new endpoint cannot forget
+//! the check.
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::CONTENT_TYPE;
@@ -13,6 +13,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use herald_protocol::Role;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -77,13 +78,13 @@ fn api(state: &AppState) -> (Router<AppState>, Document) {
     (api, doc)
 }
 
-/// The admin API, under `/api/v1/admin`, in two routers merged into one
+/// The admin API, under `/api/v1/admin`, as two routers merged into one
 /// (axum joins the methods of a path added to both): what a sender may
-/// call too, and what only an admin may. Put a new route in `admins_only`
-/// unless a sender is to call it; the handler then checks a sender's
-/// limits. Every route changes state and writes its audit line but the
-/// GET ones, `/preview` and `/audience` (and a dry run of
-/// `/directory/snapshot`).
+/// call too, its limits checked by the handler, and what only an admin
+/// may. A new route goes in `admins_only` unless a sender is to call it.
+/// Every route but the GET ones, `/preview` and `/audience` changes state,
+/// and its handler writes its audit line (none for a dry run of
+/// `/directory/snapshot`, or for unsetting a preference that was not set).
 fn admin(state: &AppState) -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let senders_too = OpenApiRouter::default()
         .routes(routes!(messages::list_messages, messages::send_message))
@@ -102,8 +103,8 @@ fn admin(state: &AppState) -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>)
         // Before any extractor: a request without the admin token learns
         // nothing, not even whether its body would have parsed.
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::senders_too,
+            (state.clone(), Role::Sender),
+            guard::require,
         ));
     let admins_only = OpenApiRouter::default()
         .routes(routes!(users::add_user))
@@ -136,8 +137,8 @@ fn admin(state: &AppState) -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>)
         .routes(routes!(sites::list_prefs, sites::set_pref))
         .routes(routes!(sites::unset_pref))
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::admins_only,
+            (state.clone(), Role::Admin),
+            guard::require,
         ));
     (senders_too, admins_only)
 }
