@@ -531,3 +531,78 @@ async fn a_password_change_revokes_tokens_and_sessions_unless_told_to_keep_token
         .await;
     assert_eq!(st, 200, "kept as asked");
 }
+
+/// Every admin route refuses a caller without a token, and a sender where
+/// the document says only an admin may call it, in the guard's words; a
+/// path shared by both kinds of route answers each method by its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_admin_route_answers_a_sender_as_its_document_says() {
+    let s = start().await;
+    let sam = account(&s, "sam", "sender", Some(json!({"targets": ["all"]}))).await;
+    let (st, doc) = s.call("GET", "/api/v1/openapi.json", "", Value::Null).await;
+    assert_eq!(st, 200);
+    let mut admins_only = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/admin/") {
+            continue;
+        }
+        let called: String = path
+            .split('/')
+            .map(|part| if part.starts_with('{') { "x" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, op) in item.as_object().unwrap() {
+            let method = method.to_uppercase();
+            let (st, v) = s.call(&method, &called, "", Value::Null).await;
+            assert_eq!(st, 401, "{method} {called} without a token: {v}");
+            let refused = op["responses"]["403"]["description"]
+                .as_str()
+                .is_some_and(|d| d.to_lowercase().contains("not an admin"));
+            let (st, v) = s.call(&method, &called, &sam, Value::Null).await;
+            let words = format!("sam: the sender role cannot {method} {path}");
+            if refused {
+                admins_only += 1;
+                assert_eq!((st, one_line_error(&v)), (403, words.as_str()), "{v}");
+            } else {
+                assert!(st != 403 || !one_line_error(&v).contains(&words), "{v}");
+            }
+        }
+    }
+    assert!(admins_only > 30, "{admins_only}");
+
+    // One path, two roles.
+    let (st, v) = s
+        .call("GET", "/api/v1/admin/users", &sam, Value::Null)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = s
+        .call(
+            "POST",
+            "/api/v1/admin/users",
+            &sam,
+            json!({"name": "eve", "groups": []}),
+        )
+        .await;
+    assert_eq!(st, 403, "{v}");
+    let (st, v) = s
+        .call("GET", "/api/v1/admin/templates", &sam, Value::Null)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let template = json!({"title": "t", "severity": "info", "receipts": "none", "body": "b"});
+    let (st, v) = s
+        .call("PUT", "/api/v1/admin/templates/t", &sam, template.clone())
+        .await;
+    assert_eq!(st, 403, "{v}");
+    let (st, v) = s
+        .call("PUT", "/api/v1/admin/templates/t", ADMIN, template)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = s
+        .call("GET", "/api/v1/admin/templates", ADMIN, Value::Null)
+        .await;
+    assert_eq!((st, v[0]["name"].as_str()), (200, Some("t")), "{v}");
+    let (st, v) = s
+        .call("DELETE", "/api/v1/admin/templates/t", &sam, Value::Null)
+        .await;
+    assert_eq!(st, 403, "{v}");
+}

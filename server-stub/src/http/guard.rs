@@ -1,15 +1,17 @@
 //! Who calls the admin API, and whether they may: the static admin token,
 //! an account's API token, or a console session with its CSRF token for a
-//! change; a sender's role reaches only the routes it lists. Every admin
-//! route sits behind `require_admin` (see `router`).
+//! change. Every admin route sits behind `require`, given the least role
+//! that may call it where the route is added (`router`).
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::Utc;
+use herald_protocol::Role;
 
 use crate::domain::admins::accounts::{self, Actor};
 use crate::domain::admins::sessions;
@@ -22,22 +24,41 @@ use crate::tokens;
 /// instance on it.
 pub const TOKEN_HASH_KEY: &str = "admin_token_hash";
 
-/// Finds who calls: the static admin token, or an account's API token.
-/// A sender may only reach the routes `sender_may` lists; everything else,
-/// including any route added later, is an admin's.
-pub(crate) async fn require_admin(
-    State(st): State<AppState>,
-    mut req: Request,
+/// In front of every route of the admin API, with the least role that may
+/// call it (`router` says which): finds the caller, and refuses a sender
+/// where only an admin may call, naming the method and the route.
+pub(crate) async fn require(
+    State((st, least)): State<(AppState, Role)>,
+    req: Request,
     next: Next,
 ) -> Result<Response, Error> {
+    let (mut parts, body) = req.into_parts();
+    let actor = caller(&st, &parts).await?;
+    if least == Role::Admin {
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or("", MatchedPath::as_str);
+        actor.require_admin(&format!("{} {route}", parts.method))?;
+    }
+    parts.extensions.insert(actor);
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+/// Finds who calls the admin API: the static admin token, an account's
+/// API token, or a console session (with its CSRF token for a change).
+/// Each change's handler writes its audit line, naming the object and
+/// what changed, in the transaction of the change.
+async fn caller(st: &AppState, req: &Parts) -> Result<Actor, Error> {
     let source = req
-        .extensions()
+        .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| a.ip().to_string())
         .unwrap_or_default();
-    let actor = match bearer(req.headers()).map(str::to_owned) {
+    let headers = &req.headers;
+    match bearer(headers).map(str::to_owned) {
         Ok(token) if tokens::hash_token(&token).as_str() == &*st.admin_token_hash => {
-            Actor::admin_token(source)
+            Ok(Actor::admin_token(source))
         }
         // Another instance may have been given a newer admin token since
         // this one started; the database keeps its hash.
@@ -67,67 +88,19 @@ pub(crate) async fn require_admin(
                     tracing::warn!(error = %e, "cannot record a token's use");
                 }
             }
-            actor
+            Ok(actor)
         }
         // The console: a session cookie, and for a change its CSRF token.
         Err(_) => {
-            let (_, actor, csrf) = session_of(&st, req.headers(), source)
+            let (_, actor, csrf) = session_of(st, headers, source)
                 .await?
                 .ok_or(Error::Unauthorized)?;
-            if req.method() != Method::GET {
-                check_csrf(req.headers(), &csrf)?;
+            if req.method != Method::GET {
+                check_csrf(headers, &csrf)?;
             }
-            actor
+            Ok(actor)
         }
-    };
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| {
-            // Relative to the admin API, whether or not axum gives the
-            // prefix the router is nested under.
-            let p = p.as_str();
-            p.strip_prefix("/api/v1/admin").unwrap_or(p).to_owned()
-        })
-        .unwrap_or_default();
-    let method = req.method().clone();
-    if !actor.is_admin() && !sender_may(&method, &route) {
-        return Err(Error::Forbidden(format!(
-            "{}: the sender role cannot {method} /api/v1/admin{route}",
-            actor.name
-        )));
     }
-    // Each change's handler writes its audit line, naming the object and
-    // what changed, in the transaction of the change.
-    req.extensions_mut().insert(actor);
-    Ok(next.run(req).await)
-}
-
-/// What a sender may call, besides nothing.
-fn sender_may(method: &Method, route: &str) -> bool {
-    const READ: &[&str] = &[
-        "/messages",
-        "/messages/{id}",
-        "/messages/{id}/receipts",
-        "/messages/{id}/revisions",
-        "/messages/{id}/report",
-        "/messages/{id}/report.csv",
-        "/users",
-        "/whoami",
-        "/templates",
-    ];
-    const WRITE: &[(&str, &str)] = &[
-        ("POST", "/messages"),
-        ("PATCH", "/messages/{id}"),
-        ("POST", "/messages/{id}/withdraw"),
-        ("POST", "/messages/{id}/unread-again"),
-        ("POST", "/audience"),
-        ("POST", "/preview"),
-    ];
-    if *method == Method::GET {
-        return READ.contains(&route);
-    }
-    WRITE.contains(&(method.as_str(), route))
 }
 
 /// The session a request's cookie names, if live.

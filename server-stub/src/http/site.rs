@@ -11,7 +11,7 @@ use herald_protocol::ErrorBody;
 use crate::domain::sites::exchange_flow::{self, Received};
 use crate::domain::sites::{self, bundle};
 use crate::error::Error;
-use crate::exchange::{incoming, SITE_HEADER};
+use crate::exchange::{incoming, SITE_EXCHANGE_PATH, SITE_HEADER, SITE_KEY_PATH};
 use crate::state::app::AppState;
 
 /// A bundle carries a site's receipts since its last acknowledged one:
@@ -31,7 +31,7 @@ fn text(status: StatusCode, body: String) -> Response {
 /// the site is looked up (on a reader) before the body is read, a body for
 /// no registered site may be small only, and the signature is checked off
 /// the writer. Every refusal gets the same answer.
-#[utoipa::path(post, path = "/api/v1/site/exchange", tag = "site",
+#[utoipa::path(post, path = SITE_EXCHANGE_PATH, tag = "site",
     params(("X-Herald-Site" = String, Header, description = "The site the bundle is from")),
     request_body(content = String, content_type = "text/plain", description = "A signed bundle from a site relay"),
     responses(
@@ -101,7 +101,7 @@ fn too_large() -> Response {
 }
 
 /// The central server's public key, for a relay's `exchange test`.
-#[utoipa::path(get, path = "/api/v1/site/key", tag = "site",
+#[utoipa::path(get, path = SITE_KEY_PATH, tag = "site",
     responses((status = 200, description = "The key this server signs bundles with", body = String, content_type = "text/plain")))]
 pub(crate) async fn site_key(State(st): State<AppState>) -> Result<Response, Error> {
     let key = st.write(sites::own_key).await?;

@@ -19,14 +19,14 @@ use crate::state::app::AppState;
 
 #[utoipa::path(get, path = "/api/v1/admin/accounts", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every account", body = Vec<AccountInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "Every account", body = Vec<AccountInfo>)))]
 pub(crate) async fn list(State(st): State<AppState>) -> Result<Json<Vec<AccountInfo>>, Error> {
     st.read(accounts::list).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/accounts", tag = "admin", request_body = NewAccount,
     security(("admin_token" = [])),
-    responses((status = 200, description = "The account", body = AccountInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "The account", body = AccountInfo), (status = 409, description = "Conflicts with the current state", body = ErrorBody)))]
 pub(crate) async fn add(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -50,7 +50,7 @@ pub(crate) async fn add(
 #[utoipa::path(patch, path = "/api/v1/admin/accounts/{name}", tag = "admin", request_body = AccountEdit,
     params(("name" = String, Path, description = "Account name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The account as it is now", body = AccountInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "The account as it is now", body = AccountInfo), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn change(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -73,7 +73,7 @@ pub(crate) async fn change(
 #[utoipa::path(post, path = "/api/v1/admin/accounts/{name}/token", tag = "admin",
     params(("name" = String, Path, description = "Account name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "A new API token for the account, shown this once", body = AccountToken), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "A new API token for the account, shown this once", body = AccountToken), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn token(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -93,7 +93,7 @@ pub(crate) async fn token(
 #[utoipa::path(get, path = "/api/v1/admin/accounts/{name}/tokens", tag = "admin",
     params(("name" = String, Path, description = "Account name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The account's API tokens, oldest first, without their secrets", body = Vec<AccountTokenInfo>), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "The account's API tokens, oldest first, without their secrets", body = Vec<AccountTokenInfo>), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn list_tokens(
     State(st): State<AppState>,
     Path(name): Path<String>,
@@ -104,7 +104,7 @@ pub(crate) async fn list_tokens(
 #[utoipa::path(delete, path = "/api/v1/admin/accounts/{name}/tokens/{id}", tag = "admin",
     params(("name" = String, Path, description = "Account name"), ("id" = String, Path, description = "Token id, as the list shows it")),
     security(("admin_token" = [])),
-    responses((status = 204, description = "Revoked: the token no longer works"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 204, description = "Revoked: the token no longer works"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn revoke_token(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -121,7 +121,7 @@ pub(crate) async fn revoke_token(
 
 #[utoipa::path(get, path = "/api/v1/admin/whoami", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "The caller's account", body = AccountInfo), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The caller's account", body = AccountInfo)))]
 pub(crate) async fn whoami(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -143,7 +143,7 @@ pub(crate) async fn whoami(
 
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(audit::Filter),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Audit lines, newest first", body = Vec<AuditEntry>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "Audit lines, newest first", body = Vec<AuditEntry>), (status = 400, description = "Bad input", body = ErrorBody)))]
 pub(crate) async fn audit_list(
     State(st): State<AppState>,
     Query(f): Query<audit::Filter>,
@@ -153,7 +153,7 @@ pub(crate) async fn audit_list(
 
 #[utoipa::path(get, path = "/api/v1/admin/audit.csv", tag = "admin", params(audit::Filter),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Audit lines, newest first, as CSV", content_type = "text/csv", body = String), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "Audit lines, newest first, as CSV", content_type = "text/csv", body = String), (status = 400, description = "Bad input", body = ErrorBody)))]
 pub(crate) async fn audit_csv(
     State(st): State<AppState>,
     Query(f): Query<audit::Filter>,

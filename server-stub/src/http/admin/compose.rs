@@ -18,7 +18,7 @@ use crate::state::app::AppState;
 
 #[utoipa::path(post, path = "/api/v1/admin/preview", tag = "admin", request_body = Preview,
     security(("admin_token" = [])),
-    responses((status = 200, description = "The body as the agent shows it, sanitized", body = PreviewHtml), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The body as the agent shows it, sanitized", body = PreviewHtml)))]
 pub(crate) async fn preview(Body(p): Body<Preview>) -> Result<Json<PreviewHtml>, Error> {
     messages::check_body(&p.body)?;
     Ok(Json(PreviewHtml {
@@ -28,7 +28,7 @@ pub(crate) async fn preview(Body(p): Body<Preview>) -> Result<Json<PreviewHtml>,
 
 #[utoipa::path(get, path = "/api/v1/admin/templates", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every template, by name", body = Vec<TemplateInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every template, by name", body = Vec<TemplateInfo>)))]
 pub(crate) async fn list_templates(
     State(st): State<AppState>,
 ) -> Result<Json<Vec<TemplateInfo>>, Error> {
@@ -38,7 +38,7 @@ pub(crate) async fn list_templates(
 #[utoipa::path(put, path = "/api/v1/admin/templates/{name}", tag = "admin", request_body = Template,
     params(("name" = String, Path, description = "Template name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The template as saved", body = TemplateInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The template as saved", body = TemplateInfo)))]
 pub(crate) async fn save_template(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -71,7 +71,7 @@ pub(crate) async fn save_template(
 #[utoipa::path(delete, path = "/api/v1/admin/templates/{name}", tag = "admin",
     params(("name" = String, Path, description = "Template name")),
     security(("admin_token" = [])),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn delete_template(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,

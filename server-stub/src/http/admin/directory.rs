@@ -5,7 +5,7 @@
 use axum::extract::{Extension, State};
 use axum::Json;
 use chrono::Utc;
-use herald_protocol::{DirectoryDiff, DirectorySnapshot, DirectoryStatus, ErrorBody};
+use herald_protocol::{DirectoryDiff, DirectorySnapshot, DirectoryStatus};
 use serde::Deserialize;
 
 use crate::domain::admins::accounts::Actor;
@@ -25,7 +25,7 @@ pub(crate) struct DryRun {
 #[utoipa::path(post, path = "/api/v1/admin/directory/snapshot", tag = "admin",
     request_body = DirectorySnapshot, params(DryRun),
     security(("admin_token" = [])),
-    responses((status = 200, description = "What changed, or would", body = DirectoryDiff), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "What changed, or would", body = DirectoryDiff)))]
 pub(crate) async fn apply_snapshot(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -51,7 +51,7 @@ pub(crate) async fn apply_snapshot(
 
 #[utoipa::path(get, path = "/api/v1/admin/directory/status", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "The last directory sync", body = DirectoryStatus), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The last directory sync", body = DirectoryStatus)))]
 pub(crate) async fn status(State(st): State<AppState>) -> Result<Json<DirectoryStatus>, Error> {
     st.read(directory_sync::status).await.map(Json)
 }

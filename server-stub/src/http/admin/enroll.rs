@@ -16,7 +16,7 @@ use crate::state::app::AppState;
 
 #[utoipa::path(post, path = "/api/v1/admin/enroll-keys", tag = "admin", request_body = NewEnrollKey,
     security(("admin_token" = [])),
-    responses((status = 200, description = "The key, shown this once", body = EnrollKeyCreated), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The key, shown this once", body = EnrollKeyCreated)))]
 pub(crate) async fn create_key(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -44,7 +44,7 @@ pub(crate) async fn create_key(
 
 #[utoipa::path(get, path = "/api/v1/admin/enroll-keys", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every key, revoked ones too", body = Vec<EnrollKeyInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every key, revoked ones too", body = Vec<EnrollKeyInfo>)))]
 pub(crate) async fn list_keys(
     State(st): State<AppState>,
 ) -> Result<Json<Vec<EnrollKeyInfo>>, Error> {
@@ -54,7 +54,7 @@ pub(crate) async fn list_keys(
 #[utoipa::path(delete, path = "/api/v1/admin/enroll-keys/{id}", tag = "admin",
     params(("id" = String, Path, description = "Key id")),
     security(("admin_token" = [])),
-    responses((status = 204, description = "Revoked; enrolled agents keep their tokens"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 204, description = "Revoked; enrolled agents keep their tokens"), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn revoke_key(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -72,7 +72,7 @@ pub(crate) async fn revoke_key(
 #[utoipa::path(post, path = "/api/v1/admin/hosts/{name}/revoke", tag = "admin",
     params(("name" = String, Path, description = "Host name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Agents on it that signed in must sign in again", body = HostRevoked), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Agents on it that signed in must sign in again", body = HostRevoked), (status = 400, description = "Bad input", body = ErrorBody)))]
 pub(crate) async fn revoke_host(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,

@@ -39,7 +39,7 @@ where
 
 #[utoipa::path(get, path = "/api/v1/admin/messages", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every message an admin; a sender, those it sent (and, if its limits say read_addressed, those addressed within its recipient set)", body = Vec<MessageInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every message an admin; a sender, those it sent (and, if its limits say read_addressed, those addressed within its recipient set)", body = Vec<MessageInfo>)))]
 pub(crate) async fn list_messages(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -49,7 +49,7 @@ pub(crate) async fn list_messages(
 
 #[utoipa::path(post, path = "/api/v1/admin/messages", tag = "admin", request_body = NewMessage,
     security(("admin_token" = [])),
-    responses((status = 200, description = "The message sent", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The message sent", body = MessageInfo)))]
 pub(crate) async fn send_message(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -103,7 +103,7 @@ fn may_change(c: &Conn, actor: &Actor, id: &str, severity: Option<Severity>) -> 
 
 #[utoipa::path(post, path = "/api/v1/admin/audience", tag = "admin", request_body = AudienceQuery,
     security(("admin_token" = [])),
-    responses((status = 200, description = "Whom such a message would reach now", body = Audience), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Whom such a message would reach now", body = Audience)))]
 pub(crate) async fn audience(
     State(st): State<AppState>,
     Body(q): Body<AudienceQuery>,
@@ -114,7 +114,7 @@ pub(crate) async fn audience(
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The message", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The message", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody)))]
 pub(crate) async fn get_message(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -128,7 +128,7 @@ pub(crate) async fn get_message(
 #[utoipa::path(patch, path = "/api/v1/admin/messages/{id}", tag = "admin", request_body = MessageEdit,
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The new revision", body = MessageInfo), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "A sender's message of another account, or beyond its limits", body = ErrorBody)))]
+    responses((status = 200, description = "The new revision", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 403, description = "A sender's message of another account, or beyond its limits", body = ErrorBody)))]
 pub(crate) async fn edit_message(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -148,7 +148,7 @@ pub(crate) async fn edit_message(
 #[utoipa::path(post, path = "/api/v1/admin/messages/{id}/withdraw", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The message, withdrawn", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "A sender's message of another account, or beyond its limits", body = ErrorBody)))]
+    responses((status = 200, description = "The message, withdrawn", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 403, description = "A sender's message of another account, or beyond its limits", body = ErrorBody)))]
 pub(crate) async fn withdraw_message(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -167,7 +167,7 @@ pub(crate) async fn withdraw_message(
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/receipts", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every receipt of the message", body = Vec<ReceiptRecord>), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every receipt of the message", body = Vec<ReceiptRecord>), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody)))]
 pub(crate) async fn message_receipts(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -184,7 +184,7 @@ pub(crate) async fn message_receipts(
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/revisions", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every revision, oldest first, with what changed", body = Vec<RevisionInfo>), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every revision, oldest first, with what changed", body = Vec<RevisionInfo>), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody)))]
 pub(crate) async fn message_revisions(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -201,7 +201,7 @@ pub(crate) async fn message_revisions(
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/report", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Receipts by addressed user, with counts", body = ReceiptReport), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Receipts by addressed user, with counts", body = ReceiptReport), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody)))]
 pub(crate) async fn message_report(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -218,7 +218,7 @@ pub(crate) async fn message_report(
 #[utoipa::path(get, path = "/api/v1/admin/messages/{id}/report.csv", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The report as CSV", content_type = "text/csv", body = String), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The report as CSV", content_type = "text/csv", body = String), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody)))]
 pub(crate) async fn message_report_csv(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -249,7 +249,7 @@ pub(crate) async fn message_report_csv(
 #[utoipa::path(post, path = "/api/v1/admin/messages/{id}/unread-again", tag = "admin",
     params(("id" = String, Path, description = "Message id")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "A new message, to exactly the addressed users who have not read this one", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Everyone has read it", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Beyond the sender's limits", body = ErrorBody)))]
+    responses((status = 200, description = "A new message, to exactly the addressed users who have not read this one", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Everyone has read it", body = ErrorBody), (status = 403, description = "Beyond the sender's limits", body = ErrorBody)))]
 pub(crate) async fn unread_again(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,

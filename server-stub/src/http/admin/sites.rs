@@ -22,14 +22,14 @@ use crate::state::app::AppState;
 
 #[utoipa::path(get, path = "/api/v1/admin/sites", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every site, with its last exchange and state", body = Vec<SiteInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every site, with its last exchange and state", body = Vec<SiteInfo>)))]
 pub(crate) async fn list_sites(State(st): State<AppState>) -> Result<Json<Vec<SiteInfo>>, Error> {
     st.read(|c| sites::infos(c, Utc::now())).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/sites", tag = "admin", request_body = NewSite,
     security(("admin_token" = [])),
-    responses((status = 200, description = "The site's keys, shown this once", body = SiteKeys), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "The site exists", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The site's keys, shown this once", body = SiteKeys), (status = 409, description = "The site exists", body = ErrorBody)))]
 pub(crate) async fn add_site(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -64,7 +64,7 @@ pub(crate) async fn add_site(
 #[utoipa::path(delete, path = "/api/v1/admin/sites/{name}", tag = "admin",
     params(("name" = String, Path, description = "Site name")),
     security(("admin_token" = [])),
-    responses((status = 204, description = "Removed; its users and hosts stay"), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 204, description = "Removed; its users and hosts stay"), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn remove_site(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -80,7 +80,7 @@ pub(crate) async fn remove_site(
 
 #[utoipa::path(post, path = "/api/v1/admin/exchange", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "What one exchange did; ok is false if any part failed", body = ExchangeReport), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "What one exchange did; ok is false if any part failed", body = ExchangeReport)))]
 pub(crate) async fn exchange_now(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -100,7 +100,7 @@ pub(crate) async fn exchange_now(
 
 #[utoipa::path(post, path = "/api/v1/admin/exchange/test", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Each step of the way to the other side", body = Object), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Each step of the way to the other side", body = Object)))]
 pub(crate) async fn exchange_test(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -141,7 +141,7 @@ pub(crate) struct LogQuery {
 #[utoipa::path(get, path = "/api/v1/admin/exchange/log", tag = "admin",
     params(LogQuery),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The trace, newest first unless asked", body = Vec<ExchangeLogLine>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The trace, newest first unless asked", body = Vec<ExchangeLogLine>), (status = 400, description = "Bad input", body = ErrorBody)))]
 pub(crate) async fn exchange_log_list(
     State(st): State<AppState>,
     Query(q): Query<LogQuery>,
@@ -154,7 +154,7 @@ pub(crate) async fn exchange_log_list(
 
 #[utoipa::path(post, path = "/api/v1/admin/exchange/log/delete", tag = "admin", request_body = LogDeletion,
     security(("admin_token" = [])),
-    responses((status = 200, description = "How many lines went", body = Deleted), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "How many lines went", body = Deleted)))]
 pub(crate) async fn exchange_log_delete(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -177,14 +177,14 @@ pub(crate) async fn exchange_log_delete(
 
 #[utoipa::path(get, path = "/api/v1/admin/prefs", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every preference set, for all sites and per site", body = Vec<Pref>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every preference set, for all sites and per site", body = Vec<Pref>)))]
 pub(crate) async fn list_prefs(State(st): State<AppState>) -> Result<Json<Vec<Pref>>, Error> {
     st.read(prefs::list).await.map(Json)
 }
 
 #[utoipa::path(put, path = "/api/v1/admin/prefs", tag = "admin", request_body = Pref,
     security(("admin_token" = [])),
-    responses((status = 204, description = "Set; it goes down with the next exchange"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such site", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 204, description = "Set; it goes down with the next exchange"), (status = 404, description = "No such site", body = ErrorBody)))]
 pub(crate) async fn set_pref(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -210,7 +210,7 @@ pub(crate) struct PrefKey {
 
 #[utoipa::path(post, path = "/api/v1/admin/prefs/unset", tag = "admin", request_body = PrefKey,
     security(("admin_token" = [])),
-    responses((status = 204, description = "Unset"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "It was not set", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 204, description = "Unset"), (status = 404, description = "It was not set", body = ErrorBody)))]
 pub(crate) async fn unset_pref(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,

@@ -14,14 +14,14 @@ use crate::state::app::AppState;
 
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every user", body = Vec<UserInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Every user", body = Vec<UserInfo>)))]
 pub(crate) async fn list_users(State(st): State<AppState>) -> Result<Json<Vec<UserInfo>>, Error> {
     st.read(directory::list_users).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = NewUser,
     security(("admin_token" = [])),
-    responses((status = 200, description = "The user and its agent token", body = UserCreated), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The user and its agent token", body = UserCreated), (status = 409, description = "Conflicts with the current state", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody)))]
 pub(crate) async fn add_user(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -44,7 +44,7 @@ pub(crate) async fn add_user(
 #[utoipa::path(delete, path = "/api/v1/admin/users/{name}", tag = "admin",
     params(("name" = String, Path, description = "User name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody)))]
 pub(crate) async fn remove_user(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -60,7 +60,7 @@ pub(crate) async fn remove_user(
 #[utoipa::path(post, path = "/api/v1/admin/users/{name}/token", tag = "admin",
     params(("name" = String, Path, description = "User name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "The new token; the old one no longer works", body = UserCreated), (status = 404, description = "No such thing", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "The new token; the old one no longer works", body = UserCreated), (status = 404, description = "No such thing", body = ErrorBody)))]
 pub(crate) async fn rotate_token(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -79,7 +79,7 @@ pub(crate) async fn rotate_token(
 #[utoipa::path(post, path = "/api/v1/admin/groups/{group}/members", tag = "admin", request_body = Membership,
     params(("group" = String, Path, description = "Group name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Added"), (status = 400, description = "Bad input", body = ErrorBody), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Added"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody)))]
 pub(crate) async fn add_member(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -97,7 +97,7 @@ pub(crate) async fn add_member(
 #[utoipa::path(delete, path = "/api/v1/admin/groups/{group}/members/{user}", tag = "admin",
     params(("group" = String, Path, description = "Group name"), ("user" = String, Path, description = "User name")),
     security(("admin_token" = [])),
-    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody)))]
+    responses((status = 200, description = "Removed"), (status = 404, description = "No such thing", body = ErrorBody), (status = 403, description = "It comes from the directory: changed there only", body = ErrorBody)))]
 pub(crate) async fn remove_member(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -120,7 +120,7 @@ pub(crate) async fn remove_member(
 
 #[utoipa::path(get, path = "/api/v1/admin/hosts", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, description = "Every host an agent has polled from", body = Vec<HostInfo>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+    responses((status = 200, description = "Every host an agent has polled from", body = Vec<HostInfo>)))]
 pub(crate) async fn list_hosts(State(st): State<AppState>) -> Result<Json<Vec<HostInfo>>, Error> {
     // What the admin sees includes the polls of the last few seconds.
     if let Err(e) = st.flush_last_seen().await {

@@ -11,10 +11,9 @@ use crate::error::Error;
 use crate::http::extract::Body;
 use crate::state::app::AppState;
 
-#[utoipa::path(post, path = "/api/v1/enroll", tag = "agent", request_body = EnrollRequest,
+#[utoipa::path(post, path = herald_protocol::ENROLL_PATH, tag = "agent", request_body = EnrollRequest,
     responses(
         (status = 200, description = "A token for this user on this computer", body = Enrolled),
-        (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "Unknown, revoked or expired key", body = ErrorBody),
         (status = 403, description = "The key does not enroll this host", body = ErrorBody)))]
 pub(crate) async fn agent_enroll(

@@ -29,10 +29,9 @@ pub fn set_keytab(keytab: PathBuf, realms: Vec<String>) {
     let _ = KERBEROS.set(Kerberos { keytab, realms });
 }
 
-#[utoipa::path(post, path = "/api/v1/signin/kerberos", tag = "agent", request_body = KerberosSignIn,
+#[utoipa::path(post, path = herald_protocol::KERBEROS_PATH, tag = "agent", request_body = KerberosSignIn,
     responses(
         (status = 200, description = "A token for the ticket's user on this computer", body = Enrolled),
-        (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "No ticket, or one the keytab does not accept", body = ErrorBody),
         (status = 403, description = "No such user, or disabled", body = ErrorBody),
         (status = 404, description = "This server takes no Kerberos sign-in", body = ErrorBody)))]

@@ -7,9 +7,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::Utc;
-use herald_protocol::{
-    ErrorBody, PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch,
-};
+use herald_protocol::{PollRequest, PollResponse, PushMode, ReceiptAnswer, ReceiptBatch};
 
 use crate::config::AgentPolicy;
 use crate::domain::directory::{self, listeners, User};
@@ -30,7 +28,7 @@ impl AppState {
 
 #[utoipa::path(post, path = "/api/v1/poll", tag = "agent", request_body = PollRequest,
     security(("agent_token" = [])),
-    responses((status = 200, description = "What changed for this agent", body = PollResponse), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong agent token", body = ErrorBody)))]
+    responses((status = 200, description = "What changed for this agent", body = PollResponse)))]
 pub(crate) async fn agent_poll(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -156,7 +154,7 @@ fn quick_inbound_key(
 
 #[utoipa::path(post, path = "/api/v1/receipts", tag = "agent", request_body = ReceiptBatch,
     security(("agent_token" = [])),
-    responses((status = 200, description = "How each receipt was taken", body = ReceiptAnswer), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong agent token", body = ErrorBody)))]
+    responses((status = 200, description = "How each receipt was taken", body = ReceiptAnswer)))]
 pub(crate) async fn agent_receipts(
     State(st): State<AppState>,
     headers: HeaderMap,

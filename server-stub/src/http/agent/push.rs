@@ -20,13 +20,13 @@ use crate::state::app::AppState;
 /// heartbeat comment so that the agent notices a dead connection. A fresh
 /// connection asking for it is served by `net::bare_stream` and never
 /// gets here.
-#[utoipa::path(get, path = "/api/v1/push", tag = "agent",
+#[utoipa::path(get, path = herald_protocol::PUSH_PATH, tag = "agent",
     params(("host" = String, Query, description = "The agent's computer")),
     security(("agent_token" = [])),
     responses(
         (status = 200, description = "Server-Sent Events: `ready`, then `check` hints and heartbeats", content_type = "text/event-stream", body = String),
         (status = 404, description = "This server does not offer push streams", body = ErrorBody),
-        (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Missing or wrong agent token", body = ErrorBody)))]
+        (status = 400, description = "Bad input", body = ErrorBody)))]
 pub(crate) async fn agent_push(
     State(st): State<AppState>,
     headers: HeaderMap,

@@ -31,7 +31,6 @@ fn describe(actor: &Actor, csrf: String) -> ConsoleSession {
 #[utoipa::path(post, path = "/api/v1/console/signin", tag = "console", request_body = SignInRequest,
     responses(
         (status = 200, description = "Signed in: the session cookie is set", body = ConsoleSession),
-        (status = 400, description = "Bad input", body = ErrorBody),
         (status = 401, description = "Wrong name or password", body = ErrorBody),
         (status = 429, description = "Too many failed sign-ins", body = ErrorBody)))]
 pub(crate) async fn sign_in(
