@@ -200,17 +200,24 @@ async fn a_big_body_for_no_site_is_refused_unread() {
     let s = common::start().await;
     let _r = relay(&s, "plant-a").await;
     let before = site_info(&s, "plant-a").await;
-    for site_header in ["x-herald-site: nowhere\r\n", ""] {
+    // The last: past the small limit for no site, refused for its size. On
+    // a socket of its own: the server answers before the body is sent and
+    // closes, which a pooled client may meet while still writing.
+    let cases = [
+        ("x-herald-site: nowhere\r\n", 20 * 1024 * 1024),
+        ("", 20 * 1024 * 1024),
+        ("x-herald-site: nowhere\r\n", 200 * 1024),
+    ];
+    for (site_header, length) in cases {
         let addr = s.url.trim_start_matches("http://").to_owned();
         let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
         let head = format!(
             "POST {PATH} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: text/plain\r\n\
-             {site_header}content-length: {}\r\n\r\n",
-            20 * 1024 * 1024
+             {site_header}content-length: {length}\r\n\r\n"
         );
         tcp.write_all(head.as_bytes()).await.unwrap();
         // The server may answer and close before this is all written.
-        let _ = tcp.write_all(&vec![b'A'; 1024 * 1024]).await;
+        let _ = tcp.write_all(&vec![b'A'; length.min(1024 * 1024)]).await;
         let mut answer = vec![0u8; 4096];
         // Generous: a stall is the bug, not slowness.
         let n = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut answer))
@@ -220,9 +227,6 @@ async fn a_big_body_for_no_site_is_refused_unread() {
         let answer = String::from_utf8_lossy(&answer[..n]);
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     }
-    // Past the small limit for no site: refused for its size.
-    let (status, _) = post(&s, Some("nowhere"), "A".repeat(200 * 1024)).await;
-    assert_eq!(status, 413);
     let after = site_info(&s, "plant-a").await;
     assert_eq!(before, after);
 }
