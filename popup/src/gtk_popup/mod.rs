@@ -29,6 +29,7 @@ pub fn show(req: &PopupRequest) -> Result<()> {
     let popup = window::build(req, &end)?;
     place::fit_and_place(&popup, req.severity);
     watch_parent(&end);
+    trace_first_frame(&popup.window);
     popup.window.show_all();
     popup.window.present();
     gtk::main();
@@ -36,6 +37,37 @@ pub fn show(req: &PopupRequest) -> Result<()> {
         std::process::exit(3);
     }
     Ok(())
+}
+
+/// For bench/popup (`HERALD_POPUP_TRACE=FILE`): appends the wall-clock
+/// time (µs since the epoch) at which the first frame was drawn, which no
+/// X event tells another process. The mark is taken when the main loop is
+/// next idle, so the whole frame is on screen by then.
+fn trace_first_frame(window: &gtk::Window) {
+    let Some(file) = std::env::var_os("HERALD_POPUP_TRACE") else {
+        return;
+    };
+    let pending = Cell::new(true);
+    window.connect_draw(move |_, _| {
+        if pending.replace(false) {
+            let file = file.clone();
+            glib::idle_add_local_once(move || {
+                let us = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros());
+                let line = format!("{us} drawn {}\n", std::process::id());
+                let written = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&file)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+                if let Err(e) = written {
+                    eprintln!("herald-popup: cannot write the trace: {e}");
+                }
+            });
+        }
+        glib::Propagation::Proceed
+    });
 }
 
 /// How the popup ends: the first of the user's answer and the agent's
