@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod atspi;
 pub mod dbus;
 pub mod inbound;
 pub mod kdc;
 pub mod ldap;
 pub mod mail;
 pub mod nginx;
+pub mod popup;
 pub mod tls;
 pub mod wine;
 

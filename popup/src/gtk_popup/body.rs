@@ -4,10 +4,11 @@
 //! escaped, links only http, https and mailto): nothing in it loads or
 //! runs, and a link opens outside only when the user follows it.
 
-use gtk::glib;
 use gtk::prelude::*;
+use gtk::{glib, TextDirection};
 use herald_views::body::{parse, to_pango, PangoBlock, PangoKind};
 
+use super::bidi;
 use super::window::{wrapping, SIDE};
 
 /// Indentation per list level; the marker sits at the end of it.
@@ -16,14 +17,19 @@ const LIST_INDENT: i32 = 26;
 const GAP: i32 = 10;
 const LIST_GAP: i32 = 4;
 
-/// The viewport and the column of blocks in it.
-pub fn build(markdown: &str) -> (gtk::ScrolledWindow, gtk::Box) {
+/// The viewport and the column of blocks in it. A block reads the way its
+/// own text does, or `message` when it has no letter: a right-to-left
+/// paragraph is aligned right, a list item's bullet is on its right.
+pub fn build(markdown: &str, message: TextDirection) -> (gtk::ScrolledWindow, gtk::Box) {
     let column = gtk::Box::new(gtk::Orientation::Vertical, 0);
     column.set_margin_start(SIDE);
     column.set_margin_end(SIDE);
     column.set_margin_bottom(4);
     for block in to_pango(&parse(markdown)) {
-        column.add(&row(&block));
+        let row = row(&block);
+        let text = bidi::markup_text(&block.markup).unwrap_or_default();
+        bidi::set(&row, bidi::of(&text).unwrap_or(message));
+        column.add(&row);
     }
     let scroller = gtk::ScrolledWindow::new(None::<&gtk::Adjustment>, None::<&gtk::Adjustment>);
     scroller.set_policy(gtk::PolicyType::Never, gtk::PolicyType::Automatic);
@@ -56,6 +62,7 @@ fn row(block: &PangoBlock) -> gtk::Widget {
     if block.list_depth > 0 {
         let depth = i32::try_from(block.list_depth).unwrap_or(i32::MAX);
         let marker = gtk::Label::new(block.marker.as_deref());
+        marker.set_widget_name("marker");
         marker.set_xalign(1.0);
         marker.set_yalign(0.0);
         marker.set_size_request(depth.saturating_mul(LIST_INDENT).saturating_sub(6), -1);
@@ -102,6 +109,7 @@ fn content(block: &PangoBlock) -> gtk::Widget {
 /// button, and Enter or Space on the button always answers.
 fn label(markup: &str) -> gtk::Label {
     let label = wrapping("");
+    label.set_widget_name("block");
     label.set_markup(markup);
     label.set_yalign(0.0);
     label.set_selectable(true);

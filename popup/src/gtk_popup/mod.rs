@@ -7,7 +7,10 @@
 //! Space), Tab reaches the links and comes back to it, Escape and the
 //! close box cancel, Page Up and Page Down scroll the body.
 
+mod bidi;
 mod body;
+mod debug;
+mod logo;
 mod place;
 mod sign;
 mod window;

@@ -36,7 +36,7 @@ pub fn fit_and_place(popup: &Popup, severity: Severity) {
             placed.set(place(w, &area, severity));
         }
         if debug {
-            report(w, &scroller, &area);
+            super::debug::report(w, &scroller, &area);
         }
         gtk::glib::Propagation::Proceed
     });
@@ -89,19 +89,4 @@ fn place(window: &gtk::Window, area: &gdk::Rectangle, severity: Severity) -> (i3
     window.set_gravity(gravity);
     window.move_(x.max(area.x()), y.max(area.y()));
     (w, h)
-}
-
-/// For the tests (`HERALD_POPUP_DEBUG_LAYOUT=1`): what the window's
-/// geometry cannot tell, the height the body got.
-fn report(window: &gtk::Window, scroller: &gtk::ScrolledWindow, area: &gdk::Rectangle) {
-    let (w, h) = window.size();
-    let (x, y) = window.position();
-    eprintln!(
-        "herald-popup: layout window {w}x{h}+{x}+{y} body {} work area {}x{}+{}+{}",
-        scroller.allocated_height(),
-        area.width(),
-        area.height(),
-        area.x(),
-        area.y()
-    );
 }

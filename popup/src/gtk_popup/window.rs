@@ -6,14 +6,14 @@ use std::rc::Rc;
 
 use anyhow::{Context, Result};
 use gtk::atk::prelude::AtkObjectExt;
+use gtk::atk::Role;
 use gtk::gdk::keys::constants as key;
 use gtk::prelude::*;
-use gtk::{gdk, gdk_pixbuf, glib, pango};
+use gtk::{gdk, glib, pango};
 use herald_protocol::Severity;
 use herald_views::popup::{Outcome, PopupRequest, PopupText};
-use herald_views::tray::{icon_rgba, TrayState, ICON_SIZE};
 
-use super::{body, sign, End};
+use super::{bidi, body, logo, sign, End};
 
 /// The window's width in logical pixels, as the web popup had it.
 pub const WIDTH: i32 = 460;
@@ -47,15 +47,22 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
     // the user answers it; and it stays above what the user was doing.
     window.set_resizable(false);
     window.set_keep_above(true);
-    window.set_icon(Some(&icon()));
+    window.set_icon_list(&logo::icons());
     window.connect_realize(fixed_frame);
     if let Some(a) = window.accessible() {
         a.set_name(&text.name());
+        // As a message dialog is: a screen reader then reads the text in
+        // the window when it opens, not only its name.
+        a.set_role(Role::Alert);
     }
 
+    let direction = bidi::of_message(&req.title, &req.body_markdown);
     let banner = banner(req.severity, &text);
+    // The sign and the word sit at the side the message starts from.
+    bidi::set(&banner, direction);
     let title = title(&text.title);
-    let (scroller, body) = body::build(&req.body_markdown);
+    title.set_direction(bidi::of(&text.title).unwrap_or(direction));
+    let (scroller, body) = body::build(&req.body_markdown, direction);
     let (footer, button, outcome) = footer(&text);
 
     let root = gtk::Box::new(gtk::Orientation::Vertical, 0);
@@ -129,13 +136,6 @@ fn style() -> Result<()> {
     Ok(())
 }
 
-/// Herald's icon, for the task bar and the window switcher.
-fn icon() -> gdk_pixbuf::Pixbuf {
-    let n = ICON_SIZE as i32;
-    let bytes = glib::Bytes::from_owned(icon_rgba(TrayState::Normal));
-    gdk_pixbuf::Pixbuf::from_bytes(&bytes, gdk_pixbuf::Colorspace::Rgb, true, 8, n, n, n * 4)
-}
-
 /// GTK offers no way to take minimize and maximize away: the window asks
 /// for a frame that only moves and closes, with the Motif hints every X
 /// window manager reads, once it exists and before it is mapped.
@@ -159,6 +159,7 @@ fn banner(severity: Severity, text: &PopupText) -> gtk::Box {
     banner.style_context().add_class(class);
     banner.add(&sign::new(severity));
     let word = gtk::Label::new(Some(&text.banner()));
+    word.set_widget_name("banner");
     let attrs = pango::AttrList::new();
     attrs.insert(pango::AttrInt::new_weight(pango::Weight::Bold));
     // .03em, as the page spaces the word.
@@ -170,6 +171,7 @@ fn banner(severity: Severity, text: &PopupText) -> gtk::Box {
 
 fn title(title: &str) -> gtk::Label {
     let label = wrapping(title);
+    label.set_widget_name("title");
     let attrs = pango::AttrList::new();
     attrs.insert(pango::AttrFloat::new_scale(1.25));
     attrs.insert(pango::AttrInt::new_weight(pango::Weight::Bold));
@@ -198,6 +200,7 @@ fn footer(text: &PopupText) -> (gtk::Box, gtk::Button, Outcome) {
         label.set_ellipsize(pango::EllipsizeMode::End);
         label.set_lines(lines);
         label.style_context().add_class("meta");
+        label.set_widget_name("meta");
         footer.add(&label);
     }
     // Shown again from the history, it only closes, and closing is what
