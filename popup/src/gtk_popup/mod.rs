@@ -8,6 +8,8 @@
 //! close box cancel, Page Up and Page Down scroll the body.
 
 mod body;
+mod control;
+mod layer;
 mod place;
 mod sign;
 mod window;
@@ -27,10 +29,15 @@ pub fn show(req: &PopupRequest) -> Result<()> {
     gtk::init().map_err(|e| anyhow!("cannot open a window (is there a display?): {e}"))?;
     let end = Rc::new(End::default());
     let popup = window::build(req, &end)?;
-    place::fit_and_place(&popup, req.severity);
+    let placed = layer::put(&popup.window, req.severity);
+    place::fit_and_place(&popup, req.severity, placed == layer::Placement::LayerShell);
     watch_parent(&end);
+    control::listen(&popup.window);
     popup.window.show_all();
     popup.window.present();
+    // The agent reads it: an ordinary Wayland window may be behind others,
+    // and then the agent adds a notification that raises it.
+    eprintln!("herald-popup: placed: {}", placed.word());
     gtk::main();
     if end.orphaned.get() {
         std::process::exit(3);
