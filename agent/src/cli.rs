@@ -151,6 +151,14 @@ pub enum MachineConfigAction {
         /// `HEX@SITE` at a site relay's agents).
         #[arg(long = "set-server-key", id = "set_server_key", value_name = "HEX")]
         server_key: Option<String>,
+        /// x11: popups run under XWayland on a Wayland session, where
+        /// they stay above other windows; auto: natively.
+        #[arg(
+            long = "set-popup-display",
+            id = "set_popup_display",
+            value_name = "x11|auto"
+        )]
+        popup_display: Option<String>,
     },
     /// Removes the machine config.
     Remove,
@@ -185,6 +193,8 @@ mod tests {
             "HTTP@herald",
             "--set-server-key",
             "",
+            "--set-popup-display",
+            "x11",
         ])
         .expect("parses");
         assert!(cli.kerberos);
@@ -197,6 +207,7 @@ mod tests {
                     kerberos,
                     kerberos_service,
                     server_key,
+                    popup_display,
                     ..
                 },
         } = cli.command
@@ -209,5 +220,6 @@ mod tests {
         assert_eq!(kerberos.as_deref(), Some("1"));
         assert_eq!(kerberos_service.as_deref(), Some("HTTP@herald"));
         assert_eq!(server_key.as_deref(), Some(""));
+        assert_eq!(popup_display.as_deref(), Some("x11"));
     }
 }

@@ -33,6 +33,8 @@ pub struct Context {
     pub kerberos_machine_ccache: Option<PathBuf>,
     /// The server's message-signing keys (hex), checked.
     pub server_keys: Vec<String>,
+    /// How the popup is started on a Wayland session.
+    pub popup_display: config::PopupDisplay,
     /// The settings the machine config imposed.
     pub imposed: Vec<&'static str>,
 }
@@ -70,6 +72,14 @@ impl Context {
         if non_empty(&machine.server_key).is_some() {
             imposed.push("server_key");
         }
+        if non_empty(&machine.popup_display).is_some() {
+            imposed.push("popup_display");
+        }
+        let popup_display = config::parse_popup_display(
+            &non_empty(&machine.popup_display)
+                .or_else(|| non_empty(&file.popup_display))
+                .unwrap_or_default(),
+        )?;
         let server_keys = match non_empty(&machine.server_key)
             .or_else(|| non_empty(&cli.server_key))
             .or_else(|| non_empty(&file.server_key))
@@ -108,6 +118,7 @@ impl Context {
                 .or_else(|| non_empty(&file.kerberos_service)),
             kerberos_machine_ccache: non_empty(&machine.kerberos_machine_ccache).map(PathBuf::from),
             server_keys,
+            popup_display,
             imposed,
         })
     }

@@ -23,6 +23,7 @@ pub fn run(action: MachineConfigAction) -> Result<()> {
             kerberos,
             kerberos_service,
             server_key,
+            popup_display,
         } => {
             let given = config::FileConfig {
                 server_key,
@@ -32,6 +33,7 @@ pub fn run(action: MachineConfigAction) -> Result<()> {
                 enroll_key,
                 kerberos: kerberos.as_deref().map(switch).transpose()?.flatten(),
                 kerberos_service,
+                popup_display,
                 ..config::FileConfig::default()
             };
             write(&path, given)?;
@@ -74,6 +76,7 @@ pub fn run(action: MachineConfigAction) -> Result<()> {
             println!("kerberos:    {kerberos}");
             println!("kerberos_service: {}", shown(&c.kerberos_service));
             println!("server_key:  {}", shown(&c.server_key));
+            println!("popup_display: {}", shown(&c.popup_display));
         }
     }
     Ok(())
@@ -97,6 +100,10 @@ fn write(path: &Path, given: config::FileConfig) -> Result<()> {
     let enroll_key = text(given.enroll_key);
     let kerberos_service = text(given.kerberos_service);
     let server_key = text(given.server_key);
+    // Checked, and kept as the word that applies, so that `show` prints it.
+    let popup_display = text(given.popup_display)
+        .map(|d| config::parse_popup_display(&d).map(|p| p.as_str().to_owned()))
+        .transpose()?;
     if let Some(k) = &server_key {
         // A wrong key fails the install, not every message after it.
         herald_core::trust::parse_configured(k)?;
@@ -135,6 +142,7 @@ fn write(path: &Path, given: config::FileConfig) -> Result<()> {
         kerberos: given.kerberos.or(old.kerberos),
         kerberos_service: kerberos_service.or(old.kerberos_service),
         server_key: server_key.or(old.server_key),
+        popup_display: popup_display.or(old.popup_display),
         ..config::FileConfig::default()
     });
     // Readable by every user, whose agents read it; an enrollment key in it

@@ -8,14 +8,16 @@
 //! `super::` path against this list. Bottom first:
 //!
 //! 1. `cli`, `input` — the command line, and what the main loop takes in.
-//! 2. `notice`, `popup_process`, `tray_ui`, `control_socket`,
+//! 2. `notice`, `popup_process`, `behind`, `tray_ui`, `control_socket`,
 //!    `machine_config` — the agent's ways in and out: notifications, the
-//!    popup process, the tray, the control socket, what the installer
-//!    writes.
+//!    popup process and the notification that raises it where it may be
+//!    behind, the tray, the control socket, what the installer writes.
 //! 3. `commands` — the one-shot subcommands and the context they share.
 //! 4. `run`, `test_connection` — the running agent's loop and its tasks;
 //!    the connection test.
 
+#[cfg(target_os = "linux")]
+mod behind;
 mod cli;
 mod commands;
 mod control_socket;

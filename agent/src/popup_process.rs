@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
+use herald_core::config::PopupDisplay;
 use herald_core::schedule::OnScreen;
 use herald_core::StoredMessage;
 use herald_views::i18n::Locale;
@@ -40,20 +41,28 @@ pub enum Ending {
 
 /// Keeps the last line the popup wrote on standard error; every line also
 /// goes to the agent's log at debug level. Read as it comes, so that a
-/// chatty web engine never fills the pipe.
-async fn last_words(stderr: Option<ChildStderr>) -> String {
+/// chatty toolkit never fills the pipe. The popup's report of how it was
+/// placed (`placed: WORD`) goes to `placed`, and is no reason for a failure.
+async fn last_words(stderr: Option<ChildStderr>, placed: oneshot::Sender<String>) -> String {
     let Some(stderr) = stderr else {
         return String::new();
     };
+    let mut placed = Some(placed);
     let mut lines = BufReader::new(stderr).lines();
     let mut last = String::new();
     while let Ok(Some(line)) = lines.next_line().await {
         tracing::debug!(%line, "popup says");
-        if !line.trim().is_empty() {
-            last = line.chars().take(300).collect();
+        let said = line.trim().trim_start_matches("herald-popup: ");
+        if let Some(word) = said.strip_prefix("placed: ") {
+            tracing::info!(placed = word, "popup placed");
+            if let Some(tx) = placed.take() {
+                let _ = tx.send(word.to_owned());
+            }
+        } else if !said.is_empty() && said != "activated" {
+            last = said.chars().take(300).collect();
         }
     }
-    last.trim_start_matches("herald-popup: ").to_owned()
+    last
 }
 
 /// Waits for the popup to end (or kills it when told) and reads its answer.
@@ -112,6 +121,7 @@ impl Popup {
         m: &StoredMessage,
         locale: Locale,
         review: bool,
+        display: PopupDisplay,
     ) -> Result<Popup> {
         let request = PopupRequest {
             id: m.id.clone(),
@@ -127,16 +137,24 @@ impl Popup {
             review,
         };
         let request = serde_json::to_vec(&request).context("cannot encode the message")?;
-        let mut child = Command::new(binary)
-            .env("HERALD_AGENT_PID", std::process::id().to_string())
+        let mut command = Command::new(binary);
+        command.env("HERALD_AGENT_PID", std::process::id().to_string());
+        if display == PopupDisplay::X11 {
+            // XWayland on a Wayland session: there the window manager
+            // keeps the popup above the others, GNOME's too.
+            command.env("GDK_BACKEND", "x11");
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        let said = tokio::spawn(last_words(child.stderr.take()));
-        if let Some(mut stdin) = child.stdin.take() {
+        let (placed_tx, placed) = oneshot::channel();
+        let said = tokio::spawn(last_words(child.stderr.take(), placed_tx));
+        let mut stdin = child.stdin.take();
+        if let Some(stdin) = &mut stdin {
             if let Err(e) = stdin.write_all(&request).await {
                 // It died before reading: what it said is the better reason.
                 let _ = child.wait().await;
@@ -147,13 +165,30 @@ impl Popup {
                 anyhow::bail!("{said}");
             }
         }
+        // The popup's input stays open for the lines that raise it.
+        let (ended_tx, ended) = oneshot::channel::<()>();
+        #[cfg(target_os = "linux")]
+        if let Some(stdin) = stdin {
+            let t = locale.texts();
+            let notice = crate::behind::Notice {
+                summary: format!("{}: {}", t.severity(m.severity), m.title),
+                body: t.behind_body.to_owned(),
+                open: t.open_button.to_owned(),
+            };
+            tokio::spawn(crate::behind::stand_in(placed, notice, stdin, ended));
+        }
+        #[cfg(not(target_os = "linux"))]
+        drop((stdin, placed, ended));
         let shown = OnScreen {
             id: m.id.clone(),
             revision: m.revision,
             severity: m.severity,
         };
-        Ok(Popup::watched(shown, review, |killed| {
-            watch(child, said, killed)
+        Ok(Popup::watched(shown, review, |killed| async move {
+            let ending = watch(child, said, killed).await;
+            // Whatever stood in for it on screen goes with it.
+            drop(ended_tx);
+            ending
         }))
     }
 

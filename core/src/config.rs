@@ -33,6 +33,39 @@ pub struct FileConfig {
     /// show` prints it; several separated by commas): messages it did not
     /// sign are refused. Unset, the agent learns it when it enrolls.
     pub server_key: Option<String>,
+    /// Where the popup draws on a Wayland desktop: `x11` runs it under
+    /// XWayland, where it stays above other windows even on GNOME;
+    /// `auto` (or unset) draws natively (see `PopupDisplay`).
+    pub popup_display: Option<String>,
+}
+
+/// How the agent starts the popup on a Wayland session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PopupDisplay {
+    /// Native Wayland where there is one: the overlay layer where the
+    /// compositor has it, an ordinary window and a notification elsewhere.
+    #[default]
+    Auto,
+    /// Always X11 (`GDK_BACKEND=x11`): XWayland on a Wayland session.
+    X11,
+}
+
+impl PopupDisplay {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PopupDisplay::Auto => "auto",
+            PopupDisplay::X11 => "x11",
+        }
+    }
+}
+
+/// Reads a `popup_display` setting; empty is the default.
+pub fn parse_popup_display(text: &str) -> Result<PopupDisplay, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "auto" => Ok(PopupDisplay::Auto),
+        "x11" => Ok(PopupDisplay::X11),
+        _ => Err(ConfigError::PopupDisplay(text.to_owned())),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +79,8 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("bad push_listen address '{0}': give IP:PORT, such as 0.0.0.0:8741")]
     Listen(String),
+    #[error("bad popup_display '{0}': give x11 or auto")]
+    PopupDisplay(String),
 }
 
 /// Reads the config file; a missing file is an empty config.
@@ -165,6 +200,32 @@ mod tests {
         assert_eq!(c.kerberos, Some(true));
         assert_eq!(c.push_listen, None);
         assert_eq!(c.token, None);
+    }
+
+    #[test]
+    fn popup_display_round_trips_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.toml");
+        std::fs::write(
+            &p,
+            machine_config_text(&FileConfig {
+                popup_display: Some("x11".into()),
+                ..FileConfig::default()
+            }),
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("popup_display = \"x11\""), "{text}");
+        let c = load(&p).unwrap();
+        assert_eq!(
+            parse_popup_display(c.popup_display.as_deref().unwrap()).unwrap(),
+            PopupDisplay::X11
+        );
+        assert_eq!(parse_popup_display(" X11 ").unwrap(), PopupDisplay::X11);
+        assert_eq!(parse_popup_display("").unwrap(), PopupDisplay::Auto);
+        assert_eq!(parse_popup_display("auto").unwrap(), PopupDisplay::Auto);
+        let e = parse_popup_display("wayland").unwrap_err().to_string();
+        assert!(e.contains("x11 or auto"), "{e}");
     }
 
     #[test]

@@ -8,10 +8,13 @@
 //! is a web page in WebView2, or a native dialog when the runtime is
 //! missing, so that the message still reaches the user.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use anyhow::{Context, Result};
+#[cfg(windows)]
+use anyhow::Context;
+use anyhow::Result;
 use herald_views::popup::{Outcome, PopupRequest};
+use serde::Deserialize as _;
 
 #[cfg(target_os = "linux")]
 mod gtk_popup;
@@ -40,13 +43,18 @@ pub fn answer(o: Outcome) {
     let _ = out.flush();
 }
 
+/// The message is one JSON value on standard input. The agent may keep the
+/// pipe open after it, for control lines (`gtk_popup::control`); a caller
+/// that closes it right away (a script, a test) works the same.
 fn run() -> Result<()> {
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("cannot read the message on standard input")?;
-    let req: PopupRequest =
-        serde_json::from_str(&input).context("the message on standard input is malformed")?;
+    let mut json = serde_json::Deserializer::from_reader(std::io::stdin());
+    let req = PopupRequest::deserialize(&mut json).map_err(|e| {
+        if e.is_io() {
+            anyhow::Error::new(e).context("cannot read the message on standard input")
+        } else {
+            anyhow::Error::new(e).context("the message on standard input is malformed")
+        }
+    })?;
     show(&req)
 }
 

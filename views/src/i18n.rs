@@ -34,6 +34,10 @@ pub struct Texts {
     pub notice_body: &'static str,
     /// The tray and the notification when no popup can be put on screen.
     pub cannot_show: &'static str,
+    /// The notification that stands for a popup the desktop may keep
+    /// behind other windows (GNOME on Wayland), and its button.
+    pub behind_body: &'static str,
+    pub open_button: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -58,6 +62,8 @@ const EN: Texts = Texts {
     dnd_until: "Do not disturb until",
     notice_body: "They come up when you close the message on screen.",
     cannot_show: "Messages cannot be shown",
+    behind_body: "The message is open in a window that may be behind others.",
+    open_button: "Open",
 };
 
 const FR: Texts = Texts {
@@ -82,6 +88,8 @@ const FR: Texts = Texts {
     dnd_until: "Ne pas déranger jusqu'à",
     notice_body: "Ils s'afficheront quand vous fermerez le message à l'écran.",
     cannot_show: "Les messages ne peuvent pas s'afficher",
+    behind_body: "Le message est ouvert dans une fenêtre, peut-être derrière les autres.",
+    open_button: "Ouvrir",
 };
 
 const DE: Texts = Texts {
@@ -106,6 +114,8 @@ const DE: Texts = Texts {
     dnd_until: "Nicht stören bis",
     notice_body: "Sie erscheinen, wenn Sie die angezeigte Nachricht schließen.",
     cannot_show: "Nachrichten können nicht angezeigt werden",
+    behind_body: "Die Nachricht ist in einem Fenster geöffnet, das hinter anderen liegen kann.",
+    open_button: "Öffnen",
 };
 
 impl Locale {

@@ -156,7 +156,7 @@ impl Agent {
     }
 
     async fn show(&mut self, m: &StoredMessage, now: DateTime<Utc>, review: bool) {
-        match Popup::open(&self.popup_bin, m, self.locale, review).await {
+        match Popup::open(&self.popup_bin, m, self.locale, review, self.popup_display).await {
             Ok(p) => {
                 if !review {
                     let id = m.id.clone();

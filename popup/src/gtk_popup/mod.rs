@@ -9,7 +9,9 @@
 
 mod bidi;
 mod body;
+mod control;
 mod debug;
+mod layer;
 mod logo;
 mod place;
 mod sign;
@@ -30,11 +32,16 @@ pub fn show(req: &PopupRequest) -> Result<()> {
     gtk::init().map_err(|e| anyhow!("cannot open a window (is there a display?): {e}"))?;
     let end = Rc::new(End::default());
     let popup = window::build(req, &end)?;
-    place::fit_and_place(&popup, req.severity);
+    let placed = layer::put(&popup.window, req.severity);
+    place::fit_and_place(&popup, req.severity, placed == layer::Placement::LayerShell);
     watch_parent(&end);
     trace_first_frame(&popup.window);
+    control::listen(&popup.window);
     popup.window.show_all();
     popup.window.present();
+    // The agent reads it: an ordinary Wayland window may be behind others,
+    // and then the agent adds a notification that raises it.
+    eprintln!("herald-popup: placed: {}", placed.word());
     gtk::main();
     if end.orphaned.get() {
         std::process::exit(3);

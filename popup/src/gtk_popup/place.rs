@@ -19,13 +19,18 @@ const MAX_SHARE: f64 = 0.7;
 /// few lines, never a slit under a long title.
 pub const MIN_BODY: i32 = 120;
 /// Distance from the work area's edges for popups placed in a corner.
-const MARGIN: i32 = 24;
+pub const MARGIN: i32 = 24;
 
-pub fn fit_and_place(popup: &Popup, severity: Severity) {
+/// Sizes the window, and moves it unless it is `layered`: a layer surface
+/// is placed by its anchors (`layer::put`), and GTK cannot move it.
+pub fn fit_and_place(popup: &Popup, severity: Severity, layered: bool) {
     let Some(area) = work_area() else {
         return;
     };
     fit(popup, &area);
+    if layered {
+        return;
+    }
     let placed = Rc::new(Cell::new(place(&popup.window, &area, severity)));
     // The window manager may have its own idea of the size (a font, a
     // theme): once mapped, the real size decides.
