@@ -96,7 +96,7 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
     })
 }
 
-/// Escape cancels; the page keys scroll the body wherever the focus is,
+/// Escape cancels; Enter and Space press the focused button; the page keys scroll the body wherever the focus is,
 /// and with the focus on the button (where they would do nothing) so do
 /// the arrows, Home and End. In a label those move its cursor, as usual.
 fn keys(window: &gtk::Window, end: &Rc<End>, body: gtk::Adjustment) {
@@ -108,6 +108,15 @@ fn keys(window: &gtk::Window, end: &Rc<End>, body: gtk::Adjustment) {
             return glib::Propagation::Stop;
         }
         let on_button = || w.focused_widget().is_some_and(|f| f.is::<gtk::Button>());
+        // GTK's own bindings for these match key codes through the keymap,
+        // and a virtual keyboard's keymap (wtype's, an on-screen keyboard's
+        // on Wayland) may not list them: the key's name is enough.
+        if matches!(k, key::Return | key::KP_Enter | key::ISO_Enter | key::space) && on_button() {
+            if let Some(f) = w.focused_widget() {
+                f.activate();
+                return glib::Propagation::Stop;
+            }
+        }
         let step = match k {
             key::Page_Down => body.page_increment(),
             key::Page_Up => -body.page_increment(),
