@@ -3,10 +3,8 @@
 //! terminal and `--export-log` writes the log for scripts. It can run
 //! beside the agent: the store is in WAL mode and reads are short.
 
-#[path = "../../popup/src/icon.rs"]
 mod icon;
 mod page;
-#[path = "../../popup/src/webview.rs"]
 mod webview;
 mod window;
 mod words;

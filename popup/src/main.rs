@@ -3,31 +3,22 @@
 //! message shown, so whatever draws the popup lives only while it is on
 //! screen.
 //!
-//! On Linux the window is native GTK 3: the body is laid out from the
-//! message's block model as Pango markup, with no web engine. On Windows it
-//! is a web page in WebView2, or a native dialog when the runtime is
-//! missing, so that the message still reaches the user.
+//! The window is native and links no web engine: GTK 3 on Linux, the body
+//! laid out from the message's block model as Pango markup; Win32 on
+//! Windows, the body the same model as RTF in a RichEdit control.
 
 use std::io::Write;
 
-#[cfg(windows)]
-use anyhow::Context;
 use anyhow::Result;
 use herald_views::popup::{Outcome, PopupRequest};
 use serde::Deserialize as _;
 
 #[cfg(target_os = "linux")]
 mod gtk_popup;
-#[cfg(windows)]
-mod icon;
 #[cfg(any(target_os = "linux", windows))]
 mod links;
 #[cfg(windows)]
-mod native;
-#[cfg(windows)]
-mod web;
-#[cfg(windows)]
-mod webview;
+mod win_popup;
 
 fn main() {
     if let Err(e) = run() {
@@ -63,28 +54,9 @@ fn show(req: &PopupRequest) -> Result<()> {
     gtk_popup::show(req)
 }
 
-/// The web view when the WebView2 runtime is there and works; the native
-/// dialog otherwise (or when `HERALD_POPUP_NATIVE=1`).
 #[cfg(windows)]
 fn show(req: &PopupRequest) -> Result<()> {
-    let forced = std::env::var_os("HERALD_POPUP_NATIVE").is_some_and(|v| v == "1");
-    if forced {
-        eprintln!("herald-popup: native dialog (HERALD_POPUP_NATIVE=1)");
-    } else {
-        match wry::webview_version() {
-            Ok(_) => match web::show(req) {
-                Ok(()) => return Ok(()),
-                Err(e) => eprintln!("herald-popup: {e:#}; showing the native dialog"),
-            },
-            Err(e) => {
-                eprintln!("herald-popup: no WebView2 runtime ({e}); showing the native dialog")
-            }
-        }
-    }
-    let view = herald_views::popup::NativeView::new(req);
-    let outcome = native::show(&view, req.severity).context("the native dialog failed")?;
-    answer(outcome);
-    Ok(())
+    win_popup::show(req)
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]

@@ -2,7 +2,7 @@
 //! against the real Linux server on loopback: its commands, its store under
 //! %LOCALAPPDATA%, the Run key, the named pipe, the running agent with its
 //! push stream and tray, the native popup read with keys, a popup that
-//! cannot start, and the MSI.
+//! cannot start, and the MSI. The popup alone is in `windows_popup.rs`.
 //!
 //! The wine tests take turns (one wine prefix, one screen); each ends every
 //! process it started in the prefix.
@@ -171,7 +171,7 @@ const BLUE: [u8; 3] = [0x1f, 0x5f, 0xa8];
 const ORANGE: [u8; 3] = [0xe0, 0x8a, 0x00];
 
 #[test]
-fn without_webview2_the_native_popup_is_read_and_closed_with_keys() {
+fn the_native_popup_is_read_and_closed_with_keys() {
     let Some(_turn) = turn() else { return };
     if !has_display() {
         assert!(std::env::var_os("CI").is_none(), "CI runs under xvfb-run");
@@ -191,7 +191,7 @@ fn without_webview2_the_native_popup_is_read_and_closed_with_keys() {
     );
     let _run = agent.start(&[]);
 
-    // No WebView2 under wine: the native dialog, alerts first.
+    // The native popup, alerts first.
     let w = herald_e2e::wait_window("Alert - Fire drill");
     wait_for("the tray icon", SECS, || tray_has(BLUE));
     // Enter on the focused default control: "I have read the message".

@@ -1,5 +1,5 @@
-//! What Herald shows, without a window: the popup's page and its exchange
-//! with the agent, the tray's model and icons, Markdown rendered to HTML
+//! What Herald shows, without a window: the popup's exchange with the
+//! agent and its words, the tray's model and icons, Markdown rendered to HTML
 //! that cannot run anything or, for the native popups, to Pango markup
 //! and RTF, and the words in English, French and German.
 //! `herald-popup` needs nothing else; the agent and the history window use

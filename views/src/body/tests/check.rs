@@ -3,6 +3,8 @@
 //! see, so a payload that became markup fails, and one that stayed text can
 //! be found again.
 
+use crate::body::RichText;
+
 /// Elements of our Pango markup, and the attributes each may carry.
 const PANGO_ELEMENTS: &[(&str, &[&str])] = &[
     ("b", &[]),
@@ -171,29 +173,26 @@ pub fn pango_agrees(_markup: &str, _text: &str, _context: &str) {}
 /// Control words the RTF emitter writes.
 const RTF_WORDS: &[&str] = &[
     "rtf", "ansi", "ansicpg", "deff", "uc", "fonttbl", "fswiss", "fmodern", "f", "fs", "b", "i",
-    "strike", "pard", "par", "line", "tab", "sa", "li", "fi", "tx", "u", "field", "fldinst",
-    "fldrslt",
+    "strike", "pard", "par", "line", "tab", "sa", "li", "fi", "tx", "u", "colortbl", "red",
+    "green", "blue", "cf", "ul",
 ];
 
 #[derive(Clone, Copy, PartialEq)]
 enum Dest {
     Text,
-    Fonts,
-    Instruction,
+    /// The font and colour tables.
+    Table,
 }
 
 /// Reads RTF as the emitter writes it: one group, control words from the
-/// list above, `\*` only before `\fldinst`, every field a HYPERLINK to an
-/// http, https or mailto URL, only ASCII. Returns the visible text, fields
-/// showing their result, `\par` and `\line` as line ends.
+/// list above, no destination (`\*`), only ASCII. Returns the visible
+/// text, `\par` and `\line` as line ends.
 pub fn rtf_text(rtf: &str) -> Result<String, String> {
     if !rtf.starts_with("{\\rtf1\\") {
         return Err("not an RTF document".into());
     }
     let mut text = String::new();
     let mut groups: Vec<Dest> = Vec::new();
-    // The instruction being read, and the depth of its group.
-    let mut instruction: Option<(usize, String)> = None;
     let mut high: Option<u16> = None;
     let bytes = rtf.as_bytes();
     let mut i = 0;
@@ -217,9 +216,6 @@ pub fn rtf_text(rtf: &str) -> Result<String, String> {
             }
             b'}' => {
                 groups.pop();
-                if let Some((_, inst)) = instruction.take_if(|(d, _)| *d > groups.len()) {
-                    hyperlink(&inst)?;
-                }
             }
             b'\\' => {
                 let start = i;
@@ -231,7 +227,6 @@ pub fn rtf_text(rtf: &str) -> Result<String, String> {
                     i += 1;
                     match symbol {
                         b'\\' | b'{' | b'}' => literal = Some(char::from(symbol)),
-                        b'*' if rtf[i..].starts_with("\\fldinst") => {}
                         s => return Err(format!("control symbol \\{}", char::from(s))),
                     }
                 } else {
@@ -254,11 +249,7 @@ pub fn rtf_text(rtf: &str) -> Result<String, String> {
                         .last_mut()
                         .ok_or("control word outside the document")?;
                     match word {
-                        "fonttbl" => *top = Dest::Fonts,
-                        "fldinst" => {
-                            *top = Dest::Instruction;
-                            instruction = Some((groups.len(), String::new()));
-                        }
+                        "fonttbl" | "colortbl" => *top = Dest::Table,
                         "par" | "line" => literal = Some('\n'),
                         "tab" => literal = Some('\t'),
                         "u" => {
@@ -293,16 +284,8 @@ pub fn rtf_text(rtf: &str) -> Result<String, String> {
         if high.is_some() && literal.is_some() {
             return Err("a high surrogate without its low half".into());
         }
-        if let Some(c) = literal {
-            match groups.last() {
-                Some(Dest::Text) => text.push(c),
-                Some(Dest::Instruction) => {
-                    if let Some((_, inst)) = instruction.as_mut() {
-                        inst.push(c);
-                    }
-                }
-                _ => {}
-            }
+        if let (Some(c), Some(Dest::Text)) = (literal, groups.last()) {
+            text.push(c);
         }
     }
     if !groups.is_empty() {
@@ -311,13 +294,22 @@ pub fn rtf_text(rtf: &str) -> Result<String, String> {
     Ok(text)
 }
 
-fn hyperlink(instruction: &str) -> Result<(), String> {
-    let url = instruction
-        .strip_prefix("HYPERLINK \"")
-        .and_then(|r| r.strip_suffix('"'))
-        .ok_or_else(|| format!("field instruction {instruction:?}"))?;
-    if !allowed_target(url) {
-        return Err(format!("link target {url:?}"));
+/// Checks the links `to_rich_text` reports against the text the control
+/// will hold (`text`, as `rtf_text` reads it): each an allowed target over
+/// a run of that text, in order, none overlapping. Returns the runs' text.
+pub fn rich_links(rich: &RichText, text: &str) -> Result<Vec<String>, String> {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let mut after = 0;
+    let mut runs = Vec::new();
+    for link in &rich.links {
+        if !allowed_target(&link.target) {
+            return Err(format!("link target {:?}", link.target));
+        }
+        if link.start < after || link.end <= link.start || link.end > units.len() {
+            return Err(format!("link run {link:?} in {} units", units.len()));
+        }
+        after = link.end;
+        runs.push(String::from_utf16(&units[link.start..link.end]).map_err(|e| e.to_string())?);
     }
-    Ok(())
+    Ok(runs)
 }

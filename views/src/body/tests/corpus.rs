@@ -1,10 +1,10 @@
 //! The hostile corpus (`tests/data/xss.txt`) through both emitters: as
 //! Markdown, and as text put straight into the model. Whatever a payload
 //! holds, the Pango markup has only the emitter's elements and the RTF only
-//! its control words and HYPERLINK fields, and the payload's text comes
-//! back out of them as text.
+//! its control words, the RTF's links are runs of its own text with an
+//! allowed target, and the payload's text comes back out of them as text.
 
-use super::check::{pango_agrees, pango_text, rtf_text, SCHEMES};
+use super::check::{pango_agrees, pango_text, rich_links, rtf_text, SCHEMES};
 use super::*;
 use crate::xss_tests::payloads;
 
@@ -20,8 +20,9 @@ fn outputs(blocks: &[Block], context: &str) -> (String, String) {
         pango.push('\n');
         pango_agrees(&block.markup, &text, context);
     }
-    let rtf = to_rtf(blocks);
-    let rtf = rtf_text(&rtf).unwrap_or_else(|e| panic!("{e} in {rtf:?} from {context:?}"));
+    let rich = to_rich_text(blocks);
+    let rtf = rtf_text(&rich.rtf).unwrap_or_else(|e| panic!("{e} in {rich:?} from {context:?}"));
+    rich_links(&rich, &rtf).unwrap_or_else(|e| panic!("{e} in {rich:?} from {context:?}"));
     (pango, rtf)
 }
 
@@ -75,10 +76,10 @@ fn every_payload_as_markdown_gives_only_our_markup() {
         ] {
             let blocks = parse(&markdown);
             assert_shown(&blocks, &texts(&blocks), &markdown);
-            links += to_rtf(&blocks).matches("HYPERLINK").count();
+            links += to_rich_text(&blocks).links.len();
         }
     }
-    // The corpus has http links among its payloads: fields were checked.
+    // The corpus has http links among its payloads: runs were checked.
     assert!(links > 0);
 }
 

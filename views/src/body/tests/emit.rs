@@ -41,11 +41,11 @@ fn lists_nest_in_lists_in_quotes() {
     );
     assert_eq!(
         rtf_body(&blocks),
-        "\\pard\\sa120\\li720\\fi-360\\tx720 \\u8226?\\tab a\\par\n\
-         \\pard\\sa120\\li1080\\fi-360\\tx1080 \\u9702?\\tab b\\par\n\
-         \\pard\\sa120\\li1440\\fi-360\\tx1440 1.\\tab c\\par\n\
-         \\pard\\sa120\\li1440 more c\\par\n\
-         \\pard\\sa120\\li720\\fi-360\\tx720 \\u8226?\\tab d\\par\n"
+        "\\pard\\sa120\\li720\\fi-360\\tx720 \\u8226?\\tab {\\cf2 a}\\par\n\
+         \\pard\\sa120\\li1080\\fi-360\\tx1080 \\u9702?\\tab {\\cf2 b}\\par\n\
+         \\pard\\sa120\\li1440\\fi-360\\tx1440 1.\\tab {\\cf2 c}\\par\n\
+         \\pard\\sa120\\li1440 {\\cf2 more c}\\par\n\
+         \\pard\\sa120\\li720\\fi-360\\tx720 \\u8226?\\tab {\\cf2 d}\\par\n"
     );
 }
 
@@ -111,13 +111,47 @@ fn rtf_writes_each_kind() {
         format!(
             "\\pard\\sa120 {{\\b\\fs36 Fire \\{{drill\\}}}}\\par\n\
              \\pard\\sa120 {{\\b b}} {{\\i i}} {{\\strike s}} {{\\f1 c\\\\d}} \
-             {{\\field{{\\*\\fldinst{{HYPERLINK \"https://x.example/\"}}}}{{\\fldrslt{{l}}}}}}\
-             \\line next\\par\n\
+             {{\\ul\\cf1 l}}\\line next\\par\n\
              \\pard\\sa120 {{\\f1 {rule}}}\\par\n\
              \\pard\\sa120 {{\\f1\\fs18 if a \\{{\\line \\tab go();\\line \\}}}}\\par\n\
-             \\pard\\sa120\\li360 q\\par\n"
+             \\pard\\sa120\\li360 {{\\cf2 q}}\\par\n"
         )
     );
+    // The link is the run "l" of the control's text, after the heading's
+    // paragraph end and "b i s c\d ".
+    let rich = to_rich_text(&blocks);
+    let text = rtf_text(&rich.rtf).unwrap();
+    assert_eq!(check::rich_links(&rich, &text), Ok(vec!["l".to_owned()]));
+    assert_eq!(
+        rich.links,
+        [RichLink {
+            start: 23,
+            end: 24,
+            target: "https://x.example/".into()
+        }]
+    );
+}
+
+#[test]
+fn link_runs_count_as_richedit_does() {
+    // Outside the BMP two units, list markers and their tab, line breaks:
+    // the runs are where the control will have them.
+    let blocks = parse(
+        "- 😀 [one](https://a.example/)\\\n  [two](mailto:x@y.example)\n\n\
+         > **é** [three](http://b.example/) [](https://c.example/)",
+    );
+    let rich = to_rich_text(&blocks);
+    let text = rtf_text(&rich.rtf).unwrap();
+    assert_eq!(
+        check::rich_links(&rich, &text),
+        Ok(vec![
+            "one".to_owned(),
+            "two".to_owned(),
+            "three".to_owned(),
+            "https://c.example/".to_owned()
+        ])
+    );
+    assert_eq!(rich.links[0].start, 5, "{text:?}");
 }
 
 #[test]

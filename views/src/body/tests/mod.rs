@@ -26,7 +26,8 @@ fn link(target: &str, s: &str) -> Inline {
 }
 
 const HEADER: &str = "{\\rtf1\\ansi\\ansicpg1252\\deff0\\uc1\
-{\\fonttbl{\\f0\\fswiss Segoe UI;}{\\f1\\fmodern Consolas;}}\\f0\\fs20\n";
+{\\fonttbl{\\f0\\fswiss Segoe UI;}{\\f1\\fmodern Consolas;}}\
+{\\colortbl;\\red31\\green95\\blue168;\\red85\\green85\\blue85;}\\f0\\fs20\n";
 
 fn rtf_body(blocks: &[Block]) -> String {
     let rtf = to_rtf(blocks);

@@ -1,7 +1,5 @@
 //! Putting a web view in a tao window: on Linux inside the window's GTK
 //! container (needed for WebKitGTK), elsewhere in the window itself.
-//! Shared by `herald-history` and the Windows `herald-popup` (included by
-//! path); the Linux popup has no web view.
 
 use anyhow::{Context, Result};
 use tao::window::Window;
