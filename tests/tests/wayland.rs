@@ -615,8 +615,21 @@ fn without_the_overlay_layer_a_critical_notification_raises_the_popup() {
     wait_for("the focus on the popup", Duration::from_secs(10), || {
         sway.focused("herald-popup")
     });
-    sway.keys(&["Escape"]);
-    agent.wait_state(&id, "cancelled");
+    // On a loaded machine sway now and then drops the first key a new
+    // virtual keyboard types after the focus moved (seen 2 runs in 6, on
+    // a busy machine): a user would press again, and so does the test.
+    let mut tries = 0;
+    wait_for(
+        "the popup cancelled by Escape",
+        Duration::from_secs(30),
+        || {
+            if tries < 5 {
+                tries += 1;
+                sway.keys(&["Escape"]);
+            }
+            agent.state_of(&id) == "cancelled"
+        },
+    );
     wait_for("the notification gone", Duration::from_secs(20), || {
         dunstctl(&["count", "displayed"]) == "0"
     });

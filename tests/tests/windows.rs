@@ -227,6 +227,35 @@ fn the_native_popup_is_read_and_closed_with_keys() {
 }
 
 #[test]
+fn a_more_urgent_message_takes_the_windows_popup_and_the_other_waits_untouched() {
+    let Some(_turn) = turn() else { return };
+    if !has_display() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs under xvfb-run");
+        return;
+    }
+    let server = Server::start_with(&["--poll-interval", "300"]);
+    let token = server.add_user("walt", &[]);
+    let agent = agent(&server, &token, "win-5");
+    let routine = server.send("user:walt", "info", "Routine notice", &[]);
+    let _run = agent.start(&[]);
+    herald_e2e::wait_window("Information - Routine notice");
+    let alert = server.send("user:walt", "alert", "Evacuate now", &[]);
+    agent.ok(&["check-now"]);
+    let w = herald_e2e::wait_window("Alert - Evacuate now");
+    herald_e2e::wait_no_window("Information - Routine notice");
+    assert_eq!(
+        agent.state_of(&routine),
+        "staged",
+        "the displaced message was not put back untouched"
+    );
+    xdotool(&["windowfocus", "--sync", &w]);
+    xdotool(&["key", "--clearmodifiers", "Return"]);
+    herald_e2e::wait_no_window("Alert - Evacuate now");
+    agent.wait_state(&alert, "read");
+    herald_e2e::wait_window("Information - Routine notice");
+}
+
+#[test]
 fn a_popup_that_cannot_start_keeps_the_message_and_is_logged_once() {
     let Some(_turn) = turn() else { return };
     let server = Server::start_with(&["--poll-interval", "300"]);

@@ -3,7 +3,8 @@
 //! banner's colour on screen, the body's RichEdit control read back (the
 //! bold run, the link marked with its text and target), a click on the
 //! link, the window's height for a short and a long body, the window at
-//! 200 %, and the popup closing when the process it watches ends.
+//! 200 %, the popup closing when the process it watches ends, and the
+//! user's language.
 //!
 //! `HERALD_POPUP_DEBUG_LAYOUT=1` makes the popup print what its window
 //! and its control hold, read from them, on standard error.
@@ -300,6 +301,27 @@ fn at_200_percent_the_popup_is_twice_as_large_and_on_the_screen() {
     assert!(body >= 240, "{line}");
     xdotool(&["windowfocus", "--sync", &w]);
     xdotool(&["key", "--clearmodifiers", "Return"]);
+    let (code, out) = popup.end();
+    assert_eq!((code, out.as_str()), (Some(0), "read\n"));
+}
+
+#[test]
+fn the_popup_speaks_the_users_language_and_enter_reads_it() {
+    let Some(_turn) = turn() else { return };
+    let french = request(
+        "alert",
+        "Exercice incendie",
+        "Sortez par **la sortie la plus proche**.",
+    )
+    .replace("\"locale\":\"En\"", "\"locale\":\"Fr\"");
+    assert!(french.contains("\"locale\":\"Fr\""), "{french}");
+    let popup = Popup::start(&french, &[]);
+    let w = wait_window("Alerte - Exercice incendie");
+    let button = popup.line("herald-popup: button ");
+    assert_eq!(button, "herald-popup: button \"&J'ai lu le message\"");
+    xdotool(&["windowfocus", "--sync", &w]);
+    xdotool(&["key", "--clearmodifiers", "Return"]);
+    wait_no_window("Alerte - Exercice incendie");
     let (code, out) = popup.end();
     assert_eq!((code, out.as_str()), (Some(0), "read\n"));
 }

@@ -11,11 +11,12 @@ use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
 use windows_sys::Win32::System::SystemServices::{SS_EDITCONTROL, SS_LEFT, SS_NOPREFIX};
 use windows_sys::Win32::UI::Input::KeyboardAndMouse::SetFocus;
 use windows_sys::Win32::UI::WindowsAndMessaging::{
-    AdjustWindowRectEx, CreateWindowExW, GetWindowRect, LoadCursorW, RegisterClassW, SendMessageW,
-    SetForegroundWindow, SetWindowPos, ShowWindow, BS_DEFPUSHBUTTON, ICON_BIG, ICON_SMALL,
-    IDCANCEL, IDC_ARROW, IDOK, SWP_NOACTIVATE, SWP_NOZORDER, SW_SHOW, WINDOW_EX_STYLE,
-    WINDOW_STYLE, WM_SETFONT, WM_SETICON, WNDCLASSW, WS_CAPTION, WS_CHILD, WS_EX_CONTROLPARENT,
-    WS_EX_DLGMODALFRAME, WS_EX_TOPMOST, WS_POPUP, WS_SYSMENU, WS_TABSTOP, WS_VISIBLE,
+    AdjustWindowRectEx, CreateWindowExW, GetWindowRect, GetWindowTextW, LoadCursorW,
+    RegisterClassW, SendMessageW, SetForegroundWindow, SetWindowPos, ShowWindow, BS_DEFPUSHBUTTON,
+    ICON_BIG, ICON_SMALL, IDCANCEL, IDC_ARROW, IDOK, SWP_NOACTIVATE, SWP_NOZORDER, SW_SHOW,
+    WINDOW_EX_STYLE, WINDOW_STYLE, WM_SETFONT, WM_SETICON, WNDCLASSW, WS_CAPTION, WS_CHILD,
+    WS_EX_CONTROLPARENT, WS_EX_DLGMODALFRAME, WS_EX_TOPMOST, WS_POPUP, WS_SYSMENU, WS_TABSTOP,
+    WS_VISIBLE,
 };
 
 use super::layout::{self, Fonts, Texts};
@@ -268,6 +269,15 @@ fn report(p: &Popup, area: &RECT) {
     );
     // For a test that makes this popup the process another one watches.
     eprintln!("herald-popup: pid {}", std::process::id());
+    // For the locale test: the button's words, read back from it.
+    let mut label = [0u16; 128];
+    // SAFETY: our control, and a buffer whose length is passed.
+    let n = unsafe { GetWindowTextW(p.controls.button, label.as_mut_ptr(), label.len() as i32) };
+    let n = usize::try_from(n).unwrap_or(0).min(label.len());
+    eprintln!(
+        "herald-popup: button {:?}",
+        String::from_utf16_lossy(&label[..n])
+    );
     // SAFETY: our control.
     unsafe { richedit::report(p.controls.body, &p.links) };
 }
