@@ -461,26 +461,12 @@ fn the_activation_token_reaches_the_compositor() {
     assert!(line.contains("xdg_activation_v1"), "{line}");
 }
 
-const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=DIR</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#;
-
 /// A session bus of its own, where dunst is the notification service.
 fn private_bus(dir: &Path) -> (Reap, String) {
     let config = dir.join("bus.conf");
     std::fs::write(
         &config,
-        BUS_CONFIG.replace("DIR", &dir.display().to_string()),
+        herald_e2e::dbus::BUS_CONFIG.replace("DIR", &dir.display().to_string()),
     )
     .unwrap();
     let mut daemon = Command::new("dbus-daemon")
