@@ -135,6 +135,9 @@ impl Popup {
             valid_until: m.valid_until,
             locale,
             review,
+            answers: Vec::new(),
+            fullscreen: false,
+            ring: false,
         };
         let request = serde_json::to_vec(&request).context("cannot encode the message")?;
         let mut command = Command::new(binary);

@@ -200,6 +200,7 @@ impl Light {
             cursor: self.cursor.clone(),
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             push_port: None,
+            content: herald_protocol::CONTENT_VERSION,
         })?;
         let mut request = format!(
             "POST /api/v1/poll HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",

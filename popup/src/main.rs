@@ -30,7 +30,7 @@ fn main() {
 /// The answer the agent reads: one word on standard output.
 pub fn answer(o: Outcome) {
     let mut out = std::io::stdout();
-    let _ = writeln!(out, "{}", o.as_str());
+    let _ = writeln!(out, "{}", o.line());
     let _ = out.flush();
 }
 

@@ -38,6 +38,12 @@ pub struct SenderLimits {
     /// account's name.
     #[serde(default)]
     pub any_sender: bool,
+    /// May ask for answers ("I am safe" / "I need help").
+    #[serde(default)]
+    pub answers: bool,
+    /// May send alerts fullscreen (with `alert` among `severities`).
+    #[serde(default)]
+    pub fullscreen: bool,
 }
 
 /// `PATCH /api/v1/admin/accounts/{name}`: what is given changes.

@@ -83,6 +83,13 @@ pub struct NewMessage {
     /// yes for alerts, no otherwise.
     #[serde(default)]
     pub now: Option<bool>,
+    /// Other languages, answers, fullscreen (`title` and `body` are the
+    /// default version).
+    #[serde(flatten)]
+    pub extras: crate::Extras,
+    /// Default: `alert` for alerts, `none` otherwise.
+    #[serde(default)]
+    pub sound: Option<crate::Sound>,
 }
 
 /// `PATCH /api/v1/admin/messages/{id}`: every field given makes a new revision.
@@ -97,6 +104,12 @@ pub struct MessageEdit {
     pub severity: Option<Severity>,
     #[serde(default)]
     pub valid_until: Option<String>,
+    /// Replaces every other language (the default one is `title`, `body`).
+    #[serde(default)]
+    pub translations: Option<Vec<crate::Translation>>,
+    /// Replaces the answers of the default language.
+    #[serde(default)]
+    pub answers: Option<Vec<String>>,
 }
 
 /// A message as the administrator sees it.
@@ -124,6 +137,10 @@ pub struct MessageInfo {
     /// The account that sent it (`admin-token` for the static token).
     #[serde(default)]
     pub created_by: String,
+    #[serde(flatten)]
+    pub extras: crate::Extras,
+    #[serde(default)]
+    pub sound: crate::Sound,
 }
 
 /// One receipt as recorded by the server.
@@ -142,6 +159,12 @@ pub struct ReceiptRecord {
     pub at: DateTime<Utc>,
     /// When the server recorded it.
     pub recorded_at: DateTime<Utc>,
+    /// For `answered`: the answer chosen, 1-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<u8>,
+    /// The language of the version the user saw, when there were several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `POST /api/v1/admin/audience`: whom a message would reach, before it
@@ -175,7 +198,7 @@ pub struct RevisionInfo {
 }
 
 /// A message's receipts by addressed user, for the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptReport {
     pub message: MessageInfo,
@@ -189,6 +212,25 @@ pub struct ReceiptReport {
     /// signature did not verify (altered on the way or in the database).
     #[serde(default)]
     pub rejected: u64,
+    /// For a message that asks for answers: how many addressed users
+    /// answered the current revision, and the count for each answer.
+    #[serde(default)]
+    pub answered: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<AnswerCount>,
+}
+
+/// How many chose one answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnswerCount {
+    /// 1-based, as the message lists its answers.
+    pub answer: u8,
+    /// In the message's default language.
+    pub label: String,
+    pub count: u64,
+    /// Of the addressed users, 0 to 100.
+    pub percent: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +249,9 @@ pub struct UserReceipts {
     /// The first agent that refused the current revision's signature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<ReceiptAt>,
+    /// The user's answer to the current revision (the first one recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<ReceiptAt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +262,12 @@ pub struct ReceiptAt {
     /// As in `ReceiptRecord`.
     #[serde(default = "proven_by_default")]
     pub host_proven: bool,
+    /// For an answer: which, 1-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<u8>,
+    /// The language of the version shown, when there were several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// Receipts from a server that predates proven hosts named the host as

@@ -25,6 +25,27 @@ pub struct Message {
     /// do not sign. Agents that know the server's key refuse it absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<crate::MessageSignature>,
+    /// Other languages, answers, fullscreen: absent for agents that did
+    /// not say they understand them (`PollRequest::content`).
+    #[serde(flatten)]
+    pub extras: crate::Extras,
+    #[serde(default, skip_serializing_if = "crate::Sound::is_none")]
+    pub sound: crate::Sound,
+}
+
+impl Message {
+    /// The version a desktop whose languages are `prefs` shows.
+    pub fn version(&self, prefs: &[String]) -> crate::content::Version<'_> {
+        crate::content::pick(&self.title, &self.body, &self.extras, prefs)
+    }
+
+    /// As an agent that predates languages and answers must get it: the
+    /// default version, read with the usual button.
+    pub fn without_extras(mut self) -> Self {
+        self.extras = crate::Extras::default();
+        self.sound = crate::Sound::None;
+        self
+    }
 }
 
 /// `POST /api/v1/poll`, authenticated with the user's agent token.
@@ -41,6 +62,10 @@ pub struct PollRequest {
     /// names, so a token cannot aim the server at another machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_port: Option<u16>,
+    /// `CONTENT_VERSION` when the agent shows languages, answers,
+    /// fullscreen and sound; 0 (absent) from agents that predate them.
+    #[serde(default)]
+    pub content: u32,
 }
 
 /// Answer to a poll. When nothing changed since `cursor`, `changed` is false
@@ -152,6 +177,12 @@ pub struct Receipt {
     pub kind: ReceiptKind,
     /// When it happened on the agent, in server time.
     pub at: DateTime<Utc>,
+    /// For `answered`: the answer chosen, 1-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<u8>,
+    /// The language of the version shown, when the message has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `POST /api/v1/receipts`. The user is the token's; it is never in the body.

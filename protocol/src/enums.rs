@@ -82,7 +82,8 @@ text_enum!(
 text_enum!(
     /// What a receipt reports.
     ReceiptKind, "receipt kind", {
-        Displayed => "displayed", Read => "read", Rejected => "rejected"
+        Displayed => "displayed", Read => "read", Rejected => "rejected",
+        Answered => "answered"
     }
 );
 
@@ -105,8 +106,9 @@ impl ReceiptPolicy {
     /// the sender is also told when the message was displayed.
     pub fn reports(self, kind: ReceiptKind) -> bool {
         match kind {
-            // The server must hear of a forged or damaged message.
-            ReceiptKind::Read | ReceiptKind::Rejected => true,
+            // The server must hear of a forged or damaged message; an
+            // answer is a reading, and what the sender asked for.
+            ReceiptKind::Read | ReceiptKind::Rejected | ReceiptKind::Answered => true,
             ReceiptKind::Displayed => {
                 matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both)
             }
@@ -117,7 +119,7 @@ impl ReceiptPolicy {
     pub fn requests(self, kind: ReceiptKind) -> bool {
         match kind {
             ReceiptKind::Read => matches!(self, ReceiptPolicy::Read | ReceiptPolicy::Both),
-            ReceiptKind::Rejected => true,
+            ReceiptKind::Rejected | ReceiptKind::Answered => true,
             ReceiptKind::Displayed => {
                 matches!(self, ReceiptPolicy::Displayed | ReceiptPolicy::Both)
             }

@@ -7,6 +7,7 @@
 mod accounts;
 mod admin;
 mod agent;
+pub mod content;
 mod directory;
 mod enroll;
 mod enums;
@@ -19,6 +20,7 @@ mod time;
 pub use accounts::*;
 pub use admin::*;
 pub use agent::*;
+pub use content::{Display, Extras, Sound, Translation, CONTENT_VERSION, MAX_ANSWERS};
 pub use directory::*;
 pub use enroll::*;
 pub use enums::*;

@@ -26,8 +26,14 @@ pub const CANONICAL_VERSION: u8 = 1;
 pub struct MessageSignature {
     /// The fingerprint of the key that signed (`key_id`).
     pub key: String,
-    /// The Ed25519 signature of `canonical(message)`, hex.
+    /// The Ed25519 signature of `canonical(message)`, hex: what agents
+    /// that predate languages and answers check, over the default version.
     pub sig: String,
+    /// When the message has extras (other languages, answers, fullscreen,
+    /// a sound): the signature of `canonical_full(message)`, hex, which
+    /// agents that know extras check instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<String>,
     /// Certificates from older keys to this one, oldest first, so that an
     /// agent that knows an older key can come to trust this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -111,6 +117,42 @@ pub fn canonical(m: &Message) -> Vec<u8> {
     out
 }
 
+/// The version of the canonical form that covers the extras.
+pub const CANONICAL_FULL_VERSION: u8 = 2;
+
+/// Whether a message carries anything `canonical` does not cover.
+pub fn has_extras(m: &Message) -> bool {
+    !m.extras.is_plain() || !m.sound.is_none()
+}
+
+/// `canonical`'s fields under another version, then every extra: the
+/// default language, each translation with its answers, the answers,
+/// the display and the sound. Counts are prefixed as lengths are.
+pub fn canonical_full(m: &Message) -> Vec<u8> {
+    let mut out = canonical(m);
+    out[MESSAGE_DOMAIN.len()] = CANONICAL_FULL_VERSION;
+    let x = &m.extras;
+    put_str(&mut out, x.lang.as_deref().unwrap_or(""));
+    put_list(&mut out, &x.answers);
+    out.extend_from_slice(&(x.translations.len() as u32).to_be_bytes());
+    for t in &x.translations {
+        put_str(&mut out, &t.lang);
+        put_str(&mut out, &t.title);
+        put_str(&mut out, &t.body);
+        put_list(&mut out, &t.answers);
+    }
+    put_str(&mut out, x.display.as_str());
+    put_str(&mut out, m.sound.as_str());
+    out
+}
+
+fn put_list(out: &mut Vec<u8>, items: &[String]) {
+    out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+    for s in items {
+        put_str(out, s);
+    }
+}
+
 /// The bytes a key certificate's signature covers.
 pub fn cert_bytes(new_key: &[u8; 32], signed_by: &str, old_valid_until: DateTime<Utc>) -> Vec<u8> {
     let mut out = Vec::with_capacity(CERT_DOMAIN.len() + 64);
@@ -186,6 +228,7 @@ pub fn sign(m: &Message, key: &SigningKey, chain: &[KeyCert]) -> MessageSignatur
     MessageSignature {
         key: key_id(&key.verifying_key()),
         sig: hex::encode(key.sign(&canonical(m)).to_bytes()),
+        full: has_extras(m).then(|| hex::encode(key.sign(&canonical_full(m)).to_bytes())),
         chain: chain.to_vec(),
         site: None,
     }
@@ -373,7 +416,15 @@ impl Trust {
             (None, Some(cert)) => self.certified(cert, &s.key, now)?,
             (None, None) => return Err(SignatureError::UnknownKey(s.key.clone())),
         };
-        key.verify(&canonical(m), &parse_sig(&s.sig)?)
+        // A message with extras must have them signed: `sig` alone covers
+        // only the default version.
+        let (bytes, sig) = if has_extras(m) {
+            let full = s.full.as_deref().ok_or(SignatureError::Mismatch)?;
+            (canonical_full(m), full)
+        } else {
+            (canonical(m), s.sig.as_str())
+        };
+        key.verify(&bytes, &parse_sig(sig)?)
             .map_err(|_| SignatureError::Mismatch)
     }
 
@@ -440,7 +491,70 @@ mod tests {
             receipt: ReceiptPolicy::Both,
             revised_at: t(-5),
             signature: None,
+            extras: crate::Extras::default(),
+            sound: crate::Sound::None,
         }
+    }
+
+    fn with_extras() -> Message {
+        let mut m = message();
+        m.extras = crate::Extras {
+            lang: Some("en".into()),
+            translations: vec![crate::Translation {
+                lang: "fr".into(),
+                title: "Exercice".into(),
+                body: "Sortez".into(),
+                answers: vec!["Je suis dehors".into(), "J'ai besoin d'aide".into()],
+            }],
+            answers: vec!["I am out".into(), "I need help".into()],
+            display: crate::Display::Fullscreen,
+        };
+        m.sound = crate::Sound::Alert;
+        m
+    }
+
+    #[test]
+    fn extras_are_signed_and_an_old_agent_checks_the_default_version() {
+        let k = key(1);
+        let mut m = with_extras();
+        m.signature = Some(sign(&m, &k, &[]));
+        assert!(m.signature.as_ref().unwrap().full.is_some());
+        let mut trust = Trust::new(&[k.verifying_key()]);
+        assert_eq!(trust.verify(&m, Utc::now()), Ok(()));
+        // What an agent that predates extras receives still verifies.
+        assert_eq!(
+            trust.verify(&m.clone().without_extras(), Utc::now()),
+            Ok(())
+        );
+        let changes: Vec<fn(&mut Message)> = vec![
+            |m| m.extras.lang = Some("de".into()),
+            |m| m.extras.answers[1] = "I am fine".into(),
+            |m| m.extras.answers.pop().map(drop).unwrap_or(()),
+            |m| m.extras.translations[0].title.push('!'),
+            |m| m.extras.translations[0].answers[0].push('!'),
+            |m| m.extras.translations[0].lang = "fr-CA".into(),
+            |m| m.extras.display = crate::Display::Popup,
+            |m| m.sound = crate::Sound::None,
+            |m| m.title.push('!'),
+        ];
+        for change in changes {
+            let mut bad = m.clone();
+            change(&mut bad);
+            assert_eq!(
+                trust.verify(&bad, Utc::now()),
+                Err(SignatureError::Mismatch)
+            );
+        }
+        // Extras added to a message signed without them are refused.
+        let mut plain = message();
+        plain.signature = Some(sign(&plain, &k, &[]));
+        plain.extras.answers = vec!["Yes".into(), "No".into()];
+        assert_eq!(
+            trust.verify(&plain, Utc::now()),
+            Err(SignatureError::Mismatch)
+        );
+        // A plain message is signed as before: no second signature.
+        assert_eq!(sign(&message(), &k, &[]).full, None);
     }
 
     #[test]

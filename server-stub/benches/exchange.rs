@@ -50,6 +50,8 @@ fn main() {
             valid_until: None,
             receipt: None,
             now: Some(false),
+            extras: Default::default(),
+            sound: None,
         };
         ids.push(messages::create(&central, new, "bench", now).unwrap().id);
     }
@@ -97,6 +99,8 @@ fn main() {
                 revision: 1,
                 kind: ReceiptKind::Read,
                 at: now,
+                answer: None,
+                lang: None,
             })
             .collect();
         made += batch.len();

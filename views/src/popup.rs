@@ -25,6 +25,24 @@ pub struct PopupRequest {
     /// user does changes nothing.
     #[serde(default)]
     pub review: bool,
+    /// 2 to 5 answers, in the shown language, offered instead of the read
+    /// button; the popup prints `answer N` (1-based) for the one chosen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
+    /// Cover every monitor until the message is read or answered.
+    #[serde(default)]
+    pub fullscreen: bool,
+    /// Play the desktop's alert sound once when the window appears.
+    #[serde(default)]
+    pub ring: bool,
+}
+
+impl PopupRequest {
+    /// Escape and the close box leave it open: a fullscreen message that
+    /// asks for an answer waits for one.
+    pub fn cancellable(&self) -> bool {
+        self.review || !self.fullscreen || self.answers.is_empty()
+    }
 }
 
 /// What the user did, printed by the popup as one word on standard output.
@@ -33,13 +51,17 @@ pub struct PopupRequest {
 pub enum Outcome {
     Read,
     Cancelled,
+    /// The answer chosen, 1-based, as the request listed them.
+    Answered(u8),
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    /// The line the popup prints.
+    pub fn line(self) -> String {
         match self {
-            Outcome::Read => "read",
-            Outcome::Cancelled => "cancelled",
+            Outcome::Read => "read".to_owned(),
+            Outcome::Cancelled => "cancelled".to_owned(),
+            Outcome::Answered(n) => format!("answer {n}"),
         }
     }
 
@@ -47,7 +69,12 @@ impl Outcome {
         match stdout.trim() {
             "read" => Some(Outcome::Read),
             "cancelled" => Some(Outcome::Cancelled),
-            _ => None,
+            other => {
+                let n: u8 = other.strip_prefix("answer ")?.parse().ok()?;
+                (1..=herald_protocol::MAX_ANSWERS as u8)
+                    .contains(&n)
+                    .then_some(Outcome::Answered(n))
+            }
         }
     }
 }
@@ -113,6 +140,9 @@ mod tests {
             valid_until: t,
             locale,
             review: false,
+            answers: Vec::new(),
+            fullscreen: false,
+            ring: false,
         }
     }
 
@@ -134,9 +164,12 @@ mod tests {
     fn outcomes() {
         assert_eq!(Outcome::parse("read\n"), Some(Outcome::Read));
         assert_eq!(
-            Outcome::parse(Outcome::Cancelled.as_str()),
+            Outcome::parse(&Outcome::Cancelled.line()),
             Some(Outcome::Cancelled)
         );
+        assert_eq!(Outcome::parse("answer 2\n"), Some(Outcome::Answered(2)));
+        assert_eq!(Outcome::parse("answer 0"), None);
+        assert_eq!(Outcome::parse("answer 6"), None);
         assert_eq!(Outcome::parse(""), None);
     }
 }

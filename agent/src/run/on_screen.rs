@@ -210,12 +210,12 @@ impl Agent {
         let result = self
             .store
             .write(move |s| match outcome {
-                Outcome::Read => s.acknowledge(&key, now).map(drop),
+                Outcome::Read | Outcome::Answered(_) => s.acknowledge(&key, now).map(drop),
                 Outcome::Cancelled => s.cancel(&key, now).map(drop),
             })
             .await;
         match result {
-            Ok(()) => tracing::info!(%id, outcome = outcome.as_str(), "popup closed"),
+            Ok(()) => tracing::info!(%id, outcome = outcome.line(), "popup closed"),
             Err(e) => tracing::error!(%id, error = %e, "cannot record what the user did"),
         }
     }

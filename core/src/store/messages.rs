@@ -182,6 +182,8 @@ impl Store {
                     revision: r.get(2)?,
                     kind: parsed(r, 3, "receipt kind", str::parse::<ReceiptKind>)?,
                     at: time_at(r, 4)?,
+                    answer: None,
+                    lang: None,
                 },
             ))
         })?;

@@ -27,6 +27,8 @@ fn wire(id: &str, revision: u32, receipt: ReceiptPolicy) -> Message {
         receipt,
         revised_at: t(0),
         signature: None,
+        extras: Default::default(),
+        sound: Default::default(),
     }
 }
 

@@ -228,6 +228,8 @@ pub async fn admin(cmd: AdminCmd, c: &AdminClient) -> Result<()> {
                     receipts,
                     read_addressed,
                     any_sender,
+                    answers: false,
+                    fullscreen: false,
                 }),
                 password: password.read()?,
                 disabled: match (disable, enable) {

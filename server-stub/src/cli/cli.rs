@@ -472,6 +472,8 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                     (_, true) => Some(false),
                     _ => None,
                 },
+                extras: Default::default(),
+                sound: None,
             };
             let msg: MessageInfo = c
                 .call(Method::POST, "/api/v1/admin/messages", Some(&new))
@@ -484,6 +486,8 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                 body: a.body,
                 severity: a.severity,
                 valid_until: a.until,
+                translations: None,
+                answers: None,
             };
             let path = format!("/api/v1/admin/messages/{}", seg(&a.id));
             let msg: MessageInfo = c.call(Method::PATCH, &path, Some(&edit)).await?;

@@ -178,15 +178,28 @@ fn limits(conn: &Conn, id: i64, role: Role) -> Result<Option<SenderLimits>, Erro
     if role != Role::Sender {
         return Ok(None);
     }
-    let row: Option<(String, String, bool, bool, bool)> = conn
+    type Row = (String, String, bool, bool, bool, bool, bool);
+    let row: Option<Row> = conn
         .query_row(
-            "SELECT targets, severities, receipts, read_addressed, any_sender
+            "SELECT targets, severities, receipts, read_addressed, any_sender, answers, fullscreen
              FROM sender_limits WHERE account_id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
         )
         .optional()?;
-    let Some((targets, severities, receipts, read_addressed, any_sender)) = row else {
+    let Some((targets, severities, receipts, read_addressed, any_sender, answers, fullscreen)) =
+        row
+    else {
         return Ok(Some(SenderLimits::default()));
     };
     let words = |s: &str| -> Vec<String> {
@@ -205,6 +218,8 @@ fn limits(conn: &Conn, id: i64, role: Role) -> Result<Option<SenderLimits>, Erro
         receipts,
         read_addressed,
         any_sender,
+        answers,
+        fullscreen,
     }))
 }
 
@@ -225,18 +240,22 @@ fn set_limits(conn: &Conn, id: i64, l: &SenderLimits) -> Result<(), Error> {
     }
     let severities: Vec<&str> = l.severities.iter().map(|s| s.as_str()).collect();
     conn.execute(
-        "INSERT INTO sender_limits(account_id, targets, severities, receipts, read_addressed, any_sender)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO sender_limits(account_id, targets, severities, receipts, read_addressed, any_sender,
+                                   answers, fullscreen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT(account_id) DO UPDATE SET
              targets = excluded.targets, severities = excluded.severities, receipts = excluded.receipts,
-             read_addressed = excluded.read_addressed, any_sender = excluded.any_sender",
+             read_addressed = excluded.read_addressed, any_sender = excluded.any_sender,
+             answers = excluded.answers, fullscreen = excluded.fullscreen",
         params![
             id,
             l.targets.join(","),
             severities.join(","),
             l.receipts,
             l.read_addressed,
-            l.any_sender
+            l.any_sender,
+            l.answers,
+            l.fullscreen
         ],
     )?;
     Ok(())
@@ -278,7 +297,7 @@ pub fn edit(
     if let Some(l) = &e.limits {
         set_limits(&tx, id, l)?;
         said.push(format!(
-            "limits targets={} severities={} receipts={} read_addressed={} any_sender={}",
+            "limits targets={} severities={} receipts={} read_addressed={} any_sender={} answers={} fullscreen={}",
             l.targets.join(","),
             l.severities
                 .iter()
@@ -287,7 +306,9 @@ pub fn edit(
                 .join(","),
             l.receipts,
             l.read_addressed,
-            l.any_sender
+            l.any_sender,
+            l.answers,
+            l.fullscreen
         ));
     }
     if e.password.is_some() {
@@ -488,6 +509,18 @@ pub fn check_message(conn: &Conn, actor: &Actor, m: &NewMessage) -> Result<(), E
     if m.receipt.unwrap_or(ReceiptPolicy::Read) != ReceiptPolicy::None && !limits.receipts {
         return Err(Error::Forbidden(format!(
             "{} may not ask for receipts: send with receipt none",
+            actor.name
+        )));
+    }
+    if !m.extras.answers.is_empty() && !limits.answers {
+        return Err(Error::Forbidden(format!(
+            "{} may not ask for answers",
+            actor.name
+        )));
+    }
+    if m.extras.display == herald_protocol::Display::Fullscreen && !limits.fullscreen {
+        return Err(Error::Forbidden(format!(
+            "{} may not send fullscreen messages",
             actor.name
         )));
     }

@@ -7,6 +7,7 @@
 //! changes) and `relay_keys` (what the exchange carries of signing).
 
 pub mod access;
+pub mod content;
 pub mod poll;
 pub mod relay_keys;
 pub mod report;
@@ -42,6 +43,8 @@ pub fn create(
 ) -> Result<MessageInfo, Error> {
     let title = check_title(&new.title)?;
     check_body(&new.body)?;
+    let extras = content::check(new.extras, new.severity)?;
+    let sound = content::sound_or_default(new.sound, new.severity);
     let from = match &new.valid_from {
         Some(s) => timespec::parse(s, now)?,
         None => now,
@@ -72,8 +75,8 @@ pub fn create(
     let id = tokens::random_id(10);
     tx.execute(
         "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from, valid_until,
-                              receipt, created_at, revised_at, immediate, created_by)
-         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
+                              receipt, created_at, revised_at, immediate, created_by, extras, sound)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)",
         params![
             id,
             new.severity.as_str(),
@@ -86,6 +89,8 @@ pub fn create(
             to_ms(now),
             new.now.unwrap_or(new.severity == Severity::Alert),
             by,
+            content::to_column(&extras),
+            sound.as_str(),
         ],
     )?;
     for r in &recipients {
@@ -152,6 +157,7 @@ fn describe_edit(before: &MessageInfo, after: &MessageInfo) -> String {
             after.valid_until.to_rfc3339()
         ));
     }
+    content::describe(&before.extras, &after.extras, &mut said);
     if said.is_empty() {
         "nothing (the same values again)".to_owned()
     } else {
@@ -187,7 +193,7 @@ pub fn edit(
 ) -> Result<MessageInfo, Error> {
     if edit == MessageEdit::default() {
         return Err(Error::bad(
-            "nothing to change: give a title, body, severity or valid-until",
+            "nothing to change: give a title, body, severity, valid-until, translations or answers",
         ));
     }
     let tx = db::Atomic::begin(conn)?;
@@ -210,9 +216,16 @@ pub fn edit(
         msg.valid_until = timespec::parse(u, now)?;
         check_window(msg.valid_from, msg.valid_until, now)?;
     }
+    if let Some(t) = edit.translations {
+        msg.extras.translations = t;
+    }
+    if let Some(a) = edit.answers {
+        msg.extras.answers = a;
+    }
+    msg.extras = content::check(msg.extras, msg.severity)?;
     tx.execute(
         "UPDATE messages SET revision = revision + 1, title = ?2, body = ?3, severity = ?4,
-                valid_until = ?5, revised_at = ?6
+                valid_until = ?5, revised_at = ?6, extras = ?7
          WHERE id = ?1",
         params![
             id,
@@ -220,7 +233,8 @@ pub fn edit(
             msg.body,
             msg.severity.as_str(),
             to_ms(msg.valid_until),
-            to_ms(now)
+            to_ms(now),
+            content::to_column(&msg.extras)
         ],
     )?;
     let info = get_tx(&tx, id)?;
@@ -285,7 +299,7 @@ pub fn list(conn: &Conn) -> Result<Vec<MessageInfo>, Error> {
 pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
     get_tx(conn, id)?;
     let mut stmt = conn.prepare(
-        "SELECT user_name, host, revision, kind, at, recorded_at, host_proven FROM receipts
+        "SELECT user_name, host, revision, kind, at, recorded_at, host_proven, answer, lang FROM receipts
          WHERE message_id = ?1 ORDER BY at, user_name, host, kind",
     )?;
     let rows = stmt.query_map([id], |r| {
@@ -298,6 +312,8 @@ pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
             at: from_ms(r.get(4)?),
             recorded_at: from_ms(r.get(5)?),
             host_proven: r.get(6)?,
+            answer: r.get(7)?,
+            lang: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -305,7 +321,8 @@ pub fn receipts(conn: &Conn, id: &str) -> Result<Vec<ReceiptRecord>, Error> {
 
 pub(crate) const COLUMNS: &str =
     "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
-                                  created_at, revised_at, withdrawn_at, immediate, created_by, signature";
+                                  created_at, revised_at, withdrawn_at, immediate, created_by, signature, \
+                                  extras, sound";
 
 /// The stored signature (JSON) of a row read with `COLUMNS`.
 pub(crate) fn row_signature_json(r: &Row<'_>) -> crate::store::sql::Result<Option<String>> {
@@ -341,6 +358,8 @@ pub(crate) fn row_to_info(r: &Row<'_>) -> crate::store::sql::Result<MessageInfo>
         withdrawn_at: withdrawn.map(from_ms),
         immediate: r.get(12)?,
         created_by: r.get(13)?,
+        extras: content::from_column(r.get(15)?),
+        sound: herald_protocol::Sound::parse(&r.get::<_, String>(16)?).unwrap_or_default(),
     })
 }
 

@@ -13,9 +13,10 @@ use herald_protocol::{
 use crate::config::AgentPolicy;
 use crate::domain::changes::{self, Scope};
 use crate::domain::directory::{self, HostMatch, User};
-use crate::domain::messages::{row_signature, row_to_info, COLUMNS};
+use crate::domain::messages::{content, row_signature, row_to_info, COLUMNS};
 use crate::error::Error;
 use crate::store::db::{self, to_ms};
+use herald_protocol::{Extras, CONTENT_VERSION};
 
 /// Matches a message addressed to user `?1` (id `?2`) at host `?3`, as
 /// `HostMatch::matched` gives it: an unproven host is `*`, which no `host:`
@@ -317,7 +318,11 @@ fn plan(
 
     for (id, m) in &applicable {
         if holds.get(id) != Some(&m.revision) {
-            answer.messages.push(m.clone());
+            answer.messages.push(if req.content >= CONTENT_VERSION {
+                m.clone()
+            } else {
+                m.clone().without_extras()
+            });
         }
     }
     for id in holds.keys().filter(|id| !applicable.contains_key(*id)) {
@@ -449,7 +454,7 @@ fn applicable(
            AND m.withdrawn_at IS NULL AND m.valid_until > ?4
            AND NOT {EXCLUDED}
            AND NOT EXISTS (SELECT 1 FROM receipts rc WHERE rc.message_id = m.id AND rc.user_name = ?1
-                           AND rc.kind = 'read' AND rc.revision = m.revision)"
+                           AND rc.kind IN ('read', 'answered') AND rc.revision = m.revision)"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
@@ -473,6 +478,8 @@ fn applicable(
                 receipt: i.receipt,
                 revised_at: i.revised_at,
                 signature,
+                extras: i.extras,
+                sound: i.sound,
             },
         );
     }
@@ -510,7 +517,7 @@ fn stop_reason(
     }
     let read: bool = conn
         .prepare_cached(
-            "SELECT EXISTS(SELECT 1 FROM receipts WHERE message_id = ?1 AND user_name = ?2 AND revision = ?3 AND kind = 'read')",
+            "SELECT EXISTS(SELECT 1 FROM receipts WHERE message_id = ?1 AND user_name = ?2 AND revision = ?3 AND kind IN ('read', 'answered'))",
         )?
         .query_row(params![id, user.name, revision], |r| r.get(0))?;
     Ok(if read {
@@ -536,19 +543,24 @@ pub fn record_receipts(
     let mut answer = ReceiptAnswer::default();
     let mut acknowledged = false;
     let mut revision_of = tx.prepare_cached(&format!(
-        "SELECT m.revision FROM messages m WHERE m.id = ?4 AND {ADDRESSED} AND NOT {EXCLUDED}"
+        "SELECT m.revision, m.extras FROM messages m WHERE m.id = ?4 AND {ADDRESSED} AND NOT {EXCLUDED}"
     ))?;
     let mut put = tx.prepare_cached(
-        "INSERT INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at, host_proven)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        "INSERT INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at, host_proven,
+                              answer, lang)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
     )?;
     for (index, rc) in receipts.iter().enumerate() {
-        let current: Option<u32> = revision_of
+        let found: Option<(u32, Option<String>)> = revision_of
             .query_row(
                 params![user.name, user.id, at.matched(), rc.message_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
+        let (current, extras) = match found {
+            Some((rev, x)) => (Some(rev), content::from_column(x)),
+            None => (None, Extras::default()),
+        };
         let reject = |reason: &str| RejectedReceipt {
             index,
             reason: reason.to_owned(),
@@ -567,6 +579,24 @@ pub fn record_receipts(
             answer.rejected.push(reject("time out of range"));
             continue;
         }
+        // Answers are checked against the current revision's: a revision
+        // that changed them makes an old answer meaningless anyway.
+        let answer_given = match (rc.kind, rc.answer) {
+            (ReceiptKind::Answered, Some(n))
+                if (1..=extras.answers.len()).contains(&usize::from(n)) =>
+            {
+                Some(n)
+            }
+            (ReceiptKind::Answered, _) => {
+                answer.rejected.push(reject("no such answer"));
+                continue;
+            }
+            _ => None,
+        };
+        let lang = rc
+            .lang
+            .as_deref()
+            .filter(|l| l.len() <= 35 && herald_protocol::content::is_language_tag(l));
         let n = put.execute(params![
             rc.message_id,
             user.name,
@@ -575,11 +605,14 @@ pub fn record_receipts(
             rc.kind.as_str(),
             to_ms(rc.at),
             to_ms(now),
-            at.proven
+            at.proven,
+            answer_given,
+            lang
         ])?;
         if n == 1 {
             answer.recorded += 1;
-            acknowledged |= rc.kind == ReceiptKind::Read && rc.revision == current;
+            acknowledged |= matches!(rc.kind, ReceiptKind::Read | ReceiptKind::Answered)
+                && rc.revision == current;
         } else {
             answer.duplicates += 1;
         }

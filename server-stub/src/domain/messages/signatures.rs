@@ -25,6 +25,8 @@ pub fn as_sent(i: &MessageInfo, signature: Option<MessageSignature>) -> Message 
         receipt: i.receipt,
         revised_at: i.revised_at,
         signature,
+        extras: i.extras.clone(),
+        sound: i.sound,
     }
 }
 
@@ -171,6 +173,8 @@ mod tests {
             withdrawn_at: None,
             immediate: false,
             created_by: "admin".into(),
+            extras: Default::default(),
+            sound: Default::default(),
         }
     }
 }

@@ -57,6 +57,8 @@ fn send(conn: &Conn, to: &str, title: &str) -> String {
         valid_until: None,
         receipt: None,
         now: None,
+        extras: Default::default(),
+        sound: None,
     };
     messages::create(conn, new, "admin-token", Utc::now())
         .unwrap()
@@ -116,6 +118,8 @@ fn a_message_goes_down_and_its_read_receipt_comes_up() {
         revision: 1,
         kind: ReceiptKind::Read,
         at: Utc::now(),
+        answer: None,
+        lang: None,
     };
     let a = poll::record_receipts(&e.relay, &user, "pc-ann", &[read], Utc::now()).unwrap();
     assert_eq!(a.recorded, 1);

@@ -2,7 +2,7 @@
 //! sending, receipts, revisions and the report. Each change tells the
 //! agents it concerns (see `push::announce`).
 
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Query, State};
 use axum::Json;
 use chrono::Utc;
 use herald_protocol::{
@@ -79,18 +79,44 @@ fn summary(m: &MessageInfo) -> String {
     for x in &m.exclude {
         to.push_str(&format!(",-{x}"));
     }
-    format!(
+    let mut line = format!(
         "r{} {} \"{}\" to {to}, receipt {}, until {}",
         m.revision,
         m.severity,
         m.title,
         m.receipt,
         m.valid_until.to_rfc3339()
-    )
+    );
+    let x = &m.extras;
+    if !x.translations.is_empty() {
+        let langs: Vec<&str> = x
+            .lang
+            .iter()
+            .map(String::as_str)
+            .chain(x.translations.iter().map(|t| t.lang.as_str()))
+            .collect();
+        line.push_str(&format!(", languages {}", langs.join(",")));
+    }
+    if !x.answers.is_empty() {
+        line.push_str(&format!(", answers \"{}\"", x.answers.join("\" / \"")));
+    }
+    if !x.display.is_popup() {
+        line.push_str(&format!(", {}", x.display.as_str()));
+    }
+    if !m.sound.is_none() {
+        line.push_str(&format!(", sound {}", m.sound.as_str()));
+    }
+    line
 }
 
 /// A sender changes only what they sent, within their limits.
-fn may_change(c: &Conn, actor: &Actor, id: &str, severity: Option<Severity>) -> Result<(), Error> {
+fn may_change(
+    c: &Conn,
+    actor: &Actor,
+    id: &str,
+    severity: Option<Severity>,
+    answers: bool,
+) -> Result<(), Error> {
     access::changeable(c, actor, id)?;
     let Some(limits) = &actor.limits else {
         return Ok(());
@@ -98,7 +124,21 @@ fn may_change(c: &Conn, actor: &Actor, id: &str, severity: Option<Severity>) -> 
     if let Some(s) = severity {
         accounts::check_severity(actor, limits, s)?;
     }
+    if answers && !limits.answers {
+        return Err(Error::Forbidden(format!(
+            "{} may not ask for answers",
+            actor.name
+        )));
+    }
     Ok(())
+}
+
+/// `unread-again`'s choice of people.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct AgainQuery {
+    /// Those who chose this answer (1-based), rather than those who have
+    /// not read (for a message with answers: not answered).
+    answer: Option<u8>,
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/audience", tag = "admin", request_body = AudienceQuery,
@@ -136,7 +176,8 @@ pub(crate) async fn edit_message(
     Body(edit): Body<MessageEdit>,
 ) -> Result<Json<MessageInfo>, Error> {
     change(&st, move |c| {
-        may_change(c, &actor, &id, edit.severity)?;
+        let asks = edit.answers.as_ref().is_some_and(|a| !a.is_empty());
+        may_change(c, &actor, &id, edit.severity, asks)?;
         let now = Utc::now();
         let info = messages::edit(c, &id, edit, &actor.name, now)?;
         audit::record(c, &actor, "edit", &id, &summary(&info), now)?;
@@ -155,7 +196,7 @@ pub(crate) async fn withdraw_message(
     Path(id): Path<String>,
 ) -> Result<Json<MessageInfo>, Error> {
     change(&st, move |c| {
-        may_change(c, &actor, &id, None)?;
+        may_change(c, &actor, &id, None, false)?;
         let now = Utc::now();
         let info = messages::withdraw(c, &id, now)?;
         audit::record(c, &actor, "withdraw", &id, &summary(&info), now)?;
@@ -247,13 +288,14 @@ pub(crate) async fn message_report_csv(
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/messages/{id}/unread-again", tag = "admin",
-    params(("id" = String, Path, description = "Message id")),
+    params(("id" = String, Path, description = "Message id"), AgainQuery),
     security(("admin_token" = [])),
     responses((status = 200, description = "A new message, to exactly the addressed users who have not read this one", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Everyone has read it", body = ErrorBody), (status = 403, description = "Beyond the sender's limits", body = ErrorBody)))]
 pub(crate) async fn unread_again(
     State(st): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
+    Query(q): Query<AgainQuery>,
 ) -> Result<Json<MessageInfo>, Error> {
     change(&st, move |c| {
         let now = Utc::now();
@@ -272,10 +314,16 @@ pub(crate) async fn unread_again(
                 valid_until: None,
                 receipt: Some(original.receipt),
                 now: None,
+                extras: original.extras.clone(),
+                sound: Some(original.sound),
             },
         )?;
-        let info = report::unread_again(c, &id, &actor.name, now)?;
-        let detail = format!("again to the unread of {id}: {}", summary(&info));
+        let info = report::unread_again(c, &id, &actor.name, q.answer, now)?;
+        let whom = match q.answer {
+            Some(n) => format!("those who answered {n} of {id}"),
+            None => format!("the unread of {id}"),
+        };
+        let detail = format!("again to {whom}: {}", summary(&info));
         audit::record(c, &actor, "send", &info.id, &detail, now)?;
         Ok(info)
     })
