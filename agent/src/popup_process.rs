@@ -115,31 +115,53 @@ pub fn sibling_binary(var: &str, name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// What the popup shows of `m`: the version in the user's language, its
+/// answers, fullscreen or not, and whether it rings.
+pub fn request_for(
+    m: &StoredMessage,
+    locale: Locale,
+    languages: &[String],
+    review: bool,
+    ring: bool,
+) -> PopupRequest {
+    let v = m.version(languages);
+    PopupRequest {
+        id: m.id.clone(),
+        revision: m.revision,
+        severity: m.severity,
+        title: v.title.to_owned(),
+        body_markdown: v.body.to_owned(),
+        sender: m.sender.clone(),
+        revised_at: m.revised_at,
+        valid_from: m.valid_from,
+        valid_until: m.valid_until,
+        locale,
+        review,
+        answers: v.answers.iter().map(|a| a.to_string()).collect(),
+        fullscreen: m.extras.display == herald_protocol::Display::Fullscreen && !review,
+        ring: ring && !review,
+    }
+}
+
 impl Popup {
     pub async fn open(
         binary: &PathBuf,
-        m: &StoredMessage,
-        locale: Locale,
-        review: bool,
+        request: &PopupRequest,
         display: PopupDisplay,
     ) -> Result<Popup> {
-        let request = PopupRequest {
-            id: m.id.clone(),
-            revision: m.revision,
-            severity: m.severity,
-            title: m.title.clone(),
-            body_markdown: m.body.clone(),
-            sender: m.sender.clone(),
-            revised_at: m.revised_at,
-            valid_from: m.valid_from,
-            valid_until: m.valid_until,
-            locale,
-            review,
-            answers: Vec::new(),
-            fullscreen: false,
-            ring: false,
+        let locale = request.locale;
+        let review = request.review;
+        let shown = OnScreen {
+            id: request.id.clone(),
+            revision: request.revision,
+            severity: request.severity,
         };
-        let request = serde_json::to_vec(&request).context("cannot encode the message")?;
+        #[cfg(target_os = "linux")]
+        let summary = {
+            let t = locale.texts();
+            format!("{}: {}", t.severity(request.severity), request.title)
+        };
+        let request = serde_json::to_vec(request).context("cannot encode the message")?;
         let mut command = Command::new(binary);
         command.env("HERALD_AGENT_PID", std::process::id().to_string());
         if display == PopupDisplay::X11 {
@@ -174,19 +196,14 @@ impl Popup {
         if let Some(stdin) = stdin {
             let t = locale.texts();
             let notice = crate::behind::Notice {
-                summary: format!("{}: {}", t.severity(m.severity), m.title),
+                summary,
                 body: t.behind_body.to_owned(),
                 open: t.open_button.to_owned(),
             };
             tokio::spawn(crate::behind::stand_in(placed, notice, stdin, ended));
         }
         #[cfg(not(target_os = "linux"))]
-        drop((stdin, placed, ended));
-        let shown = OnScreen {
-            id: m.id.clone(),
-            revision: m.revision,
-            severity: m.severity,
-        };
+        drop((stdin, placed, ended, locale));
         Ok(Popup::watched(shown, review, |killed| async move {
             let ending = watch(child, said, killed).await;
             // Whatever stood in for it on screen goes with it.

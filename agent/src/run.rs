@@ -119,6 +119,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             popup_display: ctx.popup_display,
             history_bin: sibling_binary("HERALD_HISTORY", "herald-history"),
             locale,
+            languages: herald_core::languages::desktop_languages(),
             popup: None,
             announced: HashSet::new(),
             trouble: PopupTrouble::default(),
@@ -179,6 +180,8 @@ pub(crate) struct Agent {
     pub(crate) popup_display: herald_core::config::PopupDisplay,
     history_bin: PathBuf,
     pub(crate) locale: Locale,
+    /// The user's languages, best first: which version of a message shows.
+    pub(crate) languages: Vec<String>,
     pub(crate) popup: Option<Popup>,
     pub(crate) announced: HashSet<(String, u32)>,
     /// Popups that failed to come up, and when to try again.

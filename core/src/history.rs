@@ -38,14 +38,26 @@ pub struct HistoryRow {
     pub scheduled: bool,
     pub note: Option<String>,
     pub receipt: ReceiptStanding,
+    /// The language of the version shown (or that would show), when the
+    /// message has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// The user's answer to the read revision, as its label read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
     /// The Markdown source, for searching.
     pub body: String,
     /// Rendered and sanitized as in a popup.
     pub body_html: String,
 }
 
-/// Every message held, newest first, as of `server_now`.
-pub fn rows(store: &Store, server_now: DateTime<Utc>) -> Result<Vec<HistoryRow>, StoreError> {
+/// Every message held, newest first, as of `server_now`, each in the
+/// version the user saw (else the one `languages` would show).
+pub fn rows(
+    store: &Store,
+    server_now: DateTime<Utc>,
+    languages: &[String],
+) -> Result<Vec<HistoryRow>, StoreError> {
     let mut out = Vec::new();
     for m in store.messages()? {
         let receipts = store.receipts_of(&m.id)?;
@@ -57,15 +69,25 @@ pub fn rows(store: &Store, server_now: DateTime<Utc>) -> Result<Vec<HistoryRow>,
             ReceiptStanding::Pending
         };
         let state = schedule::effective_state(&m, server_now);
+        let v = m.shown_version(languages);
+        let several = !m.extras.translations.is_empty();
+        let answer = m
+            .answer
+            .and_then(|n| v.answers.get(usize::from(n).checked_sub(1)?))
+            .map(|a| a.to_string());
+        let (title, body) = (v.title.to_owned(), v.body.to_owned());
+        let lang = v.lang.filter(|_| several).map(str::to_owned);
         out.push(HistoryRow {
             scheduled: state.is_open() && server_now < m.valid_from,
             state,
-            body_html: body_html(&m.body),
-            body: m.body,
+            body_html: body_html(&body),
+            body,
+            lang,
+            answer,
             id: m.id,
             revision: m.revision,
             severity: m.severity,
-            title: m.title,
+            title,
             sender: m.sender,
             received_at: m.received_at,
             valid_from: m.valid_from,

@@ -32,6 +32,7 @@ pub mod control;
 pub mod error;
 pub mod focus;
 pub mod history;
+pub mod languages;
 pub mod lock;
 pub mod popup_retry;
 pub mod push;

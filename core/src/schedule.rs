@@ -83,6 +83,20 @@ pub fn allowed_now(
     m.severity == herald_protocol::Severity::Alert || dnd_until.is_none_or(|u| local_now >= u)
 }
 
+/// Whether putting `m` on screen plays the alert sound: its sender asked
+/// for one, this revision has not been on screen yet (it rings once), and
+/// do-not-disturb is off, unless it is an alert.
+pub fn rings(
+    m: &StoredMessage,
+    dnd_until: Option<DateTime<Utc>>,
+    local_now: DateTime<Utc>,
+) -> bool {
+    m.sound == herald_protocol::Sound::Alert
+        && m.shown_revision != Some(m.revision)
+        && (m.severity == herald_protocol::Severity::Alert
+            || dnd_until.is_none_or(|u| local_now >= u))
+}
+
 /// The popup on screen, as far as the scheduler cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnScreen {
@@ -191,7 +205,33 @@ mod tests {
             state_at: t(0),
             read_revision: None,
             note: None,
+            extras: Default::default(),
+            sound: Default::default(),
+            shown_lang: None,
+            shown_revision: None,
+            answer: None,
         }
+    }
+
+    #[test]
+    fn the_sound_rings_once_per_revision_and_dnd_silences_all_but_alerts() {
+        use herald_protocol::Sound;
+        let mut a = msg("a", Severity::Alert, 0, 100, MessageState::Staged);
+        a.sound = Sound::Alert;
+        let dnd = Some(t(50));
+        assert!(rings(&a, None, t(10)));
+        assert!(rings(&a, dnd, t(10)));
+        let mut w = a.clone();
+        w.severity = Severity::Warning;
+        assert!(rings(&w, None, t(10)));
+        assert!(!rings(&w, dnd, t(10)));
+        assert!(rings(&w, dnd, t(60)));
+        a.shown_revision = Some(1);
+        assert!(!rings(&a, None, t(10)));
+        a.revision = 2;
+        assert!(rings(&a, None, t(10)));
+        a.sound = Sound::None;
+        assert!(!rings(&a, None, t(10)));
     }
 
     fn ids(q: Vec<&StoredMessage>) -> Vec<&str> {

@@ -239,9 +239,7 @@ async fn contact(
         cursor: state.cursor_for(&ep.server).map(str::to_owned),
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
         push_port: client.push_port,
-        // Until the store keeps extras, this agent takes messages as an
-        // agent that predates them.
-        content: 0,
+        content: herald_protocol::CONTENT_VERSION,
     };
     let poll_sent = Utc::now();
     let answer: PollResponse = client.post("/api/v1/poll", &request).await?;

@@ -98,7 +98,7 @@ fn export(store: &Store, format: Format, cli: &Cli) -> Result<()> {
 
 fn list(store: &Store, json: bool) -> Result<()> {
     let now = store.sync_state()?.server_now(Utc::now());
-    let rows = history::rows(store, now)?;
+    let rows = history::rows(store, now, &herald_core::languages::desktop_languages())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

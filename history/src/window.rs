@@ -187,7 +187,7 @@ fn data(store: &Store) -> Result<(String, Option<chrono::DateTime<Utc>>)> {
     let st = store.sync_state()?;
     let local_now = Utc::now();
     let now = st.server_now(local_now);
-    let messages = history::rows(store, now)?;
+    let messages = history::rows(store, now, &herald_core::languages::desktop_languages())?;
     let next = history::next_change(&messages, now)
         .map(|t| t - chrono::Duration::milliseconds(st.clock_offset_ms));
     let log = store.exchange_log(LogOrder::NewestFirst)?;

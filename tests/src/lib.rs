@@ -299,6 +299,22 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// The admin API called with a JSON body (`POST`, or `PATCH` etc. by
+    /// `method`); the answer's JSON. Fails the test on an error status.
+    pub fn api(&self, method: &str, path: &str, body: &Value) -> Value {
+        let out = Command::new("curl")
+            .args(["-sS", "--fail-with-body", "-m", "10", "-X", method, "-H"])
+            .arg(format!("Authorization: Bearer {}", self.admin_token))
+            .args(["-H", "Content-Type: application/json", "--data-binary"])
+            .arg(body.to_string())
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .expect("curl");
+        let said = text(&out.stdout);
+        assert!(out.status.success(), "{method} {path}: {said} {out:?}");
+        serde_json::from_str(&said).unwrap()
+    }
+
     pub fn receipts(&self, id: &str) -> Vec<Value> {
         let out = self.ok(&["receipts", id, "--json"]);
         serde_json::from_str::<Value>(&out)

@@ -9,7 +9,7 @@ use herald_core::{MessageState, StoredMessage};
 use herald_views::popup::Outcome;
 
 use crate::notice;
-use crate::popup_process::{Ending, Popup};
+use crate::popup_process::{self, Ending, Popup};
 use crate::run::Agent;
 
 /// How often to ask again while the desktop holds messages back.
@@ -156,11 +156,17 @@ impl Agent {
     }
 
     async fn show(&mut self, m: &StoredMessage, now: DateTime<Utc>, review: bool) {
-        match Popup::open(&self.popup_bin, m, self.locale, review, self.popup_display).await {
+        let ring = schedule::rings(m, self.dnd_until, Utc::now());
+        let request = popup_process::request_for(m, self.locale, &self.languages, review, ring);
+        match Popup::open(&self.popup_bin, &request, self.popup_display).await {
             Ok(p) => {
                 if !review {
                     let id = m.id.clone();
-                    if let Err(e) = self.store.write(move |s| s.mark_shown(&id, now)).await {
+                    let lang = m.version(&self.languages).lang.map(str::to_owned);
+                    let shown = move |s: &mut herald_core::store::Store| {
+                        s.mark_shown_in(&id, lang.as_deref(), now)
+                    };
+                    if let Err(e) = self.store.write(shown).await {
                         tracing::error!(id = %m.id, error = %e, "cannot record the message as shown");
                     }
                 }
@@ -210,7 +216,8 @@ impl Agent {
         let result = self
             .store
             .write(move |s| match outcome {
-                Outcome::Read | Outcome::Answered(_) => s.acknowledge(&key, now).map(drop),
+                Outcome::Read => s.acknowledge(&key, now).map(drop),
+                Outcome::Answered(n) => s.answer(&key, n, now).map(drop),
                 Outcome::Cancelled => s.cancel(&key, now).map(drop),
             })
             .await;

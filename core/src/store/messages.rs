@@ -1,7 +1,7 @@
 //! Reading messages and the user's actions on them, each with its receipts.
 
 use chrono::{DateTime, Utc};
-use herald_protocol::{Receipt, ReceiptKind, ReceiptPolicy, Severity};
+use herald_protocol::{Receipt, ReceiptKind, ReceiptPolicy, Severity, Sound};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{parsed, time_at, to_ms, MessageState, Store, StoredMessage};
@@ -9,7 +9,8 @@ use crate::error::StoreError;
 
 const COLUMNS: &str =
     "id, revision, severity, title, body, sender, valid_from, valid_until, receipt, \
-                       revised_at, received_at, state, state_at, read_revision, note";
+                       revised_at, received_at, state, state_at, read_revision, note, \
+                       extras, sound, shown_lang, shown_revision, answer";
 
 fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     Ok(StoredMessage {
@@ -28,6 +29,16 @@ fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         state_at: time_at(r, 12)?,
         read_revision: r.get(13)?,
         note: r.get(14)?,
+        // Written only from the server's signed Extras; a damaged value
+        // shows the default version rather than nothing.
+        extras: r
+            .get::<_, Option<String>>(15)?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
+        sound: Sound::parse(&r.get::<_, String>(16)?).unwrap_or_default(),
+        shown_lang: r.get(17)?,
+        shown_revision: r.get(18)?,
+        answer: r.get(19)?,
     })
 }
 
@@ -35,6 +46,8 @@ fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
 enum Action {
     Show,
     Read,
+    /// An answer, 1-based: a reading with the answer as its receipt.
+    Answer(u8),
     Cancel,
 }
 
@@ -77,7 +90,30 @@ impl Store {
         id: &str,
         server_now: DateTime<Utc>,
     ) -> Result<StoredMessage, StoreError> {
-        self.user_action(id, server_now, Action::Show)
+        self.user_action(id, server_now, Action::Show, None)
+    }
+
+    /// As `mark_shown`, recording the language of the version on screen,
+    /// which the receipts then carry.
+    pub fn mark_shown_in(
+        &mut self,
+        id: &str,
+        lang: Option<&str>,
+        server_now: DateTime<Utc>,
+    ) -> Result<StoredMessage, StoreError> {
+        self.user_action(id, server_now, Action::Show, lang)
+    }
+
+    /// The user chose answer `n` (1-based): as reading, with an `answered`
+    /// receipt that carries the answer instead of `read`. Refused for an
+    /// answer the message does not offer.
+    pub fn answer(
+        &mut self,
+        id: &str,
+        n: u8,
+        server_now: DateTime<Utc>,
+    ) -> Result<StoredMessage, StoreError> {
+        self.user_action(id, server_now, Action::Answer(n), None)
     }
 
     /// "I have read the message": the message leaves the queue until a new
@@ -87,7 +123,7 @@ impl Store {
         id: &str,
         server_now: DateTime<Utc>,
     ) -> Result<StoredMessage, StoreError> {
-        self.user_action(id, server_now, Action::Read)
+        self.user_action(id, server_now, Action::Read, None)
     }
 
     /// The popup was closed without reading: the message comes back after the
@@ -97,7 +133,7 @@ impl Store {
         id: &str,
         server_now: DateTime<Utc>,
     ) -> Result<StoredMessage, StoreError> {
-        self.user_action(id, server_now, Action::Cancel)
+        self.user_action(id, server_now, Action::Cancel, None)
     }
 
     /// Every action implies the message was on screen, so each records the
@@ -107,23 +143,47 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
         action: Action,
+        lang: Option<&str>,
     ) -> Result<StoredMessage, StoreError> {
         let tx = self.write()?;
-        let msg = get(&tx, id)?;
+        let mut msg = get(&tx, id)?;
         check_due(&msg, now)?;
+        if let Action::Answer(n) = action {
+            if !(1..=msg.extras.answers.len()).contains(&usize::from(n)) {
+                return Err(StoreError::NotActionable {
+                    id: id.to_owned(),
+                    state: msg.state.to_string(),
+                    why: "it offers no such answer",
+                });
+            }
+        }
         if msg.state != MessageState::Shown {
             set_state(&tx, id, MessageState::Shown, now)?;
+        }
+        if let Action::Show = action {
+            tx.execute(
+                "UPDATE messages SET shown_lang = ?2, shown_revision = revision WHERE id = ?1",
+                params![id, lang],
+            )?;
+            msg.shown_lang = lang.map(str::to_owned);
         }
         queue(&tx, &msg, ReceiptKind::Displayed, now)?;
         match action {
             Action::Show => {}
-            Action::Read => {
+            Action::Read | Action::Answer(_) => {
                 set_state(&tx, id, MessageState::Read, now)?;
+                let answer = match action {
+                    Action::Answer(n) => Some(n),
+                    _ => None,
+                };
                 tx.execute(
-                    "UPDATE messages SET read_revision = revision WHERE id = ?1",
-                    [id],
+                    "UPDATE messages SET read_revision = revision, answer = ?2 WHERE id = ?1",
+                    params![id, answer],
                 )?;
-                queue(&tx, &msg, ReceiptKind::Read, now)?;
+                match answer {
+                    Some(n) => queue_answer(&tx, &msg, n, now)?,
+                    None => queue(&tx, &msg, ReceiptKind::Read, now)?,
+                }
             }
             Action::Cancel => set_state(&tx, id, MessageState::Cancelled, now)?,
         }
@@ -171,8 +231,9 @@ impl Store {
     /// computers.
     pub fn pending_receipts(&self, limit: usize) -> Result<Vec<(i64, Receipt)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, message_id, revision, kind, at FROM outbox
-             WHERE sent_at IS NULL AND kind IN ('displayed', 'read', 'rejected') ORDER BY id LIMIT ?1",
+            "SELECT id, message_id, revision, kind, at, answer, lang FROM outbox
+             WHERE sent_at IS NULL AND kind IN ('displayed', 'read', 'rejected', 'answered')
+             ORDER BY id LIMIT ?1",
         )?;
         let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             Ok((
@@ -182,8 +243,8 @@ impl Store {
                     revision: r.get(2)?,
                     kind: parsed(r, 3, "receipt kind", str::parse::<ReceiptKind>)?,
                     at: time_at(r, 4)?,
-                    answer: None,
-                    lang: None,
+                    answer: r.get(5)?,
+                    lang: r.get(6)?,
                 },
             ))
         })?;
@@ -204,7 +265,8 @@ impl Store {
     pub fn unsendable_receipts(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT kind FROM outbox
-             WHERE sent_at IS NULL AND kind NOT IN ('displayed', 'read', 'rejected') ORDER BY id LIMIT 100",
+             WHERE sent_at IS NULL AND kind NOT IN ('displayed', 'read', 'rejected', 'answered')
+             ORDER BY id LIMIT 100",
         )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -293,9 +355,32 @@ fn queue(
 ) -> Result<(), StoreError> {
     if msg.receipt.reports(kind) {
         tx.execute(
-            "INSERT OR IGNORE INTO outbox(message_id, revision, kind, at) VALUES (?1, ?2, ?3, ?4)",
-            params![msg.id, msg.revision, kind.as_str(), to_ms(now)],
+            "INSERT OR IGNORE INTO outbox(message_id, revision, kind, at, lang)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                msg.id,
+                msg.revision,
+                kind.as_str(),
+                to_ms(now),
+                msg.shown_lang
+            ],
         )?;
     }
+    Ok(())
+}
+
+/// Queues the user's answer; like `read`, once per revision: the unique key
+/// keeps a second answer to the same revision (a double click) out.
+fn queue_answer(
+    tx: &Connection,
+    msg: &StoredMessage,
+    n: u8,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR IGNORE INTO outbox(message_id, revision, kind, at, answer, lang)
+         VALUES (?1, ?2, 'answered', ?3, ?4, ?5)",
+        params![msg.id, msg.revision, to_ms(now), n, msg.shown_lang],
+    )?;
     Ok(())
 }

@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_dnd.sql"),
     include_str!("../../migrations/0005_credentials.sql"),
     include_str!("../../migrations/0006_central.sql"),
+    include_str!("../../migrations/0007_content.sql"),
 ];
 
 /// Where a message stands for this user.
@@ -127,6 +128,29 @@ pub struct StoredMessage {
     pub state_at: DateTime<Utc>,
     pub read_revision: Option<u32>,
     pub note: Option<String>,
+    /// Other languages, answers, fullscreen.
+    pub extras: herald_protocol::Extras,
+    pub sound: herald_protocol::Sound,
+    /// The language of the version last put on screen, and its revision.
+    pub shown_lang: Option<String>,
+    pub shown_revision: Option<u32>,
+    /// The answer the user chose (1-based), for the read revision.
+    pub answer: Option<u8>,
+}
+
+impl StoredMessage {
+    /// The version a desktop whose languages are `prefs` shows.
+    pub fn version(&self, prefs: &[String]) -> herald_protocol::content::Version<'_> {
+        herald_protocol::content::pick(&self.title, &self.body, &self.extras, prefs)
+    }
+
+    /// The version the user saw last, else the one they would see.
+    pub fn shown_version(&self, prefs: &[String]) -> herald_protocol::content::Version<'_> {
+        match &self.shown_lang {
+            Some(lang) => self.version(std::slice::from_ref(lang)),
+            None => self.version(prefs),
+        }
+    }
 }
 
 /// The store, open on its file.

@@ -315,13 +315,13 @@ fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreE
         .is_none_or(|(rev, s)| *rev != m.revision || s != state.as_str());
     tx.execute(
         "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from, valid_until, receipt,
-                              revised_at, received_at, state, state_at, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, NULL)
+                              revised_at, received_at, state, state_at, note, extras, sound)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, NULL, ?14, ?15)
          ON CONFLICT(id) DO UPDATE SET
             revision = excluded.revision, severity = excluded.severity, title = excluded.title,
             body = excluded.body, sender = excluded.sender, valid_from = excluded.valid_from,
             valid_until = excluded.valid_until, receipt = excluded.receipt, revised_at = excluded.revised_at,
-            state = excluded.state, note = NULL,
+            state = excluded.state, note = NULL, extras = excluded.extras, sound = excluded.sound,
             state_at = CASE WHEN ?13 THEN excluded.state_at ELSE state_at END",
         params![
             m.id,
@@ -337,6 +337,8 @@ fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreE
             to_ms(now),
             state.as_str(),
             state_changed,
+            (!m.extras.is_plain()).then(|| serde_json::to_string(&m.extras).unwrap_or_default()),
+            m.sound.as_str(),
         ],
     )?;
     Ok(())

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use herald_protocol::{
-    Message, PollResponse, ReceiptKind, ReceiptPolicy, Settings, Severity, StopReason, Stopped,
+    Message, PollResponse, Receipt, ReceiptKind, ReceiptPolicy, Settings, Severity, StopReason,
+    Stopped,
 };
 
 use super::tests::temp_store;
@@ -451,4 +452,54 @@ fn a_time_out_of_range_in_the_store_is_an_error() {
         .unwrap();
     let err = store.message("m").unwrap_err().to_string();
     assert!(err.contains("unknown time"), "{err}");
+}
+
+#[test]
+fn an_answer_is_a_reading_queued_once_with_the_answer_and_the_language_shown() {
+    let (_d, mut store) = temp_store();
+    let mut m = wire("m", 1, ReceiptPolicy::Both);
+    m.extras.lang = Some("en".into());
+    m.extras.answers = vec!["Safe".into(), "Help".into()];
+    m.extras.translations = vec![herald_protocol::Translation {
+        lang: "fr".into(),
+        title: "m fr".into(),
+        body: "corps".into(),
+        answers: vec!["En sécurité".into(), "Aide".into()],
+    }];
+    apply(&mut store, 1, answer(1, "c1", vec![m], vec![], true));
+    let held = store.message("m").unwrap();
+    assert_eq!(held.version(&["fr_FR.UTF-8".into()]).title, "m fr");
+    // An answer the message does not offer is refused, and changes nothing.
+    assert!(matches!(
+        store.answer("m", 3, t(2)),
+        Err(StoreError::NotActionable { .. })
+    ));
+    store.mark_shown_in("m", Some("fr"), t(2)).unwrap();
+    store.answer("m", 2, t(3)).unwrap();
+    assert!(store.answer("m", 1, t(4)).is_err());
+    let pending: Vec<Receipt> = store
+        .pending_receipts(10)
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    let kinds: Vec<_> = pending
+        .iter()
+        .map(|r| (r.kind, r.answer, r.lang.as_deref()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ReceiptKind::Displayed, None, Some("fr")),
+            (ReceiptKind::Answered, Some(2), Some("fr"))
+        ]
+    );
+    let held = store.message("m").unwrap();
+    assert_eq!((held.state, held.answer), (MessageState::Read, Some(2)));
+    assert_eq!(held.shown_version(&[]).answers[1], "Aide");
+    // Reopened (a kill between the answer and the send), nothing doubles.
+    let path = store.path().to_owned();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.pending_receipt_count().unwrap(), 2);
 }
