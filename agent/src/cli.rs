@@ -67,8 +67,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Read a due message, as "I have read the message" does.
-    Ack { id: String },
+    /// Read a due message, as "I have read the message" does; a message
+    /// that asks for an answer needs `--answer N` (1-based).
+    Ack {
+        id: String,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        answer: Option<u8>,
+    },
     /// Close a due message without reading it; it comes back after the next contact.
     Cancel { id: String },
     /// Server, last contact, next poll, pending receipts, last error.

@@ -243,12 +243,39 @@ pub fn queue(ctx: &Context, all: bool, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn ack(ctx: &Context, id: &str) -> Result<()> {
+pub fn ack(ctx: &Context, id: &str, answer: Option<u8>) -> Result<()> {
     let mut store = ctx.open_store()?;
     let now = store.sync_state()?.server_now(Utc::now());
-    let m = store.acknowledge(id, now)?;
-    println!("read: {} (revision {})", m.title, m.revision);
+    let held = store.message(id)?;
+    if held.shown_lang.is_none() && !held.extras.translations.is_empty() {
+        // Read from here, it is read in the user's language.
+        let languages = herald_core::languages::desktop_languages();
+        let lang = held.version(&languages).lang.map(str::to_owned);
+        store.mark_shown_in(id, lang.as_deref(), now)?;
+    }
+    let m = match answer {
+        Some(n) => store.answer(id, n, now)?,
+        None if !held.extras.answers.is_empty() => anyhow::bail!(
+            "message {id} asks for an answer: give --answer N, one of {}",
+            numbered(&held.extras.answers)
+        ),
+        None => store.acknowledge(id, now)?,
+    };
+    match answer {
+        Some(n) => println!("answered {n}: {} (revision {})", m.title, m.revision),
+        None => println!("read: {} (revision {})", m.title, m.revision),
+    }
     Ok(())
+}
+
+/// "1 = Yes, 2 = No".
+fn numbered(answers: &[String]) -> String {
+    answers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("{} = {a}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn cancel(ctx: &Context, id: &str) -> Result<()> {

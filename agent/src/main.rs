@@ -61,7 +61,7 @@ fn dispatch(cli: cli::Cli) -> Result<()> {
         cli::Command::Sync { json } => commands::sync(&ctx, json),
         cli::Command::Enroll => commands::enroll(&ctx),
         cli::Command::Queue { all, json } => commands::queue(&ctx, all, json),
-        cli::Command::Ack { id } => commands::ack(&ctx, &id),
+        cli::Command::Ack { id, answer } => commands::ack(&ctx, &id, answer),
         cli::Command::Cancel { id } => commands::cancel(&ctx, &id),
         cli::Command::Status { json } => commands::status(&ctx, json),
         cli::Command::Log { json, oldest_first } => commands::log(&ctx, json, oldest_first),

@@ -3,6 +3,8 @@
 //! and closed from the keyboard, alerts preempting, syncs) and restarted.
 //! At the end the server must hold exactly one receipt of each kind per
 //! (message, revision, host) that the user caused: none lost, none doubled.
+//! A third of the messages ask for answers: their reading is an `answered`
+//! receipt, under the same rule.
 //!
 //! 20 kills in the suite; `bench/crash-receipts` runs 200 (set
 //! `HERALD_CRASH_KILLS`) and prints the counts.
@@ -19,6 +21,8 @@ struct Sent {
     id: String,
     number: usize,
     revision: u32,
+    /// It asks for an answer: read means answered.
+    answers: bool,
 }
 
 fn title(number: usize, revision: u32) -> String {
@@ -59,6 +63,7 @@ struct Counts {
     receipts: usize,
     displayed: usize,
     read: usize,
+    answered: usize,
     superseded_reads_unrecorded: usize,
 }
 
@@ -88,16 +93,31 @@ fn sigkill_at_random_points_loses_and_doubles_no_receipt() {
         if roll < 45 || sent.is_empty() {
             let number = sent.len();
             let severity = ["info", "warning", "alert"][rng.random_range(0..3)];
-            let id = server.send(
-                "user:alice",
-                severity,
-                &title(number, 1),
-                &["--receipt", "both", "--now"],
-            );
+            let answers = rng.random_range(0..3) == 0;
+            let id = if answers {
+                let m = server.api(
+                    "POST",
+                    "/api/v1/admin/messages",
+                    &serde_json::json!({
+                        "to": ["user:alice"], "severity": severity, "title": title(number, 1),
+                        "body": "", "receipt": "both", "now": true,
+                        "answers": ["I am safe", "I need help", "I am not on site"]
+                    }),
+                );
+                m["id"].as_str().unwrap().to_owned()
+            } else {
+                server.send(
+                    "user:alice",
+                    severity,
+                    &title(number, 1),
+                    &["--receipt", "both", "--now"],
+                )
+            };
             sent.push(Sent {
                 id,
                 number,
                 revision: 1,
+                answers,
             });
             counts.sent += 1;
         } else if roll < 60 {
@@ -190,12 +210,19 @@ fn sigkill_at_random_points_loses_and_doubles_no_receipt() {
             }
             match key.2.as_str() {
                 "read" => counts.read += 1,
+                "answered" => counts.answered += 1,
                 _ => counts.displayed += 1,
             }
         }
         let has = |rev: u32, kind: &str| per_key.contains_key(&(rev, "pc-1".into(), kind.into()));
+        // A message that asks for answers is never merely read.
+        let reading = if m.answers { "answered" } else { "read" };
+        let other = if m.answers { "read" } else { "answered" };
+        if per_key.keys().any(|k| k.2 == other) {
+            problems.push(format!("{}: a '{other}' receipt", m.id));
+        }
         // Read at its last revision in the last run: both receipts there.
-        for kind in ["displayed", "read"] {
+        for kind in ["displayed", reading] {
             if !has(m.revision, kind) {
                 problems.push(format!("{}: no {kind} receipt for r{}", m.id, m.revision));
             }
@@ -204,7 +231,7 @@ fn sigkill_at_random_points_loses_and_doubles_no_receipt() {
         // not asserted: a kill in the instant between the click and the
         // commit loses it, and the new revision is asked for anyway.
         for (_, rev) in read_by_user.iter().filter(|(id, _)| *id == m.id) {
-            if *rev < m.revision && !has(*rev, "read") {
+            if *rev < m.revision && !has(*rev, reading) {
                 counts.superseded_reads_unrecorded += 1;
             }
         }
