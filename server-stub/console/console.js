@@ -175,18 +175,8 @@ async function composePage() {
   const exclude = recipientPicker(t("compose.exclude"), names, "exclude", recount);
   const severity = h("select", { id: "severity" },
     ...severities().map((s) => h("option", { value: s, text: t(`severity.${s}`) })));
-  const title = h("input", { id: "title", maxlength: 200, required: true });
-  const body = h("textarea", { id: "body" });
-  const preview = h("iframe", { class: "preview", id: "preview", sandbox: "", title: t("compose.preview") });
-  let previewing;
-  const refreshPreview = () => {
-    clearTimeout(previewing);
-    previewing = setTimeout(async () => {
-      const p = await attempt(() => api("POST", "preview", { body: body.value }));
-      if (p) preview.srcdoc = `<!doctype html><meta charset="utf-8"><body>${p.html}`;
-    }, 250);
-  };
-  body.addEventListener("input", refreshPreview);
+  const content = contentEditor(severity);
+  const { title, body, refresh: refreshPreview } = content.main;
   const validity = h("select", { id: "validity" },
     ...["+1h", "+4h", "+1d", "+7d"].map((v) => h("option", { value: v, text: t(`validity.${v}`) })),
     h("option", { value: "until", text: t("validity.until") }));
@@ -206,6 +196,7 @@ async function composePage() {
     const x = templates.find((y) => y.name === tplSelect.value);
     if (!x) return;
     title.value = x.title; body.value = x.body; severity.value = x.severity;
+    severity.dispatchEvent(new Event("change"));
     receipt.value = x.receipts; if (x.valid_for) validity.value = x.valid_for;
     refreshPreview();
   });
@@ -246,9 +237,11 @@ async function composePage() {
   const form = h("form", { class: "grid", id: "compose", onsubmit: async (e) => {
     e.preventDefault();
     if (!to.list.length) { say(t("compose.nobody"), "error"); return; }
+    const c = content.collect();
+    if (c.error) { content.fail(c); return; }
     const msg = {
-      to: to.list, exclude: exclude.list, severity: severity.value, title: title.value,
-      body: body.value, receipt: receipt.value, now: immediate.checked,
+      to: to.list, exclude: exclude.list, severity: severity.value, ...c.content,
+      receipt: receipt.value, now: immediate.checked,
       valid_until: validity.value === "until" ? (until.value ? new Date(until.value).toISOString() : undefined) : validity.value,
       valid_from: from.value ? new Date(from.value).toISOString() : undefined,
     };
@@ -260,13 +253,10 @@ async function composePage() {
   field(t("compose.validFrom"), from, { hint: t("compose.validFromHint") }),
   h("div", { class: "field" }, h("label", { for: "validity", text: t("compose.validity") }), validity, until),
   h("div", { class: "field" }, h("label", { class: "row" }, immediate, t("compose.immediate"))),
-  field(t("compose.title"), title, { wide: true }),
-  field(t("compose.body"), body, { wide: true, hint: t("compose.markdown") }),
-  h("div", { class: "field wide" }, h("span", { class: "hint", text: t("compose.preview") }), preview),
+  ...content.box,
   h("div", { class: "field wide" }, h("button", { type: "submit", id: "send", text: t("compose.send") })));
   page(t("nav.compose"), tplRow, form);
   recount();
-  refreshPreview();
 }
 
 // ---- messages --------------------------------------------------------------
@@ -284,20 +274,21 @@ async function messagesPage() {
       (!needle || `${m.title} ${m.body} ${m.to.join(" ")} ${m.created_by}`.toLowerCase().includes(needle)));
     tbody.replaceChildren(...rows.map((m) => h("tr", {},
       h("td", {}, h("a", { href: `#/message/${m.id}`, text: m.title })),
+      h("td", { class: "marks" }, contentMarks(m)),
       h("td", {}, sev(m.severity)),
       h("td", { text: t(`state.${stateOf(m)}`) }),
       h("td", { text: [...m.to, ...m.exclude.map((x) => `−${x}`)].join(", ") }),
       h("td", { text: m.created_by || m.sender }),
       h("td", { text: when(m.created_at) }),
       h("td", { text: String(m.revision) }))));
-    if (!rows.length) tbody.append(h("tr", {}, h("td", { colspan: 7, text: t("messages.none") })));
+    if (!rows.length) tbody.append(h("tr", {}, h("td", { colspan: 8, text: t("messages.none") })));
   };
   q.addEventListener("input", draw);
   state.addEventListener("change", draw);
   page(t("nav.messages"),
     h("div", { class: "row" }, field(t("messages.search"), q), field(t("messages.state"), state)),
     h("div", { class: "table" }, h("table", {},
-      h("thead", {}, h("tr", {}, ...["title", "severity", "state", "to", "by", "created", "revision"]
+      h("thead", {}, h("tr", {}, ...["title", "content", "severity", "state", "to", "by", "created", "revision"]
         .map((c) => h("th", { scope: "col", text: t(`messages.${c}`) })))), tbody)));
   draw();
 }
@@ -314,22 +305,31 @@ async function messagePage(id) {
     h("div", {}, h("strong", { id: "read-count", text: `${report.read} (${pct(report.read)} %)` }), t("report.read")),
     // Agents that refused the message: its signature did not verify.
     report.rejected ? h("div", { class: "bad" }, h("strong", { id: "rejected-count", text: String(report.rejected) }), t("report.rejected")) : null);
+  const asks = (m.answers || []).length > 0;
   const cell = (r) => (r ? `${when(r.at)} · ${r.host}${r.host_proven === false ? ` (${t("report.unproven")})` : ""}` : t("report.notYet"));
   const rows = report.users.map((u) => h("tr", { "data-user": u.user },
     h("td", { text: u.user + (u.addressed ? "" : ` (${t("report.noLonger")})`) }),
     // A read implies it was shown, though a policy of "read" asks for no
     // displayed receipt.
     h("td", { class: u.displayed || u.read ? "good" : "", text: cell(u.displayed || u.read) }),
-    h("td", { class: u.read ? "good" : "bad", text: cell(u.read) + (u.rejected ? ` · ${t("report.rejected")} ${cell(u.rejected)}` : "") })));
+    h("td", { class: u.read ? "good" : "bad", text: cell(u.read) + (u.rejected ? ` · ${t("report.rejected")} ${cell(u.rejected)}` : "") }),
+    asks ? answerCell(m, u) : null));
   const state = stateOf(m);
+  const open = state !== "withdrawn" && state !== "expired";
+  // A new message to those who have not read (or answered) it, or to
+  // those who chose `answer`; its page follows.
+  const again = async (question, answer) => {
+    if (!confirm(question)) return;
+    const q = answer ? `?answer=${answer}` : "";
+    const sent = await attempt(() => api("POST", `messages/${encodeURIComponent(id)}/unread-again${q}`, {}));
+    if (sent) { say(t("compose.sent", { id: sent.id })); location.hash = `#/message/${sent.id}`; }
+  };
   const actions = h("div", { class: "row" },
     h("a", { href: `${API}/messages/${encodeURIComponent(id)}/report.csv`, download: `herald-${id}.csv`, text: t("report.csv") }),
-    state === "withdrawn" || state === "expired" ? null : [
-      h("button", { type: "button", class: "secondary", text: t("report.again"), onclick: async () => {
-        if (!confirm(t("report.confirmAgain", { n: report.addressed - report.read }))) return;
-        const again = await attempt(() => api("POST", `messages/${encodeURIComponent(id)}/unread-again`, {}));
-        if (again) { say(t("compose.sent", { id: again.id })); location.hash = `#/message/${again.id}`; }
-      } }),
+    !open ? null : [
+      h("button", { type: "button", class: "secondary", id: "again", text: t(asks ? "report.againUnanswered" : "report.again"), onclick: () =>
+        again(asks ? t("report.confirmAgainUnanswered", { n: report.addressed - (report.answered || 0) })
+          : t("report.confirmAgain", { n: report.addressed - report.read })) }),
       h("button", { type: "button", class: "danger", text: t("message.withdraw"), onclick: async () => {
         if (!confirm(t("message.confirmWithdraw", { title: m.title }))) return;
         const ok = await attempt(() => api("POST", `messages/${encodeURIComponent(id)}/withdraw`, {}));
@@ -359,9 +359,12 @@ async function messagePage(id) {
     h("p", {}, sev(m.severity), ` · ${t(`state.${state}`)} · ${t("message.revision")} ${m.revision} · `,
       `${t("messages.to")}: ${[...m.to, ...m.exclude.map((x) => `−${x}`)].join(", ")} · `,
       `${when(m.valid_from)} → ${when(m.valid_until)}`),
+    contentLine(m),
     h("h2", { text: t("report.title") }), counts, actions,
+    ...answersSection(report, open ? (n, count) => again(t("report.confirmAgainChose", { n: count, label: m.answers[n - 1] }), n) : null),
+    h("h2", { text: t("report.users") }),
     h("div", { class: "table" }, h("table", { id: "report" },
-      h("thead", {}, h("tr", {}, ...["user", "displayed", "read"].map((c) => h("th", { scope: "col", text: t(`report.${c}`) })))),
+      h("thead", {}, h("tr", {}, ...["user", "displayed", "read", ...(asks ? ["answer"] : [])].map((c) => h("th", { scope: "col", text: t(`report.${c}`) })))),
       h("tbody", {}, rows))),
     h("p", { class: "hint", text: t("report.auto") }),
     h("h2", { text: t("message.revisions") }),
@@ -375,7 +378,7 @@ async function messagePage(id) {
   refresher = setInterval(async () => {
     if (location.hash !== `#/message/${id}` || document.activeElement?.closest("form")) return;
     const fresh = await api("GET", `messages/${encodeURIComponent(id)}/report`).catch(() => null);
-    if (fresh && (fresh.read !== report.read || fresh.displayed !== report.displayed || fresh.users.length !== report.users.length)) {
+    if (fresh && (fresh.read !== report.read || fresh.displayed !== report.displayed || fresh.answered !== report.answered || fresh.users.length !== report.users.length)) {
       const focus = document.activeElement?.id;
       await messagePage(id);
       if (focus) document.getElementById(focus)?.focus();
@@ -470,6 +473,8 @@ async function accountsPage() {
   const receipts = h("input", { type: "checkbox", id: "acct-receipts", checked: true });
   const readAddressed = h("input", { type: "checkbox", id: "acct-read-addressed" });
   const anySender = h("input", { type: "checkbox", id: "acct-any-sender" });
+  const answers = h("input", { type: "checkbox", id: "acct-answers" });
+  const fullscreen = h("input", { type: "checkbox", id: "acct-fullscreen" });
   const tokenBox = h("div", { id: "token-box" });
   const form = h("form", { class: "grid", onsubmit: async (e) => {
     e.preventDefault();
@@ -477,7 +482,8 @@ async function accountsPage() {
     if (role.value === "sender") {
       acct.limits = { targets: targets.value.split(",").map((x) => x.trim()).filter(Boolean),
         severities: sevs.filter((c) => c.checked).map((c) => c.value), receipts: receipts.checked,
-        read_addressed: readAddressed.checked, any_sender: anySender.checked };
+        read_addressed: readAddressed.checked, any_sender: anySender.checked,
+        answers: answers.checked, fullscreen: fullscreen.checked };
     }
     // A new account takes no limits: they are set on it once made.
     const { limits, ...fresh } = acct;
@@ -495,9 +501,11 @@ async function accountsPage() {
   h("div", { class: "field" }, h("label", { class: "row" }, receipts, t("accounts.receipts"))),
   h("div", { class: "field" }, h("label", { class: "row" }, readAddressed, t("accounts.readAddressed"))),
   h("div", { class: "field" }, h("label", { class: "row" }, anySender, t("accounts.anySender"))),
+  h("div", { class: "field" }, h("label", { class: "row" }, answers, t("accounts.answers"))),
+  h("div", { class: "field" }, h("label", { class: "row" }, fullscreen, t("accounts.fullscreen"))),
   h("div", { class: "field" }, h("button", { type: "submit", text: t("accounts.add") })));
   const limitsText = (a) => (a.limits
-    ? `${a.limits.targets.join(", ")} · ${(a.limits.severities.length ? a.limits.severities : ["info", "warning"]).join("/")}${a.limits.receipts ? ` · ${t("accounts.receiptsShort")}` : ""}`
+    ? `${a.limits.targets.join(", ")} · ${(a.limits.severities.length ? a.limits.severities : ["info", "warning"]).join("/")}${a.limits.receipts ? ` · ${t("accounts.receiptsShort")}` : ""}${a.limits.answers ? ` · ${t("accounts.answersShort")}` : ""}${a.limits.fullscreen ? ` · ${t("accounts.fullscreenShort")}` : ""}`
     : "");
   page(t("nav.accounts"),
     h("div", { class: "table" }, h("table", { id: "accounts" },

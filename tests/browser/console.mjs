@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { answers, languages } from "./languages.mjs";
 
 const url = process.env.HERALD_URL;
 const state = process.env.HERALD_STATE;
@@ -174,6 +175,11 @@ async function sender(page) {
   assert.equal(await page.getByRole("link", { name: "Accounts" }).count(), 0);
   const options = await page.locator("#severity option").evaluateAll((o) => o.map((x) => x.value));
   assert.deepEqual(options, ["info", "warning"]);
+  // Nor answers or fullscreen, which its limits do not allow: disabled,
+  // with why.
+  assert.ok(await page.locator("#ask").isDisabled(), "answers offered to a sender without them");
+  assert.match(await page.locator("#ask-why").innerText(), /may not ask for answers/);
+  assert.ok(await page.locator("#fullscreen").isDisabled(), "fullscreen offered to a sender without it");
   await page.locator("#pick-include").fill("group:staff");
   await page.locator("#pick-include").press("Enter");
   await page.locator("#title").fill("Not mine to send");
@@ -203,7 +209,7 @@ const browser = await chromium.launch({
 });
 try {
   const context = await browser.newContext({
-    storageState: phase === "report" && existsSync(state) ? state : undefined,
+    storageState: ["report", "answers"].includes(phase) && existsSync(state) ? state : undefined,
     viewport: { width: 1280, height: 900 },
     locale: "en-US",
   });
@@ -211,7 +217,16 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (m.type() === "error" && !/status of (4\d\d)/.test(m.text())) errors.push(m.text()); });
-  await { compose, report, sender }[phase](page);
+  const io = { url, signIn, shot, out };
+  try {
+    await { compose, report, sender, languages, answers }[phase](page, io);
+  } catch (e) {
+    // A check that timed out often waited on a page that had failed.
+    if (errors.length) process.stderr.write(`the page reported: ${errors.join("\n")}\n`);
+    const shown = await page.locator("body").innerText().catch(() => "?");
+    process.stderr.write(`the page showed ${page.url()}:\n${shown}\n`);
+    throw e;
+  }
   assert.deepEqual(errors, [], "the page reported errors");
 } finally {
   await browser.close();

@@ -252,3 +252,176 @@ fn an_admin_sends_from_the_console_and_follows_it_and_a_sender_is_held_to_its_li
         "{audit:?}"
     );
 }
+
+/// A call to the server's API with `token`, as an agent or a script makes
+/// it; returns the status and the JSON answer.
+fn call(
+    server: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut c = Command::new("curl");
+    c.args(["-s", "-m", "10", "-w", "\n%{http_code}", "-X", method])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("{}{path}", server.url));
+    if let Some(body) = body {
+        c.args(["-H", "Content-Type: application/json", "--data-binary"])
+            .arg(body.to_string());
+    }
+    let out = c.output().expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (json, status) = text.rsplit_once('\n').unwrap();
+    (
+        status.trim().parse().unwrap(),
+        serde_json::from_str(json).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn a_message_in_two_languages_asks_for_answers_and_its_report_shows_them() {
+    if !available() {
+        return;
+    }
+    let server = Server::start_with(&["--poll-interval", "60"]);
+    let tokens: Vec<String> = ["ann", "bob", "cid"]
+        .iter()
+        .map(|u| server.add_user(u, &["staff"]))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "a long admin passphrase\n").unwrap();
+    let pw_arg = pw.display().to_string();
+    server.ok(&[
+        "admin",
+        "add",
+        "root",
+        "--role",
+        "admin",
+        "--password-file",
+        &pw_arg,
+    ]);
+
+    let browser = Browser::new(&server.url);
+    let sent = browser.run(
+        "languages",
+        &[
+            ("ADMIN_NAME", "root"),
+            ("ADMIN_PASSWORD", "a long admin passphrase"),
+        ],
+    );
+    let id = sent["id"].as_str().unwrap().to_owned();
+
+    // The server has both versions and the answers, as typed.
+    let admin = server.admin_token.clone();
+    let (status, m) = call(
+        &server,
+        &admin,
+        "GET",
+        &format!("/api/v1/admin/messages/{id}"),
+        None,
+    );
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["title"], "Evacuation drill", "{m}");
+    assert_eq!(m["lang"], "en", "{m}");
+    assert_eq!(
+        m["answers"],
+        serde_json::json!(["I am safe", "I need help"]),
+        "{m}"
+    );
+    assert_eq!(
+        m["translations"],
+        serde_json::json!([{
+            "lang": "fr",
+            "title": "Exercice d’évacuation",
+            "body": "**Sortez** par l’escalier.",
+            "answers": ["Je suis en sécurité", "J’ai besoin d’aide"],
+        }]),
+        "{m}"
+    );
+    assert_eq!(m["sound"], "alert", "{m}");
+    assert!(m.get("display").is_none(), "not asked for fullscreen: {m}");
+
+    // ann answers 1 reading English, bob 2 reading French; cid does not.
+    for (token, host, answer, lang) in
+        [(&tokens[0], "pc-1", 1, "en"), (&tokens[1], "pc-2", 2, "fr")]
+    {
+        let batch = serde_json::json!({
+            "host": host,
+            "receipts": [{
+                "message_id": id, "revision": 1, "kind": "answered",
+                "at": "2026-01-01T10:00:00Z", "answer": answer, "lang": lang,
+            }],
+        });
+        let (status, got) = call(&server, token, "POST", "/api/v1/receipts", Some(&batch));
+        assert_eq!((status, &got["recorded"]), (200, &Value::from(1)), "{got}");
+    }
+
+    let seen = browser.run("answers", &[("HERALD_MESSAGE", &id)]);
+    for (n, label) in [
+        ("1", "I am safe (Je suis en sécurité)"),
+        ("2", "I need help (J’ai besoin d’aide)"),
+    ] {
+        let a = &seen["answered"][n];
+        assert_eq!(a["text"], format!("{n}. {label}"), "{seen}");
+        assert_eq!(a["count"], "1", "{seen}");
+        assert_eq!(a["percent"], "33 %", "{seen}");
+        let bar = a["bar"].as_f64().unwrap();
+        assert!((33.0..34.0).contains(&bar), "{seen}");
+    }
+    let users = &seen["users"];
+    for (user, has) in [
+        ("ann", ["1. I am safe", "pc-1", "in en"]),
+        ("bob", ["2. I need help", "pc-2", "in fr"]),
+    ] {
+        let row = users[user].as_str().unwrap();
+        for part in has {
+            assert!(row.contains(part), "{user}: no {part} in {row}");
+        }
+    }
+    assert!(
+        users["cid"].as_str().unwrap().contains("not answered"),
+        "{seen}"
+    );
+    assert_eq!(seen["unanswered"], "Not answered (1): cid", "{seen}");
+    assert_eq!(
+        seen["summary"], "2 of 3 addressed user(s) answered.",
+        "{seen}"
+    );
+    assert_eq!(seen["french"], "Sans réponse (1) : cid", "{seen}");
+    let listed = seen["listed"].as_str().unwrap();
+    assert!(
+        listed.contains("en fr") && listed.contains("☑ 2") && listed.contains("🔔"),
+        "{listed}"
+    );
+    let audit = seen["audit"].to_string();
+    for part in [
+        "languages en,fr",
+        r#"answers \"I am safe\" / \"I need help\""#,
+        "sound alert",
+    ] {
+        assert!(audit.contains(part), "no {part} in the audit page: {audit}");
+    }
+
+    // Sent again to those who chose "I need help": bob alone, in both
+    // languages, with the same answers.
+    let again = seen["again"].as_str().unwrap();
+    assert_ne!(again, id);
+    let (status, m) = call(
+        &server,
+        &admin,
+        "GET",
+        &format!("/api/v1/admin/messages/{again}"),
+        None,
+    );
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["to"], serde_json::json!(["user:bob"]), "{m}");
+    assert_eq!(m["translations"][0]["lang"], "fr", "{m}");
+    for (user, token) in ["ann", "bob", "cid"].iter().zip(&tokens) {
+        let agent = Agent::new(&server.url, token, &format!("pc-{user}"));
+        agent.sync();
+        let has = agent.all().iter().any(|x| x["id"] == again);
+        assert_eq!(has, *user == "bob", "{user}: {:?}", agent.all());
+    }
+}

@@ -13,6 +13,7 @@ use crate::state::app::AppState;
 
 const INDEX: &str = include_str!("../../../console/index.html");
 const SCRIPT: &str = include_str!("../../../console/console.js");
+const CONTENT: &str = include_str!("../../../console/content.js");
 const WORDS: &str = include_str!("../../../console/i18n.js");
 const STYLE: &str = include_str!("../../../console/console.css");
 
@@ -27,6 +28,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/console.js",
             get(|| asset("text/javascript; charset=utf-8", SCRIPT)),
+        )
+        .route(
+            "/admin/content.js",
+            get(|| asset("text/javascript; charset=utf-8", CONTENT)),
         )
         .route(
             "/admin/i18n.js",
