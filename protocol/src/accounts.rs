@@ -148,6 +148,12 @@ pub struct Template {
     /// empty for the server's default.
     #[serde(default)]
     pub valid_for: String,
+    /// Other languages, answers and display, as a message has them.
+    #[serde(flatten)]
+    pub extras: crate::Extras,
+    /// Absent: the message's default (`alert` for alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sound: Option<crate::Sound>,
 }
 
 /// `GET /api/v1/admin/templates`.

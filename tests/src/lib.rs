@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod api;
 pub mod atspi;
 pub mod dbus;
 pub mod inbound;

@@ -307,3 +307,76 @@ fn base64_of(s: &str) -> String {
     }
     out
 }
+
+#[test]
+fn languages_and_answers_go_down_unchanged_and_answers_come_up() {
+    use herald_e2e::api::{answered, polled};
+    let central = Server::start_with(&["--poll-interval", "300"]);
+    let site = relay_for(&central, "plant-b");
+    let relay = &site.server;
+    let token = relay.add_user("ann", &[]);
+    let id = central.ok(&[
+        "send",
+        "--to",
+        "all",
+        "--severity",
+        "alert",
+        "--title",
+        "Fire drill",
+        "--body",
+        "Leave by the stairs.",
+        "--answer",
+        "I am safe",
+        "--answer",
+        "I need help",
+        "--lang",
+        "fr",
+        "--title",
+        "Exercice incendie",
+        "--body",
+        "Sortez par l'escalier.",
+        "--answer",
+        "Je suis en sécurité",
+        "--answer",
+        "J'ai besoin d'aide",
+        "--fullscreen",
+    ]);
+    let id = id.trim();
+    exchange(relay);
+
+    // At the site, as the central server wrote it, and signed by it.
+    let sent: Value = serde_json::from_str(&central.ok(&["show", id, "--json"])).unwrap();
+    let there: Value = serde_json::from_str(&relay.ok(&["show", id, "--json"])).unwrap();
+    for field in [
+        "title",
+        "lang",
+        "translations",
+        "answers",
+        "display",
+        "sound",
+    ] {
+        assert_eq!(there[field], sent[field], "{field}");
+    }
+    let m = polled(relay, &token, Some(1), id);
+    assert_eq!(m.extras.translations[0].answers[1], "J'ai besoin d'aide");
+    let key = herald_protocol::signing::parse_public_key(&central.public_key()).unwrap();
+    herald_protocol::signing::Trust::new(&[key])
+        .verify(&m, chrono::Utc::now())
+        .unwrap();
+
+    // ann answers in French at the site; the central report counts it.
+    let a = answered(relay, &token, "pc-ann", id, 2, "fr");
+    assert_eq!(a["recorded"], 1, "{a}");
+    exchange(relay);
+    let r: Value = serde_json::from_str(&central.ok(&["report", id, "--json"])).unwrap();
+    assert_eq!(r["answers"][1]["count"], 1, "{r}");
+    let ann = r["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user"] == "ann")
+        .unwrap();
+    assert_eq!(ann["answered"]["answer"], 2, "{ann}");
+    assert_eq!(ann["answered"]["lang"], "fr", "{ann}");
+    assert_eq!(ann["answered"]["host"], "pc-ann", "{ann}");
+}

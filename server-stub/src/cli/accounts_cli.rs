@@ -52,6 +52,13 @@ pub enum AdminCmd {
         /// show its account name).
         #[arg(long, requires = "targets")]
         any_sender: bool,
+        /// A sender may ask for answers ("I am safe" / "I need help").
+        #[arg(long, requires = "targets")]
+        answers: bool,
+        /// A sender may send alerts fullscreen (with alert among its
+        /// severities).
+        #[arg(long, requires = "targets")]
+        fullscreen: bool,
         /// With a new password, keep the account's API tokens (by default
         /// they are revoked with its sessions).
         #[arg(long)]
@@ -176,6 +183,12 @@ fn show(a: &AccountInfo) -> String {
         if l.any_sender {
             line.push_str("\tany sender");
         }
+        if l.answers {
+            line.push_str("\tasks for answers");
+        }
+        if l.fullscreen {
+            line.push_str("\tfullscreen");
+        }
     }
     line
 }
@@ -215,6 +228,8 @@ pub async fn admin(cmd: AdminCmd, c: &AdminClient) -> Result<()> {
             receipts,
             read_addressed,
             any_sender,
+            answers,
+            fullscreen,
             keep_tokens,
             disable,
             enable,
@@ -228,8 +243,8 @@ pub async fn admin(cmd: AdminCmd, c: &AdminClient) -> Result<()> {
                     receipts,
                     read_addressed,
                     any_sender,
-                    answers: false,
-                    fullscreen: false,
+                    answers,
+                    fullscreen,
                 }),
                 password: password.read()?,
                 disabled: match (disable, enable) {

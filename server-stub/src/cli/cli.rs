@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use herald_protocol::{
-    Audience, AudienceQuery, HostInfo, Membership, MessageEdit, MessageInfo, NewMessage, NewUser,
-    ReceiptPolicy, ReceiptRecord, ReceiptReport, RevisionInfo, Severity, UserCreated, UserInfo,
+    Audience, AudienceQuery, HostInfo, Membership, MessageInfo, NewUser, ReceiptRecord,
+    RevisionInfo, UserCreated, UserInfo,
 };
 use reqwest::Method;
 
@@ -101,10 +101,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Send a message; prints its id.
-    Send(SendArgs),
+    /// Send a message; prints its id. --title, --body and --answer are the
+    /// default version's until a --lang starts another language's.
+    Send(crate::messages_cli::SendArgs),
     /// Change a message, making a new revision.
-    Edit(EditArgs),
+    Edit(crate::messages_cli::EditArgs),
+    /// One message: every language, the answers, display and sound.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// End a message's validity now.
     Withdraw { id: String },
     /// List messages.
@@ -112,7 +119,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Who has displayed and read a message, by addressed user.
+    /// Who has displayed, read and answered a message, by addressed user.
     Report {
         id: String,
         #[arg(long, conflicts_with = "csv")]
@@ -120,8 +127,14 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// Send a message again, as a new one, to those who have not read it.
-    Again { id: String },
+    /// Send a message again, as a new one, to those who have not read it
+    /// (for a message with answers: not answered), or who chose an answer.
+    Again {
+        id: String,
+        /// Those who chose this answer (1-based).
+        #[arg(long, value_name = "N")]
+        answered: Option<u8>,
+    },
     /// A message's revisions and what each changed.
     Revisions { id: String },
     /// How many users a message to these recipients would reach now.
@@ -325,57 +338,11 @@ pub enum GroupCmd {
     RemoveMember { group: String, user: String },
 }
 
-#[derive(Args)]
-pub struct SendArgs {
-    /// Recipients: user:NAME, group:NAME, host:NAME or all, comma-separated.
-    #[arg(long, required = true, value_delimiter = ',')]
-    pub to: Vec<String>,
-    /// Left out, whatever else names them: user:NAME, group:NAME (its
-    /// members) or host:NAME, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub exclude: Vec<String>,
-    #[arg(long)]
-    pub severity: Severity,
-    #[arg(long)]
-    pub title: String,
-    /// Markdown body.
-    #[arg(long, default_value = "")]
-    pub body: String,
-    /// Valid from (RFC 3339 or +30s/+5m/+2h/+1d; default now).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Valid until (default 24 hours after valid-from).
-    #[arg(long)]
-    pub until: Option<String>,
-    #[arg(long, default_value = "read")]
-    pub receipt: ReceiptPolicy,
-    /// Who the message is from, as shown to users.
-    #[arg(long)]
-    pub sender: Option<String>,
-    /// Tell the agents at once, by push (the default for alerts).
-    #[arg(long, conflicts_with = "later")]
-    pub now: bool,
-    /// Let the agents learn of it at their next poll (even an alert).
-    #[arg(long)]
-    pub later: bool,
-}
-
-#[derive(Args)]
-pub struct EditArgs {
-    pub id: String,
-    #[arg(long)]
-    pub title: Option<String>,
-    #[arg(long)]
-    pub body: Option<String>,
-    #[arg(long)]
-    pub severity: Option<Severity>,
-    #[arg(long)]
-    pub until: Option<String>,
-}
-
 const NONE: Option<&()> = None;
 
-pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
+/// `sub` is the subcommand's own matches: `send` and `edit` read their
+/// versions by position.
+pub async fn run_admin(cmd: Command, sub: &clap::ArgMatches, c: &AdminClient) -> Result<()> {
     match cmd {
         Command::Serve(_) | Command::Backup { .. } | Command::Migrate { .. } | Command::Key(_) => {
             anyhow::bail!("serve, backup, migrate and key are not admin commands")
@@ -456,129 +423,17 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
                 }
             }
         }
-        Command::Send(a) => {
-            let new = NewMessage {
-                to: a.to,
-                exclude: a.exclude,
-                severity: a.severity,
-                title: a.title,
-                body: a.body,
-                sender: a.sender,
-                valid_from: a.from,
-                valid_until: a.until,
-                receipt: Some(a.receipt),
-                now: match (a.now, a.later) {
-                    (true, _) => Some(true),
-                    (_, true) => Some(false),
-                    _ => None,
-                },
-                extras: Default::default(),
-                sound: None,
-            };
-            let msg: MessageInfo = c
-                .call(Method::POST, "/api/v1/admin/messages", Some(&new))
-                .await?;
-            println!("{}", msg.id);
-        }
-        Command::Edit(a) => {
-            let edit = MessageEdit {
-                title: a.title,
-                body: a.body,
-                severity: a.severity,
-                valid_until: a.until,
-                translations: None,
-                answers: None,
-            };
-            let path = format!("/api/v1/admin/messages/{}", seg(&a.id));
-            let msg: MessageInfo = c.call(Method::PATCH, &path, Some(&edit)).await?;
-            println!("{} revision {}", msg.id, msg.revision);
-        }
+        Command::Send(a) => crate::messages_cli::send(a, sub, c).await?,
+        Command::Edit(a) => crate::messages_cli::edit(a, sub, c).await?,
+        Command::Show { id, json } => crate::messages_cli::show(&id, json, c).await?,
         Command::Withdraw { id } => {
             let path = format!("/api/v1/admin/messages/{}/withdraw", seg(&id));
             let msg: MessageInfo = c.call(Method::POST, &path, NONE).await?;
             println!("{} withdrawn", msg.id);
         }
-        Command::List { json } => {
-            let msgs: Vec<MessageInfo> =
-                c.call(Method::GET, "/api/v1/admin/messages", NONE).await?;
-            if json {
-                print_json(&msgs)?;
-            } else {
-                for m in msgs {
-                    let state = if m.withdrawn_at.is_some() {
-                        "withdrawn"
-                    } else {
-                        "active"
-                    };
-                    println!(
-                        "{}\tr{}\t{}\t{}\t{} .. {}\t{}\t{}",
-                        m.id,
-                        m.revision,
-                        m.severity,
-                        state,
-                        m.valid_from.to_rfc3339(),
-                        m.valid_until.to_rfc3339(),
-                        recipients_text(&m),
-                        m.title
-                    );
-                }
-            }
-        }
-        Command::Report { id, json, csv } => {
-            let path = format!("/api/v1/admin/messages/{}/report", seg(&id));
-            if csv {
-                print!("{}", c.text(Method::GET, &format!("{path}.csv")).await?);
-                return Ok(());
-            }
-            let r: ReceiptReport = c.call(Method::GET, &path, NONE).await?;
-            if json {
-                print_json(&r)?;
-                return Ok(());
-            }
-            let pct = |n: u64| (n * 100).checked_div(r.addressed).unwrap_or(0);
-            println!(
-                "{} addressed, {} displayed ({}%), {} read ({}%), {} rejected",
-                r.addressed,
-                r.displayed,
-                pct(r.displayed),
-                r.read,
-                pct(r.read),
-                r.rejected
-            );
-            for u in &r.users {
-                let at = |a: &Option<herald_protocol::ReceiptAt>| {
-                    a.as_ref().map_or_else(
-                        || "-".to_owned(),
-                        |a| {
-                            let host = herald_protocol::host_shown(&a.host, a.host_proven);
-                            format!("{} on {host}", a.at.to_rfc3339())
-                        },
-                    )
-                };
-                let rejected = u
-                    .rejected
-                    .as_ref()
-                    .map(|_| format!("\trejected {}", at(&u.rejected)))
-                    .unwrap_or_default();
-                println!(
-                    "{}\t{}\tdisplayed {}\tread {}{rejected}",
-                    u.user,
-                    if u.addressed {
-                        "addressed"
-                    } else {
-                        "no longer addressed"
-                    },
-                    at(&u.displayed),
-                    at(&u.read)
-                );
-            }
-        }
-        Command::Again { id } => {
-            let path = format!("/api/v1/admin/messages/{}/unread-again", seg(&id));
-            let m: MessageInfo = c.call(Method::POST, &path, NONE).await?;
-            println!("{}", m.id);
-            eprintln!("sent again to {} users", m.to.len());
-        }
+        Command::List { json } => crate::messages_cli::list(json, c).await?,
+        Command::Report { id, json, csv } => crate::report_cli::report(&id, json, csv, c).await?,
+        Command::Again { id, answered } => crate::messages_cli::again(&id, answered, c).await?,
         Command::Revisions { id } => {
             let path = format!("/api/v1/admin/messages/{}/revisions", seg(&id));
             let revs: Vec<RevisionInfo> = c.call(Method::GET, &path, NONE).await?;
@@ -625,7 +480,7 @@ pub async fn run_admin(cmd: Command, c: &AdminClient) -> Result<()> {
     Ok(())
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(value).context("cannot print JSON")?
@@ -634,7 +489,7 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
 }
 
 /// `to`, then each exclusion as `-kind:name`.
-fn recipients_text(m: &MessageInfo) -> String {
+pub(crate) fn recipients_text(m: &MessageInfo) -> String {
     let mut all = m.to.clone();
     all.extend(m.exclude.iter().map(|x| format!("-{x}")));
     all.join(",")

@@ -6,19 +6,29 @@ mod client;
 mod directory_cli;
 mod enroll_cli;
 mod key_cli;
+mod messages_cli;
+mod report_cli;
 mod site_cli;
+mod versions;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command, ServeArgs};
 use herald_server::store::db::Location;
 use herald_server::store::migrate;
 
 fn main() {
-    let cli = Cli::parse();
+    // The matches are kept: `send` and `edit` read their versions by
+    // position, which the derived struct does not keep.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let sub = matches
+        .subcommand()
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
     init_tracing(matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -27,7 +37,7 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
     };
-    if let Err(e) = runtime.block_on(run(cli)) {
+    if let Err(e) = runtime.block_on(run(cli, &sub)) {
         fail(&e);
     }
 }
@@ -49,7 +59,7 @@ fn init_tracing(serving: bool) {
         .init();
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli, sub: &clap::ArgMatches) -> Result<()> {
     let data_dir = match &cli.data_dir {
         Some(d) => d.clone(),
         None => default_data_dir()?,
@@ -99,7 +109,7 @@ async fn run(cli: Cli) -> Result<()> {
                 None => read_admin_token(&data_dir)?,
             };
             let client = client::AdminClient::new(&cli.server, &token, cli.server_ca.as_deref())?;
-            cli::run_admin(other, &client).await
+            cli::run_admin(other, sub, &client).await
         }
     }
 }
@@ -393,6 +403,7 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
     use herald_server::tokens::hash_token;
 
     #[test]

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0012_signatures.sql"),
     include_str!("../../migrations/0013_site_keys.sql"),
     include_str!("../../migrations/0014_content.sql"),
+    include_str!("../../migrations/0015_template_content.sql"),
 ];
 
 /// The PostgreSQL schema, numbered on its own: its first migration is the
@@ -36,6 +37,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0006_signatures.sql"),
     include_str!("../../migrations/postgres/0007_site_keys.sql"),
     include_str!("../../migrations/postgres/0008_content.sql"),
+    include_str!("../../migrations/postgres/0009_template_content.sql"),
 ];
 
 /// Where the database is: a SQLite file (the embedded default) or a

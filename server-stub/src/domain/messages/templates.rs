@@ -2,9 +2,9 @@
 //! fields of a message, and how long it is valid for.
 
 use chrono::{DateTime, Utc};
-use herald_protocol::{Template, TemplateInfo};
+use herald_protocol::{Sound, Template, TemplateInfo};
 
-use crate::domain::messages::{self, timespec};
+use crate::domain::messages::{self, content, timespec};
 use crate::error::Error;
 use crate::store::db::{from_ms, to_ms};
 use crate::store::sql::{params, Conn, OptionalExtension};
@@ -13,7 +13,8 @@ const MAX_NAME_CHARS: usize = 80;
 
 pub fn list(conn: &Conn) -> Result<Vec<TemplateInfo>, Error> {
     let mut stmt = conn.prepare(
-        "SELECT name, title, body, severity, receipts, valid_for, updated_at, updated_by
+        "SELECT name, title, body, severity, receipts, valid_for, updated_at, updated_by,
+                extras, sound
          FROM templates ORDER BY name",
     )?;
     let rows = stmt.query_map([], row)?;
@@ -23,6 +24,8 @@ pub fn list(conn: &Conn) -> Result<Vec<TemplateInfo>, Error> {
 fn row(r: &crate::store::sql::Row) -> crate::store::sql::Result<Result<TemplateInfo, Error>> {
     let severity: String = r.get(3)?;
     let receipts: String = r.get(4)?;
+    let extras = content::from_column(r.get(8)?);
+    let sound: Option<String> = r.get(9)?;
     let build = || -> Result<TemplateInfo, Error> {
         Ok(TemplateInfo {
             name: r.get(0)?,
@@ -36,6 +39,8 @@ fn row(r: &crate::store::sql::Row) -> crate::store::sql::Result<Result<TemplateI
                     .parse()
                     .map_err(|e: herald_protocol::ParseEnumError| Error::Internal(e.to_string()))?,
                 valid_for: r.get(5)?,
+                extras: extras.clone(),
+                sound: sound.as_deref().and_then(Sound::parse),
             },
             updated_at: from_ms(r.get(6)?),
             updated_by: r.get(7)?,
@@ -62,6 +67,8 @@ pub fn save(
     }
     let title = messages::check_title(&t.title)?;
     messages::check_body(&t.body)?;
+    // Checked as a message's: a template must make a message that sends.
+    let extras = content::check(t.extras, t.severity)?;
     let valid_for = t.valid_for.trim();
     if !valid_for.is_empty()
         && (!valid_for.starts_with('+') || timespec::parse(valid_for, now).is_err())
@@ -71,10 +78,11 @@ pub fn save(
         )));
     }
     conn.execute(
-        "INSERT INTO templates(name, title, body, severity, receipts, valid_for, updated_at, updated_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO templates(name, title, body, severity, receipts, valid_for, updated_at, updated_by,
+                               extras, sound)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(name) DO UPDATE SET title = ?2, body = ?3, severity = ?4, receipts = ?5,
-             valid_for = ?6, updated_at = ?7, updated_by = ?8",
+             valid_for = ?6, updated_at = ?7, updated_by = ?8, extras = ?9, sound = ?10",
         params![
             name,
             title,
@@ -83,11 +91,14 @@ pub fn save(
             t.receipts.to_string(),
             valid_for,
             to_ms(now),
-            by
+            by,
+            content::to_column(&extras),
+            t.sound.map(Sound::as_str)
         ],
     )?;
     conn.query_row(
-        "SELECT name, title, body, severity, receipts, valid_for, updated_at, updated_by
+        "SELECT name, title, body, severity, receipts, valid_for, updated_at, updated_by,
+                extras, sound
          FROM templates WHERE name = ?1",
         [name],
         row,
@@ -108,6 +119,18 @@ mod tests {
             severity: Severity::Alert,
             receipts: ReceiptPolicy::Read,
             valid_for: "+2h".into(),
+            extras: herald_protocol::Extras {
+                lang: Some("en".into()),
+                translations: vec![herald_protocol::Translation {
+                    lang: "fr".into(),
+                    title: "Exercice incendie".into(),
+                    body: "Sortez.".into(),
+                    answers: vec!["Je suis en sécurité".into(), "J'ai besoin d'aide".into()],
+                }],
+                answers: vec!["I am safe".into(), "I need help".into()],
+                display: herald_protocol::Display::Fullscreen,
+            },
+            sound: Some(Sound::Alert),
         }
     }
 
@@ -130,6 +153,12 @@ mod tests {
         let all = list(&conn).unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].template.title, "Fire drill (west wing)");
+        assert_eq!(
+            all[0].template.extras,
+            drill().extras,
+            "every language, the answers and the display are kept"
+        );
+        assert_eq!(all[0].template.sound, Some(Sound::Alert));
 
         let bad =
             |t: Template, name: &str| save(&conn, name, t, "ada", now).unwrap_err().to_string();
@@ -145,6 +174,9 @@ mod tests {
             ..drill()
         };
         assert!(bad(untitled, "x").contains("empty title"));
+        let mut one = drill();
+        one.extras.answers.truncate(1);
+        bad(one, "x");
         assert_eq!(
             list(&conn).unwrap().len(),
             1,

@@ -63,6 +63,13 @@ pub struct SiteReceipt {
     pub revision: u32,
     pub kind: ReceiptKind,
     pub at: DateTime<Utc>,
+    /// For `answered`: the answer chosen, 1-based (absent from relays that
+    /// predate answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<u8>,
+    /// The language of the version the user saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,7 +177,7 @@ pub fn down_for(
 /// whole inventory (small, and it says when each was last seen).
 pub fn up_for(conn: &Conn, acked_as_of: i64, now: DateTime<Utc>) -> Result<Up, Error> {
     let mut stmt = conn.prepare(
-        "SELECT message_id, user_name, host, revision, kind, at FROM receipts
+        "SELECT message_id, user_name, host, revision, kind, at, answer, lang FROM receipts
          WHERE recorded_at >= ?1 ORDER BY recorded_at",
     )?;
     let receipts = stmt
@@ -184,6 +191,8 @@ pub fn up_for(conn: &Conn, acked_as_of: i64, now: DateTime<Utc>) -> Result<Up, E
                     revision: r.get(3)?,
                     kind: ReceiptKind::Read,
                     at: from_ms(r.get(5)?),
+                    answer: r.get(6)?,
+                    lang: r.get(7)?,
                 },
                 kind,
             ))
@@ -275,12 +284,15 @@ fn import(
         m.withdrawn_at.map(to_ms),
         m.immediate,
         m.created_by,
+        crate::domain::messages::content::to_column(&m.extras),
+        m.sound.as_str(),
     ];
     if local.is_none() {
         conn.execute(
             "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from,
-                 valid_until, receipt, created_at, revised_at, withdrawn_at, immediate, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 valid_until, receipt, created_at, revised_at, withdrawn_at, immediate, created_by,
+                 extras, sound)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             values,
         )?;
         applied.new += 1;
@@ -288,7 +300,8 @@ fn import(
         conn.execute(
             "UPDATE messages SET revision = ?2, severity = ?3, title = ?4, body = ?5,
                  sender = ?6, valid_from = ?7, valid_until = ?8, receipt = ?9, created_at = ?10,
-                 revised_at = ?11, withdrawn_at = ?12, immediate = ?13, created_by = ?14
+                 revised_at = ?11, withdrawn_at = ?12, immediate = ?13, created_by = ?14,
+                 extras = ?15, sound = ?16
              WHERE id = ?1",
             values,
         )?;
@@ -420,23 +433,38 @@ fn receipt(
     now: DateTime<Utc>,
     applied: &mut Applied,
 ) -> Result<(), Error> {
-    let current: Option<u32> = conn
+    let found: Option<(u32, Option<String>)> = conn
         .query_row(
-            "SELECT revision FROM messages WHERE id = ?1",
+            "SELECT revision, extras FROM messages WHERE id = ?1",
             [&rc.message_id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     // A message made at the site itself is not the central server's.
-    let Some(current) = current else {
+    let Some((current, extras)) = found else {
         return Ok(());
     };
     if rc.revision == 0 || rc.revision > current || !herald_protocol::time_in_range(rc.at) {
         return Ok(());
     }
+    // An answer the message does not offer is no answer (the relay checks
+    // its agents' too; this holds against a relay that did not).
+    let offered = crate::domain::messages::content::from_column(extras)
+        .answers
+        .len();
+    let good = match rc.kind {
+        ReceiptKind::Answered => rc
+            .answer
+            .is_some_and(|n| (1..=offered).contains(&usize::from(n))),
+        _ => rc.answer.is_none(),
+    };
+    if !good {
+        return Ok(());
+    }
     let n = conn.execute(
-        "INSERT INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        "INSERT INTO receipts(message_id, user_name, host, revision, kind, at, recorded_at,
+                              answer, lang)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
         params![
             rc.message_id,
             rc.user,
@@ -444,7 +472,9 @@ fn receipt(
             rc.revision,
             rc.kind.as_str(),
             to_ms(rc.at),
-            to_ms(now)
+            to_ms(now),
+            rc.answer,
+            rc.lang
         ],
     )?;
     if n == 0 {
@@ -452,7 +482,9 @@ fn receipt(
         return Ok(());
     }
     applied.receipts += 1;
-    if rc.kind == ReceiptKind::Read && rc.revision == current {
+    // An answer is a reading: the user's other agents drop it too.
+    let read = matches!(rc.kind, ReceiptKind::Read | ReceiptKind::Answered);
+    if read && rc.revision == current {
         let user: Option<i64> = conn
             .query_row("SELECT id FROM users WHERE name = ?1", [&rc.user], |r| {
                 r.get(0)
