@@ -140,3 +140,46 @@ fn a_fullscreen_message_without_answers_can_be_cancelled_and_a_plain_alert_cover
     press(&w, &["Escape"]);
     assert_eq!(popup.ended().stdout, "cancelled");
 }
+
+#[test]
+fn long_answers_stack_and_wrap_and_an_arabic_one_reads_from_the_right() {
+    let Some(_screen) = gui() else { return };
+    let mut r = request("warning", "Where are you today", "Pick one.", "En");
+    r["answers"] = json!([
+        "I am working from home today and will not come to the office",
+        "\u{623}\u{646}\u{627} \u{628}\u{62e}\u{64a}\u{631}",
+        "I need help evacuating the third floor east wing",
+    ]);
+    let popup = Popup::start(&r, &[]);
+    let w = wait_window("Where are you today");
+    press(&w, &["Escape"]);
+    let ended = popup.ended();
+    assert_eq!(ended.stdout, "cancelled", "{}", ended.stderr);
+    let buttons: Vec<_> = herald_e2e::popup::labels(&ended.stderr)
+        .into_iter()
+        .filter(|l| l.kind == "button")
+        .collect();
+    assert_eq!(buttons.len(), 3, "{}", ended.stderr);
+    for pair in buttons.windows(2) {
+        // One under another, as wide as each other.
+        assert_eq!(pair[0].alloc.0, pair[1].alloc.0, "{pair:?}");
+        assert!(pair[1].alloc.3 > pair[0].alloc.3, "{pair:?}");
+    }
+    for b in &buttons {
+        assert!(!b.ellipsized && b.need.1 <= b.alloc.1, "cut: {b:?}");
+    }
+    assert!(
+        buttons[0].alloc.1 > buttons[2].alloc.1,
+        "the long answer did not wrap"
+    );
+    assert!(buttons[1].rtl && !buttons[0].rtl);
+    // The window ends below the last button, with no blank band.
+    let window = herald_e2e::popup::window(&ended.stderr);
+    let (_, h, _, y) = buttons[2].alloc;
+    assert!(
+        window.size.1 - (y + h) < 40,
+        "{:?} below {:?}",
+        window,
+        buttons[2]
+    );
+}

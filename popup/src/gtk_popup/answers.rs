@@ -69,5 +69,9 @@ impl Answers {
                 label.set_justify(gtk::Justification::Center);
             }
         }
+        // Measured once more, stacked: GTK 3 otherwise keeps the sizes it
+        // measured side by side, and the window takes its height from them
+        // (a blank band below the buttons).
+        let _ = self.row.preferred_height_for_width(width);
     }
 }
