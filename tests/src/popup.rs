@@ -63,6 +63,11 @@ impl Popup {
         self.child.as_ref().unwrap().id()
     }
 
+    /// Whether it is still on screen, waiting for the user.
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
+    }
+
     /// Waits for the popup to end (the test has answered or closed it).
     pub fn ended(mut self) -> Ended {
         let out = self.child.take().unwrap().wait_with_output().unwrap();
@@ -154,4 +159,41 @@ pub fn labels(stderr: &str) -> Vec<Label> {
             }
         })
         .collect()
+}
+
+/// The X screen (`$DISPLAY`) as RGB pixels: its width, its height and the
+/// pixels, read with ImageMagick's `import`.
+pub fn root_pixels() -> (usize, usize, Vec<u8>) {
+    let out = Command::new("import")
+        .args(["-window", "root", "-depth", "8", "ppm:-"])
+        .output()
+        .expect("import (imagemagick) is not installed");
+    assert!(out.status.success(), "import: {out:?}");
+    ppm(&out.stdout)
+}
+
+/// A binary PPM's width, height and RGB pixels.
+pub fn ppm(data: &[u8]) -> (usize, usize, Vec<u8>) {
+    // "P6", the width, the height and the maximum, each ended by one
+    // whitespace byte, then the pixels.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        let start = i;
+        while !data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(std::str::from_utf8(&data[start..i]).unwrap().to_owned());
+        i += 1;
+    }
+    assert_eq!(fields[0], "P6", "not a binary PPM");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = data[i..].to_vec();
+    assert_eq!(
+        pixels.len(),
+        w * h * 3,
+        "a {w}x{h} PPM of {} bytes",
+        pixels.len()
+    );
+    (w, h, pixels)
 }

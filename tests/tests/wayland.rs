@@ -31,6 +31,8 @@ static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// A headless sway on a private runtime directory, stopped on drop.
 struct Sway {
     child: Child,
+    /// How many outputs, each WIDTH x HEIGHT, side by side.
+    outputs: usize,
     dir: tempfile::TempDir,
     display: String,
     ipc: PathBuf,
@@ -38,6 +40,10 @@ struct Sway {
 
 impl Sway {
     fn start() -> Sway {
+        Sway::start_with(1)
+    }
+
+    fn start_with(outputs: usize) -> Sway {
         for tool in ["sway", "grim", "wtype", "foot"] {
             assert!(
                 Command::new("sh")
@@ -57,10 +63,19 @@ impl Sway {
         let config = dir.path().join("sway.conf");
         // An activation (a click on "Open") focuses the window, as GNOME
         // does with a valid token; sway's default only marks it urgent.
+        let screens: String = (0..outputs)
+            .map(|i| {
+                format!(
+                    "output HEADLESS-{} resolution {WIDTH}x{HEIGHT} position {},0\n",
+                    i + 1,
+                    i * WIDTH
+                )
+            })
+            .collect();
         std::fs::write(
             &config,
             format!(
-                "output HEADLESS-1 resolution {WIDTH}x{HEIGHT}\nxwayland disable\n\
+                "{screens}xwayland disable\n\
                  default_border none\nfocus_on_window_activation focus\n"
             ),
         )
@@ -84,6 +99,7 @@ impl Sway {
             .env("HOME", dir.path())
             .env("XDG_RUNTIME_DIR", &runtime)
             .env("WLR_BACKENDS", "headless")
+            .env("WLR_HEADLESS_OUTPUTS", outputs.to_string())
             .env("WLR_LIBINPUT_NO_DEVICES", "1")
             .env("WLR_RENDERER", "pixman")
             .stdout(Stdio::null())
@@ -91,6 +107,7 @@ impl Sway {
         let child = c.spawn().expect("cannot start sway");
         let mut sway = Sway {
             child,
+            outputs,
             dir,
             display: String::new(),
             ipc: PathBuf::new(),
@@ -157,7 +174,7 @@ impl Sway {
         self.windows().iter().any(|(id, f)| id == app_id && *f)
     }
 
-    /// The screen, as RGB pixels.
+    /// The screen (every output, side by side), as RGB pixels.
     fn screenshot(&self) -> Vec<u8> {
         let out = self
             .client("grim")
@@ -181,8 +198,9 @@ impl Sway {
         let pixels = ppm[start..].to_vec();
         assert_eq!(
             pixels.len(),
-            WIDTH * HEIGHT * 3,
-            "not a {WIDTH}x{HEIGHT} screen"
+            self.outputs * WIDTH * HEIGHT * 3,
+            "not {} {WIDTH}x{HEIGHT} outputs",
+            self.outputs
         );
         pixels
     }
@@ -293,6 +311,10 @@ struct Popup {
 
 impl Popup {
     fn start(sway: &Sway, severity: &str, envs: &[(&str, &str)]) -> Popup {
+        Popup::start_json(sway, &request(severity, "Fire drill now"), envs)
+    }
+
+    fn start_json(sway: &Sway, request: &str, envs: &[(&str, &str)]) -> Popup {
         let mut c = sway.client(bin("herald-popup"));
         c.envs(envs.iter().copied())
             .stdin(Stdio::piped())
@@ -300,9 +322,7 @@ impl Popup {
             .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        stdin
-            .write_all(request(severity, "Fire drill now").as_bytes())
-            .unwrap();
+        stdin.write_all(request.as_bytes()).unwrap();
         stdin.flush().unwrap();
         let (tx, said) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
@@ -620,4 +640,79 @@ fn without_the_overlay_layer_a_critical_notification_raises_the_popup() {
         dunstctl(&["count", "displayed"]) == "0"
     });
     drop(dunst);
+}
+
+/// The dark around a fullscreen message's card (popup/src/gtk_popup/style.css).
+const COVER: [u8; 3] = [0x20, 0x21, 0x24];
+
+/// How many pixels of `colour` output `n` (0-based) of a screenshot of
+/// `outputs` side by side shows.
+fn on_output(pixels: &[u8], outputs: usize, n: usize, colour: [u8; 3]) -> usize {
+    pixels
+        .chunks_exact(3)
+        .enumerate()
+        .filter(|(i, p)| (i % (outputs * WIDTH)) / WIDTH == n && *p == colour)
+        .count()
+}
+
+/// A fullscreen alert that asks for an answer, on two outputs: each is
+/// covered by an overlay surface, the card (its red banner) on the first
+/// only; Escape leaves it there, an answer ends it. The same alert not
+/// fullscreen leaves the second output as it was.
+#[test]
+fn a_fullscreen_alert_covers_both_outputs_until_it_is_answered() {
+    let _one = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let sway = Sway::start_with(2);
+    let area = WIDTH * HEIGHT;
+    let before = sway.screenshot();
+    assert_eq!(on_output(&before, 2, 1, COVER), 0);
+
+    let fullscreen = request("alert", "Roll call").replacen(
+        '{',
+        r#"{"fullscreen":true,"answers":["I am safe","I need help"],"#,
+        1,
+    );
+    let popup = Popup::start_json(&sway, &fullscreen, &[("HERALD_POPUP_DEBUG_LAYOUT", "1")]);
+    popup.wait_said("monitors 2");
+    popup.wait_said("placed: layer-shell");
+    let mut shot = Vec::new();
+    wait_for("both outputs covered", Duration::from_secs(20), || {
+        shot = sway.screenshot();
+        on_output(&shot, 2, 0, COVER) > area / 2 && on_output(&shot, 2, 1, COVER) == area
+    });
+    assert!(
+        on_output(&shot, 2, 0, ALERT_RED) > 5000,
+        "no card on the first output"
+    );
+    assert_eq!(
+        on_output(&shot, 2, 1, ALERT_RED),
+        0,
+        "a card on the second output"
+    );
+
+    sway.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        on_output(&sway.screenshot(), 2, 1, COVER),
+        area,
+        "Escape uncovered a message that asks for an answer"
+    );
+    sway.keys(&["Tab", "Return"]);
+    assert_eq!(popup.answer(), "answer 2");
+
+    let plain = Popup::start(&sway, "alert", &[]);
+    plain.wait_said("placed: layer-shell");
+    wait_for("the plain alert on screen", Duration::from_secs(20), || {
+        shot = sway.screenshot();
+        on_output(&shot, 2, 0, ALERT_RED) > 5000
+    });
+    assert_eq!(
+        on_output(&shot, 2, 1, COVER),
+        0,
+        "a plain alert covered the second output"
+    );
+    sway.keys(&["Escape"]);
+    assert_eq!(plain.answer(), "cancelled");
 }

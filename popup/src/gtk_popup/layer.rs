@@ -35,11 +35,23 @@ impl Placement {
     }
 }
 
+/// What a window is for, which decides its anchors and its keyboard.
+#[derive(Clone, Copy)]
+pub enum Role<'a> {
+    /// The popup, centred (an alert) or in the bottom-right corner.
+    Popup(Severity),
+    /// A fullscreen message's card: it covers `monitor` and holds the
+    /// keyboard.
+    Card(&'a gtk::gdk::Monitor),
+    /// The dark cover of another monitor, which never takes the keyboard.
+    Cover(&'a gtk::gdk::Monitor),
+}
+
 /// Puts the window on the overlay layer where that is possible. Must run
 /// before the window is realized: the layer surface replaces the ordinary
 /// one. `HERALD_POPUP_LAYER_SHELL=0` keeps an ordinary window even where
 /// the layer exists (what a GNOME session gets, for the tests).
-pub fn put(window: &gtk::Window, severity: Severity) -> Placement {
+pub fn put(window: &gtk::Window, role: Role) -> Placement {
     let wayland =
         gtk::gdk::Display::default().is_some_and(|d| d.type_().name() == "GdkWaylandDisplay");
     if !wayland {
@@ -52,6 +64,26 @@ pub fn put(window: &gtk::Window, severity: Severity) -> Placement {
     window.init_layer_shell();
     window.set_layer(Layer::Overlay);
     window.set_namespace("herald-popup");
+    match role {
+        Role::Popup(severity) => popup(window, severity),
+        Role::Card(monitor) | Role::Cover(monitor) => {
+            window.set_monitor(monitor);
+            for edge in [Edge::Top, Edge::Bottom, Edge::Left, Edge::Right] {
+                window.set_anchor(edge, true);
+            }
+            // Over the panels too: the whole monitor.
+            window.set_exclusive_zone(-1);
+            window.set_keyboard_mode(if matches!(role, Role::Card(_)) {
+                KeyboardMode::Exclusive
+            } else {
+                KeyboardMode::None
+            });
+        }
+    }
+    Placement::LayerShell
+}
+
+fn popup(window: &gtk::Window, severity: Severity) {
     // An alert holds the keyboard until it is answered, as a modal dialog
     // would; a warning or a notice takes the focus when it comes but lets
     // the user click back to their work.
@@ -68,5 +100,4 @@ pub fn put(window: &gtk::Window, severity: Severity) -> Placement {
             window.set_layer_shell_margin(edge, MARGIN);
         }
     }
-    Placement::LayerShell
 }

@@ -3,18 +3,24 @@
 //! nothing in it can load or run; the window fits its text up to a share
 //! of the screen, then the body scrolls.
 //!
-//! Keyboard: the read button has the focus and is the default (Enter or
-//! Space), Tab reaches the links and comes back to it, Escape and the
-//! close box cancel, Page Up and Page Down scroll the body.
+//! Keyboard: the read button (or the first answer) has the focus and is
+//! the default (Enter or Space), Tab reaches the other answers and the
+//! links and comes back to it, Escape and the close box cancel (but for a
+//! fullscreen message that asks for an answer), Page Up and Page Down
+//! scroll the body. A fullscreen message covers every monitor (`cover`);
+//! an alert that rings plays the desktop's warning sound (`sound`).
 
+mod answers;
 mod bidi;
 mod body;
 mod control;
+mod cover;
 mod debug;
 mod layer;
 mod logo;
 mod place;
 mod sign;
+mod sound;
 mod window;
 
 use std::cell::Cell;
@@ -32,11 +38,24 @@ pub fn show(req: &PopupRequest) -> Result<()> {
     gtk::init().map_err(|e| anyhow!("cannot open a window (is there a display?): {e}"))?;
     let end = Rc::new(End::default());
     let popup = window::build(req, &end)?;
-    let placed = layer::put(&popup.window, req.severity);
-    place::fit_and_place(&popup, req.severity, placed == layer::Placement::LayerShell);
+    let (placed, covers) = if req.fullscreen {
+        cover::spread(&popup)
+    } else {
+        let placed = layer::put(&popup.window, layer::Role::Popup(req.severity));
+        place::fit_and_place(&popup, req.severity, placed == layer::Placement::LayerShell);
+        (placed, Vec::new())
+    };
+    if req.ring {
+        sound::ring_when_mapped(&popup.window);
+    }
     watch_parent(&end);
     trace_first_frame(&popup.window);
     control::listen(&popup.window);
+    // The covers first: the card's window comes last, on top, with the
+    // keyboard.
+    for c in &covers {
+        c.show_all();
+    }
     popup.window.show_all();
     popup.window.present();
     // The agent reads it: an ordinary Wayland window may be behind others,

@@ -59,7 +59,7 @@ fn work_area() -> Option<gdk::Rectangle> {
 /// than `MIN_BODY` when it has that much to show. The window is not
 /// resizable, so GTK gives it its minimum size: the body's minimum is the
 /// height it gets.
-fn fit(popup: &Popup, area: &gdk::Rectangle) {
+pub fn fit(popup: &Popup, area: &gdk::Rectangle) {
     let max = (f64::from(area.height()) * MAX_SHARE) as i32;
     let around: i32 = popup
         .around

@@ -1,5 +1,5 @@
 //! The window around the body: the severity banner, the title, the sender
-//! and validity lines and the one button, styled as the web page was
+//! and validity lines and the answer buttons, styled as the web page was
 //! (`herald_views::popup::page`), with a frame that only moves and closes.
 
 use std::rc::Rc;
@@ -13,7 +13,7 @@ use gtk::{gdk, glib, pango};
 use herald_protocol::Severity;
 use herald_views::popup::{Outcome, PopupRequest, PopupText};
 
-use super::{bidi, body, logo, sign, End};
+use super::{answers, bidi, body, logo, sign, End};
 
 /// The window's width in logical pixels, as the web popup had it.
 pub const WIDTH: i32 = 460;
@@ -48,7 +48,14 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
     window.set_resizable(false);
     window.set_keep_above(true);
     window.set_icon_list(&logo::icons());
-    window.connect_realize(fixed_frame);
+    if req.fullscreen {
+        // The window is the dark cover of its monitor, the message a card
+        // in its middle (`cover`): no frame.
+        window.set_decorated(false);
+        window.style_context().add_class("fullscreen");
+    } else {
+        window.connect_realize(fixed_frame);
+    }
     if let Some(a) = window.accessible() {
         a.set_name(&text.name());
         // As a message dialog is: a screen reader then reads the text in
@@ -63,10 +70,15 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
     let title = title(&text.title);
     title.set_direction(bidi::of(&text.title).unwrap_or(direction));
     let (scroller, body) = body::build(&req.body_markdown, direction);
-    let (footer, button, outcome) = footer(&text);
+    let (footer, answers) = footer(req, &text);
 
     let root = gtk::Box::new(gtk::Orientation::Vertical, 0);
     root.set_size_request(WIDTH, -1);
+    root.style_context().add_class("card");
+    if req.fullscreen {
+        root.set_halign(gtk::Align::Center);
+        root.set_valign(gtk::Align::Center);
+    }
     root.add(&banner);
     root.add(&title);
     root.add(&scroller);
@@ -75,18 +87,28 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
     // Hidden widgets measure as nothing: shown now, they can be measured
     // before the window is.
     root.show_all();
+    answers.fit(WIDTH - 2 * SIDE);
 
-    button.set_can_default(true);
-    button.grab_default();
-    button.grab_focus();
-    let on_click = Rc::clone(end);
-    button.connect_clicked(move |_| on_click.answer(outcome));
+    for (i, (button, outcome)) in answers.buttons.iter().enumerate() {
+        if i == 0 {
+            button.set_can_default(true);
+            button.grab_default();
+            button.grab_focus();
+        }
+        let on_click = Rc::clone(end);
+        let outcome = *outcome;
+        button.connect_clicked(move |_| on_click.answer(outcome));
+    }
+    let cancellable = req.cancellable();
     let on_close = Rc::clone(end);
     window.connect_delete_event(move |_, _| {
-        on_close.answer(Outcome::Cancelled);
+        // A fullscreen message that asks for an answer waits for one.
+        if cancellable {
+            on_close.answer(Outcome::Cancelled);
+        }
         glib::Propagation::Stop
     });
-    keys(&window, end, scroller.vadjustment());
+    keys(&window, end, cancellable, scroller.vadjustment());
 
     Ok(Popup {
         window,
@@ -96,15 +118,17 @@ pub fn build(req: &PopupRequest, end: &Rc<End>) -> Result<Popup> {
     })
 }
 
-/// Escape cancels; Enter and Space press the focused button; the page keys scroll the body wherever the focus is,
+/// Escape cancels, if the message may be cancelled; Enter and Space press the focused button; the page keys scroll the body wherever the focus is,
 /// and with the focus on the button (where they would do nothing) so do
 /// the arrows, Home and End. In a label those move its cursor, as usual.
-fn keys(window: &gtk::Window, end: &Rc<End>, body: gtk::Adjustment) {
+fn keys(window: &gtk::Window, end: &Rc<End>, cancellable: bool, body: gtk::Adjustment) {
     let end = Rc::clone(end);
     window.connect_key_press_event(move |w, e| {
         let k = e.keyval();
         if k == key::Escape {
-            end.answer(Outcome::Cancelled);
+            if cancellable {
+                end.answer(Outcome::Cancelled);
+            }
             return glib::Propagation::Stop;
         }
         let on_button = || w.focused_widget().is_some_and(|f| f.is::<gtk::Button>());
@@ -196,9 +220,8 @@ fn title(title: &str) -> gtk::Label {
     label
 }
 
-/// The sender, the validity and the button; returns the button and what it
-/// answers.
-fn footer(text: &PopupText) -> (gtk::Box, gtk::Button, Outcome) {
+/// The sender, the validity and the answer buttons.
+fn footer(req: &PopupRequest, text: &PopupText) -> (gtk::Box, answers::Answers) {
     let footer = gtk::Box::new(gtk::Orientation::Vertical, 4);
     footer.style_context().add_class("footer");
     for (line, lines) in [(&text.from_line, FROM_LINES), (&text.valid_line, 1)] {
@@ -212,18 +235,9 @@ fn footer(text: &PopupText) -> (gtk::Box, gtk::Button, Outcome) {
         label.set_widget_name("meta");
         footer.add(&label);
     }
-    // Shown again from the history, it only closes, and closing is what
-    // it answers: nothing to acknowledge.
-    let (label, outcome) = match &text.read_label {
-        Some(read) => (read.as_str(), Outcome::Read),
-        None => (text.close_label.as_str(), Outcome::Cancelled),
-    };
-    let button = gtk::Button::with_label(label);
-    button.style_context().add_class("answer");
-    button.set_halign(gtk::Align::Start);
-    button.set_margin_top(5);
-    footer.add(&button);
-    (footer, button, outcome)
+    let answers = answers::build(req, text);
+    footer.add(&answers.row);
+    (footer, answers)
 }
 
 /// A label that wraps anywhere it must, left-aligned, and asks for no
