@@ -343,19 +343,24 @@ fn a_message_in_two_languages_asks_for_answers_and_its_report_shows_them() {
     assert_eq!(m["sound"], "alert", "{m}");
     assert!(m.get("display").is_none(), "not asked for fullscreen: {m}");
 
-    // ann answers 1 reading English, bob 2 reading French; cid does not.
-    for (token, host, answer, lang) in
-        [(&tokens[0], "pc-1", 1, "en"), (&tokens[1], "pc-2", 2, "fr")]
-    {
-        let batch = serde_json::json!({
-            "host": host,
-            "receipts": [{
-                "message_id": id, "revision": 1, "kind": "answered",
-                "at": "2026-01-01T10:00:00Z", "answer": answer, "lang": lang,
-            }],
-        });
-        let (status, got) = call(&server, token, "POST", "/api/v1/receipts", Some(&batch));
-        assert_eq!((status, &got["recorded"]), (200, &Value::from(1)), "{got}");
+    // ann answers 1 on a desktop in English, bob 2 on one in French, each
+    // with a real agent; cid does not answer.
+    for (token, host, answer, locale) in [
+        (&tokens[0], "pc-1", "1", "en_GB.UTF-8"),
+        (&tokens[1], "pc-2", "2", "fr_FR.UTF-8"),
+    ] {
+        let mut agent = Agent::new(&server.url, token, host);
+        for (k, v) in [
+            ("LANG", locale),
+            ("LANGUAGE", ""),
+            ("LC_ALL", ""),
+            ("LC_MESSAGES", ""),
+        ] {
+            agent.env.push((k.into(), v.into()));
+        }
+        agent.sync();
+        agent.ok(&["ack", &id, "--answer", answer]);
+        agent.sync();
     }
 
     let seen = browser.run("answers", &[("HERALD_MESSAGE", &id)]);
