@@ -209,3 +209,48 @@ pub fn report(buttons: &[Button]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_first_letter_no_other_label_shares_is_the_accelerator() {
+        let labels = strings(&["I am safe", "i need help", "Not on site", "« Élan »", "R&D"]);
+        assert_eq!(
+            accelerated(&labels),
+            [
+                "I am safe",
+                "i need help",
+                "&Not on site",
+                "« &Élan »",
+                "&R&&D"
+            ]
+        );
+        assert_eq!(shown("&R&&D"), "R&D");
+        assert_eq!(shown("« &Élan »"), "« Élan »");
+    }
+
+    #[test]
+    fn buttons_wrap_to_rows_of_one_height() {
+        let (r, h) = flow(&[(200, 32), (200, 40), (120, 32)], 426, 8);
+        let at = |i: usize| {
+            (
+                r[i].left,
+                r[i].top,
+                r[i].right - r[i].left,
+                r[i].bottom - r[i].top,
+            )
+        };
+        assert_eq!(
+            (at(0), at(1), at(2)),
+            ((0, 0, 200, 40), (208, 0, 200, 40), (0, 48, 120, 40))
+        );
+        assert_eq!(h, 88);
+        assert_eq!(flow(&[], 426, 8).1, 0);
+    }
+}

@@ -79,3 +79,28 @@ pub fn geometry(r: &RECT) -> String {
         r.top
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_card_is_centred_on_the_primary_monitor() {
+        let rect = |left, top, right, bottom| RECT {
+            left,
+            top,
+            right,
+            bottom,
+        };
+        // A second monitor left of the primary one: the window starts at
+        // -1920, and the card is 1920 pixels further right in it.
+        let screen = rect(-1920, 0, 1280, 1080);
+        let primary = rect(0, 0, 1280, 800);
+        assert_eq!(
+            card_origin(&screen, &primary, (460, 300)),
+            (1920 + 410, 250)
+        );
+        // Taller than the monitor: from its top.
+        assert_eq!(card_origin(&screen, &primary, (460, 900)).1, 0);
+    }
+}
