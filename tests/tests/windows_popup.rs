@@ -3,8 +3,9 @@
 //! banner's colour on screen, the body's RichEdit control read back (the
 //! bold run, the link marked with its text and target), a click on the
 //! link, the window's height for a short and a long body, the window at
-//! 200 %, the popup closing when the process it watches ends, and the
-//! user's language.
+//! 200 %, the popup closing when the process it watches ends, the
+//! user's language, the answers' buttons, and a fullscreen alert that
+//! rings.
 //!
 //! `HERALD_POPUP_DEBUG_LAYOUT=1` makes the popup print what its window
 //! and its control hold, read from them, on standard error.
@@ -324,4 +325,160 @@ fn the_popup_speaks_the_users_language_and_enter_reads_it() {
     wait_no_window("Alerte - Exercice incendie");
     let (code, out) = popup.end();
     assert_eq!((code, out.as_str()), (Some(0), "read\n"));
+}
+
+/// `request` with more of the message's fields.
+fn request_with(severity: &str, title: &str, body: &str, extra: serde_json::Value) -> String {
+    let mut r: serde_json::Value = serde_json::from_str(&request(severity, title, body)).unwrap();
+    for (k, v) in extra.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    r.to_string()
+}
+
+/// "herald-popup: answer 2 "I need help" 120x32+520+600 default" as
+/// (label, [w, h, x, y], default).
+fn answer_line(line: &str) -> (String, Vec<i32>, bool) {
+    let (_, rest) = line.split_once('"').unwrap();
+    let (label, rest) = rest.rsplit_once('"').unwrap();
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    (
+        label.to_owned(),
+        geometry(words[0]),
+        words.get(1) == Some(&"default"),
+    )
+}
+
+fn answer_lines(popup: &Popup, n: usize) -> Vec<(String, Vec<i32>, bool)> {
+    popup.line(&format!("herald-popup: answer {n} "));
+    (1..=n)
+        .map(|k| answer_line(&popup.line(&format!("herald-popup: answer {k} "))))
+        .collect()
+}
+
+#[test]
+fn a_popup_with_answers_has_a_button_each_and_tab_then_enter_answers_the_second() {
+    let Some(_turn) = turn() else { return };
+    let popup = Popup::start(
+        &request_with(
+            "alert",
+            "Roll call",
+            "Where are you?",
+            serde_json::json!({"answers": ["I am safe", "I need help", "Not on site"]}),
+        ),
+        &[],
+    );
+    let w = wait_window("Alert - Roll call");
+    let buttons = answer_lines(&popup, 3);
+    // In order, read back from the controls; "I" starts two of them, so
+    // only the third has an accelerator. The first is the default.
+    let labels: Vec<&str> = buttons.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(labels, ["I am safe", "I need help", "&Not on site"]);
+    let defaults: Vec<bool> = buttons.iter().map(|b| b.2).collect();
+    assert_eq!(defaults, [true, false, false]);
+    // Short labels: one row, left to right.
+    let (a, b, c) = (&buttons[0].1, &buttons[1].1, &buttons[2].1);
+    assert!(a[3] == b[3] && b[3] == c[3], "{buttons:?}");
+    assert!(a[2] + a[0] <= b[2] && b[2] + b[0] <= c[2], "{buttons:?}");
+    let said = popup.said();
+    assert!(!said.contains("herald-popup: button "), "{said}");
+    assert!(!said.contains("herald-popup: rang"), "{said}");
+
+    // The first button has the focus; Tab moves to the second, Enter
+    // presses it.
+    herald_e2e::press(&w, &["Tab", "Return"]);
+    wait_no_window("Alert - Roll call");
+    let (code, out) = popup.end();
+    assert_eq!((code, out.as_str()), (Some(0), "answer 2\n"));
+}
+
+#[test]
+fn a_fullscreen_alert_covers_the_screen_rings_and_waits_for_an_answer() {
+    let Some(_turn) = turn() else { return };
+    let mut popup = Popup::start(
+        &request_with(
+            "alert",
+            "Evacuation",
+            "Leave the building **now**.",
+            serde_json::json!({
+                "answers": [
+                    "Evacuating by the north stairs",
+                    "Sheltering in the meeting room",
+                    "I need help",
+                    "Not on site",
+                ],
+                "fullscreen": true,
+                "ring": true,
+            }),
+        ),
+        &[],
+    );
+    let w = wait_window("Alert - Evacuation");
+    popup.line("herald-popup: rang");
+
+    // The window covers the whole X screen: what the popup says of it and
+    // what X says.
+    let full = popup.line("herald-popup: fullscreen ");
+    let words: Vec<&str> = full.split_whitespace().collect();
+    let (window, screen, card) = (geometry(words[3]), geometry(words[6]), geometry(words[8]));
+    let display = xdotool(&["getdisplaygeometry"]);
+    let display: Vec<i32> = display
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(window, screen, "{full}");
+    assert_eq!(window, vec![display[0], display[1], 0, 0], "{full}");
+    let x_geometry = xdotool(&["getwindowgeometry", &w]);
+    assert!(
+        x_geometry.contains(&format!("Geometry: {}x{}", display[0], display[1])),
+        "{x_geometry}"
+    );
+    // The card in the middle of it, the backdrop around.
+    let centre = |at: i32, size: i32| at + size / 2;
+    assert!(
+        (centre(card[2], card[0]) - display[0] / 2).abs() <= 1,
+        "{full}"
+    );
+    assert!(
+        (centre(card[3], card[1]) - display[1] / 2).abs() <= 1,
+        "{full}"
+    );
+    wait_for("the backdrop and the banner", SECS, || {
+        let px = wine::window_pixels(&w);
+        px.len() == (display[0] * display[1]) as usize
+            && px.contains(&ALERT_RED)
+            && px.contains(&[0x1c, 0x1c, 0x20])
+    });
+
+    // Long labels wrap to a second row; each has its accelerator.
+    let buttons = answer_lines(&popup, 4);
+    let labels: Vec<&str> = buttons.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "&Evacuating by the north stairs",
+            "&Sheltering in the meeting room",
+            "&I need help",
+            "&Not on site"
+        ]
+    );
+    let tops: std::collections::BTreeSet<i32> = buttons.iter().map(|b| b.1[3]).collect();
+    assert!(tops.len() >= 2, "{buttons:?}");
+    for b in &buttons {
+        assert!(
+            b.1[2] >= card[2] && b.1[2] + b.1[0] <= card[2] + card[0],
+            "{buttons:?}"
+        );
+    }
+
+    // Neither Escape nor Alt+F4 close a message that waits for an answer.
+    herald_e2e::press(&w, &["Escape", "alt+F4"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(herald_e2e::windows_titled("Alert - Evacuation").len(), 1);
+    assert!(popup.child.try_wait().unwrap().is_none());
+    // Alt and the underlined letter answer.
+    herald_e2e::press(&w, &["alt+i"]);
+    wait_no_window("Alert - Evacuation");
+    let (code, out) = popup.end();
+    assert_eq!((code, out.as_str()), (Some(0), "answer 3\n"));
 }

@@ -16,6 +16,7 @@ use windows_sys::Win32::UI::WindowsAndMessaging::{
     SystemParametersInfoW, NONCLIENTMETRICSW, SPI_GETNONCLIENTMETRICS,
 };
 
+use super::buttons::MAX as MAX_BUTTONS;
 use super::dpi::{self, scale};
 
 /// The window's inside width in logical pixels, as the GTK popup has it.
@@ -91,6 +92,8 @@ fn message_font() -> LOGFONTW {
 /// Where everything goes, in the window's client pixels.
 #[derive(Clone, Copy, Default)]
 pub struct Layout {
+    /// The card: the whole window, or its middle when it is fullscreen.
+    pub card: RECT,
     pub width: i32,
     pub height: i32,
     pub banner: i32,
@@ -100,7 +103,29 @@ pub struct Layout {
     pub rule: i32,
     pub from: RECT,
     pub valid: RECT,
-    pub button: RECT,
+    /// The buttons', in order; those past the last button are empty.
+    pub buttons: [RECT; MAX_BUTTONS],
+}
+
+impl Layout {
+    /// The same layout with the card at (x, y).
+    pub fn at(mut self, x: i32, y: i32) -> Layout {
+        let shift = |r: &mut RECT| {
+            r.left += x;
+            r.right += x;
+            r.top += y;
+            r.bottom += y;
+        };
+        for r in [&mut self.card, &mut self.title, &mut self.body]
+            .into_iter()
+            .chain([&mut self.from, &mut self.valid])
+            .chain(self.buttons.iter_mut())
+        {
+            shift(r);
+        }
+        self.rule += y;
+        self
+    }
 }
 
 /// What the layout needs to know of the texts around the body.
@@ -108,7 +133,8 @@ pub struct Texts<'a> {
     pub title: &'a str,
     pub from: &'a str,
     pub valid: &'a str,
-    pub button: &'a str,
+    /// The buttons' labels as drawn (no accelerator marks).
+    pub buttons: &'a [String],
 }
 
 /// Lays the window out at `dpi` for a body that wants `wanted` pixels and
@@ -129,15 +155,25 @@ pub fn compute(
     let title_h = m.height(fonts.title, texts.title, inner, TITLE_LINES);
     let from_h = m.height(fonts.meta, texts.from, inner, FROM_LINES);
     let valid_h = m.height(fonts.meta, texts.valid, inner, 1);
-    let (label_w, label_h) = m.line(fonts.text, &texts.button.replace('&', ""));
+    let mut sizes = [(0, 0); MAX_BUTTONS];
+    let count = texts.buttons.len().min(MAX_BUTTONS);
+    for (size, label) in sizes.iter_mut().zip(texts.buttons) {
+        let (w, h) = m.line(fonts.text, label);
+        *size = if w + s(32) <= inner {
+            ((w + s(32)).max(s(120)), (h + s(14)).max(s(32)))
+        } else {
+            // Too long for one line: the whole width, wrapped.
+            let h = m.height(fonts.text, label, inner - s(32), 4);
+            (inner, (h + s(14)).max(s(32)))
+        };
+    }
     drop(m);
-    let button_w = (label_w + s(32)).max(s(120)).min(inner);
-    let button_h = (label_h + s(14)).max(s(32));
+    let (mut buttons, buttons_h) = super::buttons::flow(&sizes[..count], inner, s(8));
 
     let title_top = banner + s(8);
     let body_top = title_top + title_h + s(8);
     // Below the body: a gap, the rule, the footer's lines and button.
-    let footer = s(4) + 1 + s(8) + from_h + s(4) + valid_h + s(9) + button_h + s(14);
+    let footer = s(4) + 1 + s(8) + from_h + s(4) + valid_h + s(9) + buttons_h + s(14);
     let around = body_top + footer;
     let body_h = wanted.min((max_height - around).max(s(MIN_BODY)));
 
@@ -151,17 +187,30 @@ pub fn compute(
     let rule = body_top + body_h + s(4);
     let from = rect(rule + 1 + s(8), inner, from_h);
     let valid = rect(from.bottom + s(4), inner, valid_h);
-    let button = rect(valid.bottom + s(9), button_w, button_h);
+    let buttons_top = valid.bottom + s(9);
+    for b in buttons.iter_mut().take(count) {
+        b.left += left;
+        b.right += left;
+        b.top += buttons_top;
+        b.bottom += buttons_top;
+    }
+    let height = buttons_top + buttons_h + s(14);
     Layout {
+        card: RECT {
+            left: 0,
+            top: 0,
+            right: width,
+            bottom: height,
+        },
         width,
-        height: button.bottom + s(14),
+        height,
         banner,
         title: rect(title_top, inner, title_h),
         body: rect(body_top, inner, body_h),
         rule,
         from,
         valid,
-        button,
+        buttons,
     }
 }
 

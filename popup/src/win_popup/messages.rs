@@ -1,6 +1,7 @@
-//! The window procedure: the button's and the close box's answers, the
-//! body's notifications (its height, a click on a link), the colours of
-//! the static controls, painting, a change of DPI, and the agent's end.
+//! The window procedure: the buttons' and the close box's answers, the
+//! default button, the body's notifications (its height, a click on a
+//! link), the colours of the static controls, painting, a change of DPI
+//! or of the monitors, and the agent's end.
 
 use herald_views::popup::Outcome;
 use windows_sys::Win32::Foundation::{HWND, LPARAM, LRESULT, RECT, WPARAM};
@@ -10,14 +11,15 @@ use windows_sys::Win32::Graphics::Gdi::{
 };
 use windows_sys::Win32::UI::Controls::NMHDR;
 use windows_sys::Win32::UI::WindowsAndMessaging::{
-    DefWindowProcW, PostQuitMessage, SetWindowPos, DC_HASDEFID, DM_GETDEFID, IDCANCEL, IDOK,
+    DefWindowProcW, PostQuitMessage, SetWindowPos, DC_HASDEFID, DM_GETDEFID, DM_SETDEFID, IDCANCEL,
     SWP_NOACTIVATE, SWP_NOZORDER, WM_CLOSE, WM_COMMAND, WM_CTLCOLORBTN, WM_CTLCOLORSTATIC,
-    WM_DESTROY, WM_DPICHANGED, WM_LBUTTONUP, WM_NOTIFY, WM_PAINT,
+    WM_DESTROY, WM_DISPLAYCHANGE, WM_DPICHANGED, WM_ERASEBKGND, WM_LBUTTONUP, WM_NOTIFY, WM_PAINT,
 };
 
+use super::buttons;
 use super::layout::Fonts;
 use super::richedit::{self, EnLink, ReqResize};
-use super::window::{relayout, set_fonts};
+use super::window::{cover, relayout, set_fonts};
 use super::{paint, with, Popup, WM_ORPHANED};
 
 /// `HERALD_POPUP_DEBUG_LAYOUT=1`: the tests' report on standard error.
@@ -32,6 +34,13 @@ fn dpi_changed(p: &Popup, dpi: u32, suggested: &RECT) {
     let fonts = Fonts::new(dpi);
     set_fonts(&p.controls, &fonts);
     p.fonts.replace(fonts).delete();
+    if p.req.fullscreen {
+        // Still over every monitor, whatever Windows suggests.
+        cover(p);
+        // SAFETY: our window.
+        unsafe { InvalidateRect(p.hwnd, std::ptr::null(), 1) };
+        return;
+    }
     let (w, h) = relayout(p);
     // SAFETY: our window.
     unsafe {
@@ -66,16 +75,25 @@ unsafe fn handle(p: &Popup, msg: u32, wparam: WPARAM, lparam: LPARAM) -> Option<
     match msg {
         WM_COMMAND => {
             let id = (wparam & 0xffff) as i32;
-            if id == IDOK && p.controls.button_id == IDOK {
-                p.finish(Outcome::Read);
-            } else if id == IDCANCEL {
-                p.finish(Outcome::Cancelled);
+            match buttons::outcome(&p.controls.buttons, id) {
+                Some(o) => p.finish(o),
+                // The dialog manager's Cancel, where no button says so.
+                None if id == IDCANCEL && p.req.cancellable() => p.finish(Outcome::Cancelled),
+                None => {}
             }
             Some(0)
         }
-        // Enter answers with the one button, wherever the dialog manager
-        // would look for a default.
-        DM_GETDEFID => Some(((DC_HASDEFID as isize) << 16) | p.controls.button_id as isize),
+        // Enter answers with the default button, wherever the dialog
+        // manager would look for one; it moves with the focus.
+        DM_GETDEFID => Some(((DC_HASDEFID as isize) << 16) | p.default_id.get() as isize),
+        DM_SETDEFID => {
+            let id = wparam as i32;
+            if buttons::outcome(&p.controls.buttons, id).is_some() {
+                p.default_id.set(id);
+                buttons::set_default(&p.controls.buttons, id);
+            }
+            Some(1)
+        }
         WM_NOTIFY => {
             let header = &*(lparam as *const NMHDR);
             if header.hwndFrom != p.controls.body {
@@ -121,13 +139,24 @@ unsafe fn handle(p: &Popup, msg: u32, wparam: WPARAM, lparam: LPARAM) -> Option<
             paint::paint(p);
             Some(0)
         }
+        // Fullscreen, WM_PAINT covers every pixel: no white flash first.
+        WM_ERASEBKGND if p.req.fullscreen => Some(1),
+        WM_DISPLAYCHANGE if p.req.fullscreen => {
+            cover(p);
+            InvalidateRect(p.hwnd, std::ptr::null(), 1);
+            Some(0)
+        }
         WM_DPICHANGED => {
             let suggested = *(lparam as *const RECT);
             dpi_changed(p, (wparam & 0xffff) as u32, &suggested);
             Some(0)
         }
+        // The close box, Alt+F4, the task bar's Close: a fullscreen
+        // message that asks for an answer waits for one.
         WM_CLOSE => {
-            p.finish(Outcome::Cancelled);
+            if p.req.cancellable() {
+                p.finish(Outcome::Cancelled);
+            }
             Some(0)
         }
         WM_ORPHANED => {

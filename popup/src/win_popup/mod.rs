@@ -1,23 +1,30 @@
 //! The popup on Windows: a native Win32 window, no web engine. A severity
 //! banner, the title, the body in a read-only RichEdit control (the
 //! message's block model as RTF: headings, bold, lists, quotes, links that
-//! open outside), the sender and validity, and one button. The window fits
-//! its text up to a share of the work area, then the body scrolls; it
-//! follows the DPI of the monitor it is on.
+//! open outside), the sender and validity, and the read button or one
+//! button per answer. The window fits its text up to a share of the work
+//! area, then the body scrolls; it follows the DPI of the monitor it is
+//! on. A fullscreen message covers every monitor (`fullscreen`); an alert
+//! may ring once as it appears.
 //!
-//! Keyboard: the read button has the focus and is the default (Enter or
-//! Space), Alt and its underlined letter read, Tab reaches the body and
-//! comes back, Enter on a link in the body opens it, Escape and the close
-//! box cancel, Page Up and Page Down scroll the body wherever the focus is.
+//! Keyboard: the first button has the focus and is the default (Enter or
+//! Space), Alt and an underlined letter press that button, Tab moves
+//! among the buttons and the body, Enter presses the focused button or
+//! opens the link under the caret in the body, Escape and the close box
+//! cancel (unless a fullscreen message waits for an answer), Page Up and
+//! Page Down scroll the body wherever the focus is.
 // Win32 has no safe binding: every call in these modules is FFI on
 // windows this module made itself, on its one thread, with UTF-16
 // strings and structures it keeps alive for the duration of each call.
 #![allow(unsafe_code)]
 
+mod buttons;
 mod dpi;
+mod fullscreen;
 mod layout;
 mod messages;
 mod paint;
+mod report;
 mod richedit;
 mod window;
 
@@ -27,6 +34,7 @@ use anyhow::{bail, Result};
 use herald_views::body::RichLink;
 use herald_views::popup::{Outcome, PopupRequest, PopupText};
 use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, HWND};
+use windows_sys::Win32::System::Diagnostics::Debug::MessageBeep;
 use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
 use windows_sys::Win32::System::Threading::{
     OpenProcess, WaitForSingleObject, INFINITE, PROCESS_SYNCHRONIZE,
@@ -37,8 +45,9 @@ use windows_sys::Win32::UI::Input::KeyboardAndMouse::{
 };
 use windows_sys::Win32::UI::WindowsAndMessaging::{
     CreateWindowExW, DestroyWindow, DispatchMessageW, GetMessageW, GetNextDlgTabItem,
-    IsDialogMessageW, PostMessageW, SendMessageW, TranslateMessage, MSG, SB_BOTTOM, SB_LINEDOWN,
-    SB_LINEUP, SB_PAGEDOWN, SB_PAGEUP, SB_TOP, WINDOW_STYLE, WM_APP, WM_KEYDOWN, WM_VSCROLL,
+    IsDialogMessageW, PostMessageW, SendMessageW, TranslateMessage, MB_ICONEXCLAMATION, MSG,
+    SB_BOTTOM, SB_LINEDOWN, SB_LINEUP, SB_PAGEDOWN, SB_PAGEUP, SB_TOP, WINDOW_STYLE, WM_APP,
+    WM_KEYDOWN, WM_VSCROLL,
 };
 
 /// Posted by the thread that watches the agent, when it is gone.
@@ -59,6 +68,8 @@ pub struct Popup {
     pub layout: Cell<layout::Layout>,
     /// The body's height for all its text, from EN_REQUESTRESIZE.
     pub wanted: Cell<i32>,
+    /// The button Enter presses when the focus is on none (DM_GETDEFID).
+    pub default_id: Cell<i32>,
     outcome: Cell<Option<Outcome>>,
     orphaned: Cell<bool>,
 }
@@ -155,8 +166,22 @@ fn key(hwnd: HWND, vk: u16) -> bool {
         };
         match vk {
             VK_ESCAPE => {
-                p.finish(Outcome::Cancelled);
+                if p.req.cancellable() {
+                    p.finish(Outcome::Cancelled);
+                }
                 true
+            }
+            // Enter presses the button that has the focus, the one the
+            // user moved to with Tab, not only the default.
+            VK_RETURN if !in_body => {
+                let focused = p.controls.buttons.iter().find(|b| b.hwnd == focus);
+                match focused {
+                    Some(b) => {
+                        p.finish(b.outcome);
+                        true
+                    }
+                    None => false,
+                }
             }
             VK_PRIOR => scroll(SB_PAGEUP as u32),
             VK_NEXT => scroll(SB_PAGEDOWN as u32),
@@ -187,6 +212,20 @@ fn key(hwnd: HWND, vk: u16) -> bool {
         }
     })
     .unwrap_or(false)
+}
+
+/// The system's exclamation sound, once, as the window appears. It plays
+/// on its own: a failure leaves the popup as it is.
+fn ring() {
+    // SAFETY: no pointers; the sound is queued and the call returns.
+    if unsafe { MessageBeep(MB_ICONEXCLAMATION) } != 0 {
+        eprintln!("herald-popup: rang");
+    } else {
+        eprintln!(
+            "herald-popup: cannot ring: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 /// Ends the popup when the agent that started it is gone: it names itself

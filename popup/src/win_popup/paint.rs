@@ -1,17 +1,19 @@
 //! What the window draws itself: the severity banner (its colour, a white
 //! octagon, triangle or disc with the mark cut in the banner's colour, and
-//! the word), the line above the footer, and Herald's icon.
+//! the word), the line above the footer, the dark backdrop around the card
+//! of a fullscreen message, and Herald's icon.
 
 use herald_protocol::Severity;
 use herald_views::tray::{icon_rgba, TrayState, ICON_SIZE};
 use windows_sys::Win32::Foundation::{COLORREF, POINT, RECT};
 use windows_sys::Win32::Graphics::Gdi::{
-    BeginPaint, CreatePen, CreateSolidBrush, DeleteObject, DrawTextW, Ellipse, EndPaint, FillRect,
-    Polygon, SelectObject, SetBkMode, SetTextColor, DT_NOPREFIX, DT_SINGLELINE, DT_VCENTER, HDC,
-    PAINTSTRUCT, PS_SOLID, TRANSPARENT,
+    BeginPaint, CreatePen, CreateSolidBrush, DeleteObject, DrawTextW, Ellipse, EndPaint,
+    ExcludeClipRect, FillRect, GetSysColor, Polygon, RestoreDC, SaveDC, SelectObject, SetBkMode,
+    SetTextColor, COLOR_WINDOW, DT_NOPREFIX, DT_SINGLELINE, DT_VCENTER, HDC, PAINTSTRUCT, PS_SOLID,
+    TRANSPARENT,
 };
 use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
-use windows_sys::Win32::UI::WindowsAndMessaging::{CreateIcon, HICON};
+use windows_sys::Win32::UI::WindowsAndMessaging::{CreateIcon, GetClientRect, HICON};
 
 use super::dpi::scale;
 use super::Popup;
@@ -40,26 +42,39 @@ pub fn paint(p: &Popup) {
     unsafe {
         let mut ps: PAINTSTRUCT = std::mem::zeroed();
         let dc = BeginPaint(p.hwnd, &mut ps);
+        let (cx, cy) = (l.card.left, l.card.top);
+        if p.req.fullscreen {
+            // The window has no background of its own (WM_ERASEBKGND):
+            // the backdrop around the card, then the card, without a
+            // flash of white over every monitor.
+            let mut all = RECT::default();
+            GetClientRect(p.hwnd, &mut all);
+            fill(dc, l.card, GetSysColor(COLOR_WINDOW));
+            let saved = SaveDC(dc);
+            ExcludeClipRect(dc, l.card.left, l.card.top, l.card.right, l.card.bottom);
+            fill(dc, all, super::fullscreen::BACKDROP);
+            RestoreDC(dc, saved);
+        }
         let banner_colour = colour(p.req.severity);
         fill(
             dc,
             RECT {
-                left: 0,
-                top: 0,
-                right: l.width,
-                bottom: l.banner,
+                left: cx,
+                top: cy,
+                right: cx + l.width,
+                bottom: cy + l.banner,
             },
             banner_colour,
         );
-        let x = scale(14, dpi);
+        let x = cx + scale(14, dpi);
         let side = scale(SIGN, dpi);
-        sign(dc, p.req.severity, x, (l.banner - side) / 2, side);
+        sign(dc, p.req.severity, x, cy + (l.banner - side) / 2, side);
         let word = super::wide(&p.text.banner());
         let mut r = RECT {
             left: x + side + scale(7, dpi),
-            top: 0,
-            right: l.width,
-            bottom: l.banner,
+            top: cy,
+            right: cx + l.width,
+            bottom: cy + l.banner,
         };
         let old = SelectObject(dc, p.fonts.get().banner);
         SetBkMode(dc, TRANSPARENT as i32);
@@ -75,9 +90,9 @@ pub fn paint(p: &Popup) {
         fill(
             dc,
             RECT {
-                left: 0,
+                left: cx,
                 top: l.rule,
-                right: l.width,
+                right: cx + l.width,
                 bottom: l.rule + 1,
             },
             RULE,

@@ -1,7 +1,8 @@
 //! The window and its controls: a frame that only moves and closes, above
-//! the other windows; the title, the body, the sender and validity lines
-//! as standard controls (so UI Automation reads them without help), in
-//! the order a screen reader and Tab meet them; their fonts and layout.
+//! the other windows (or, fullscreen, no frame over every monitor); the
+//! title, the body, the sender and validity lines and the buttons as
+//! standard controls (so UI Automation reads them without help), in the
+//! order a screen reader and Tab meet them; their fonts and layout.
 
 use anyhow::{bail, Result};
 use herald_views::popup::{PopupRequest, PopupText};
@@ -11,14 +12,15 @@ use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
 use windows_sys::Win32::System::SystemServices::{SS_EDITCONTROL, SS_LEFT, SS_NOPREFIX};
 use windows_sys::Win32::UI::Input::KeyboardAndMouse::SetFocus;
 use windows_sys::Win32::UI::WindowsAndMessaging::{
-    AdjustWindowRectEx, CreateWindowExW, GetWindowRect, GetWindowTextW, LoadCursorW,
-    RegisterClassW, SendMessageW, SetForegroundWindow, SetWindowPos, ShowWindow, BS_DEFPUSHBUTTON,
-    ICON_BIG, ICON_SMALL, IDCANCEL, IDC_ARROW, IDOK, SWP_NOACTIVATE, SWP_NOZORDER, SW_SHOW,
-    WINDOW_EX_STYLE, WINDOW_STYLE, WM_SETFONT, WM_SETICON, WNDCLASSW, WS_CAPTION, WS_CHILD,
-    WS_EX_CONTROLPARENT, WS_EX_DLGMODALFRAME, WS_EX_TOPMOST, WS_POPUP, WS_SYSMENU, WS_TABSTOP,
-    WS_VISIBLE,
+    AdjustWindowRectEx, CreateWindowExW, LoadCursorW, RegisterClassW, SendMessageW,
+    SetForegroundWindow, SetWindowPos, ShowWindow, HWND_TOPMOST, ICON_BIG, ICON_SMALL, IDC_ARROW,
+    SWP_NOACTIVATE, SWP_NOZORDER, SW_SHOW, WINDOW_EX_STYLE, WINDOW_STYLE, WM_SETFONT, WM_SETICON,
+    WNDCLASSW, WS_CAPTION, WS_CHILD, WS_CLIPCHILDREN, WS_EX_CONTROLPARENT, WS_EX_DLGMODALFRAME,
+    WS_EX_TOPMOST, WS_POPUP, WS_SYSMENU, WS_VISIBLE,
 };
 
+use super::buttons::{self, Button};
+use super::fullscreen;
 use super::layout::{self, Fonts, Texts};
 use super::richedit;
 use super::{child, dpi, paint, wide, with, Popup};
@@ -28,17 +30,27 @@ const BODY_ID: i32 = 102;
 // border: an alert cannot be put out of sight without an answer.
 const STYLE: WINDOW_STYLE = WS_POPUP | WS_CAPTION | WS_SYSMENU;
 const EX_STYLE: WINDOW_EX_STYLE = WS_EX_TOPMOST | WS_EX_DLGMODALFRAME | WS_EX_CONTROLPARENT;
+// Fullscreen: nothing to move, nothing to close; the window paints the
+// backdrop around its children, not over them.
+const FULL_STYLE: WINDOW_STYLE = WS_POPUP | WS_CLIPCHILDREN;
+const FULL_EX_STYLE: WINDOW_EX_STYLE = WS_EX_TOPMOST | WS_EX_CONTROLPARENT;
 
-#[derive(Clone, Copy)]
+fn styles(fullscreen: bool) -> (WINDOW_STYLE, WINDOW_EX_STYLE) {
+    if fullscreen {
+        (FULL_STYLE, FULL_EX_STYLE)
+    } else {
+        (STYLE, EX_STYLE)
+    }
+}
+
+#[derive(Clone)]
 pub struct Controls {
     pub title: HWND,
     pub body: HWND,
     pub from: HWND,
     pub valid: HWND,
-    pub button: HWND,
-    /// IDOK when the button reads, IDCANCEL when it only closes (a
-    /// message shown again from the history).
-    pub button_id: i32,
+    /// Read, or one per answer, or Close; the first is the default.
+    pub buttons: Vec<Button>,
 }
 
 pub fn build(req: &PopupRequest) -> Result<Popup> {
@@ -65,11 +77,12 @@ pub fn build(req: &PopupRequest) -> Result<Popup> {
         }
         // The name a window list and a screen reader give: "Alert - Title".
         let name = wide(&text.name());
+        let (style, ex_style) = styles(req.fullscreen);
         let hwnd = CreateWindowExW(
-            EX_STYLE,
+            ex_style,
             class.as_ptr(),
             name.as_ptr(),
-            STYLE,
+            style,
             0,
             0,
             100,
@@ -101,27 +114,16 @@ pub fn build(req: &PopupRequest) -> Result<Popup> {
         }
         let from = child(hwnd, "STATIC", &text.from_line, statik, 103);
         let valid = child(hwnd, "STATIC", &text.valid_line, statik, 104);
-        // Shown again from the history, it only closes, and closing is
-        // what it answers: nothing to acknowledge. Alt and the first
-        // letter read, as the underline shows.
-        let (label, button_id) = match &text.read_label {
-            Some(read) => (format!("&{read}"), IDOK),
-            None => (text.close_label.clone(), IDCANCEL),
-        };
-        let button = child(
-            hwnd,
-            "BUTTON",
-            &label,
-            WS_CHILD | WS_VISIBLE | WS_TABSTOP | BS_DEFPUSHBUTTON as u32,
-            button_id,
-        );
+        // Shown again from the history, the one button only closes, and
+        // closing is what it answers: nothing to acknowledge.
+        let buttons = buttons::create(hwnd, buttons::specs(req, &text));
+        let default_id = buttons.first().map_or(0, |b| b.id);
         let controls = Controls {
             title,
             body,
             from,
             valid,
-            button,
-            button_id,
+            buttons,
         };
         set_fonts(&controls, &fonts);
         Ok(Popup {
@@ -134,6 +136,7 @@ pub fn build(req: &PopupRequest) -> Result<Popup> {
             fonts: fonts.into(),
             layout: Default::default(),
             wanted: 0.into(),
+            default_id: default_id.into(),
             outcome: None.into(),
             orphaned: false.into(),
         })
@@ -141,34 +144,63 @@ pub fn build(req: &PopupRequest) -> Result<Popup> {
 }
 
 pub(super) fn set_fonts(c: &Controls, f: &Fonts) {
-    for (control, font) in [
-        (c.title, f.title),
-        (c.from, f.meta),
-        (c.valid, f.meta),
-        (c.button, f.text),
-    ] {
+    let buttons = c.buttons.iter().map(|b| (b.hwnd, f.text));
+    for (control, font) in [(c.title, f.title), (c.from, f.meta), (c.valid, f.meta)]
+        .into_iter()
+        .chain(buttons)
+    {
         // SAFETY: our controls and fonts.
         unsafe { SendMessageW(control, WM_SETFONT, font as WPARAM, 1) };
     }
 }
 
-/// Sizes and places the window, shows it and gives the button the focus.
+/// Sizes and places the window, shows it, gives the first button the
+/// focus and rings if asked to.
 pub fn fit_and_show(hwnd: HWND) {
     with(|p| {
-        let (w, h) = relayout(p);
         let area = layout::work_area(hwnd);
-        let (x, y) = layout::position(p.req.severity, &area, (w, h), p.dpi.get());
+        if p.req.fullscreen {
+            cover(p);
+        } else {
+            let (w, h) = relayout(p);
+            let (x, y) = layout::position(p.req.severity, &area, (w, h), p.dpi.get());
+            // SAFETY: our window.
+            unsafe { SetWindowPos(hwnd, std::ptr::null_mut(), x, y, w, h, SWP_NOZORDER) };
+        }
         // SAFETY: our window and button.
         unsafe {
-            SetWindowPos(hwnd, std::ptr::null_mut(), x, y, w, h, SWP_NOZORDER);
             ShowWindow(hwnd, SW_SHOW);
             SetForegroundWindow(hwnd);
-            SetFocus(p.controls.button);
+            if let Some(first) = p.controls.buttons.first() {
+                SetFocus(first.hwnd);
+            }
+        }
+        if p.req.ring {
+            super::ring();
         }
         if super::messages::debug() {
-            report(p, &area);
+            super::report::report(p, &area);
         }
     });
+}
+
+/// Fullscreen: lays the card out and puts the window over every monitor,
+/// above the other topmost windows that came before it.
+pub(super) fn cover(p: &Popup) {
+    let screen = fullscreen::virtual_screen();
+    relayout(p);
+    // SAFETY: our window.
+    unsafe {
+        SetWindowPos(
+            p.hwnd,
+            HWND_TOPMOST,
+            screen.left,
+            screen.top,
+            screen.right - screen.left,
+            screen.bottom - screen.top,
+            SWP_NOACTIVATE,
+        );
+    }
 }
 
 /// Lays the controls out at the window's DPI; returns the window's size,
@@ -192,15 +224,21 @@ pub(super) fn relayout(p: &Popup) -> (i32, i32) {
         );
         SendMessageW(c.body, richedit::EM_REQUESTRESIZE, 0, 0);
     }
-    let chrome = frame(0, 0);
-    let area = layout::work_area(p.hwnd);
+    let full = p.req.fullscreen;
+    let chrome = frame(0, 0, full);
+    let area = if full {
+        fullscreen::primary_monitor()
+    } else {
+        layout::work_area(p.hwnd)
+    };
+    let labels: Vec<String> = c.buttons.iter().map(|b| buttons::shown(&b.label)).collect();
     let texts = Texts {
         title: &p.text.title,
         from: &p.text.from_line,
         valid: &p.text.valid_line,
-        button: p.text.read_label.as_deref().unwrap_or(&p.text.close_label),
+        buttons: &labels,
     };
-    let l = layout::compute(
+    let mut l = layout::compute(
         p.hwnd,
         &p.fonts.get(),
         &texts,
@@ -208,13 +246,21 @@ pub(super) fn relayout(p: &Popup) -> (i32, i32) {
         p.wanted.get(),
         layout::max_client_height(&area, chrome.1),
     );
+    let screen = fullscreen::virtual_screen();
+    if full {
+        let (x, y) = fullscreen::card_origin(&screen, &area, (l.width, l.height));
+        l = l.at(x, y);
+    }
+    let buttons = c.buttons.iter().map(|b| b.hwnd).zip(l.buttons);
     for (control, r) in [
         (c.title, l.title),
         (c.body, l.body),
         (c.from, l.from),
         (c.valid, l.valid),
-        (c.button, l.button),
-    ] {
+    ]
+    .into_iter()
+    .chain(buttons)
+    {
         // SAFETY: our controls.
         unsafe {
             SetWindowPos(
@@ -229,11 +275,16 @@ pub(super) fn relayout(p: &Popup) -> (i32, i32) {
         }
     }
     p.layout.set(l);
-    frame(l.width, l.height)
+    if full {
+        (screen.right - screen.left, screen.bottom - screen.top)
+    } else {
+        frame(l.width, l.height, false)
+    }
 }
 
 /// The window's size for a client area of `w` by `h`.
-fn frame(w: i32, h: i32) -> (i32, i32) {
+fn frame(w: i32, h: i32, fullscreen: bool) -> (i32, i32) {
+    let (style, ex_style) = styles(fullscreen);
     let mut r = RECT {
         left: 0,
         top: 0,
@@ -241,43 +292,6 @@ fn frame(w: i32, h: i32) -> (i32, i32) {
         bottom: h,
     };
     // SAFETY: a RECT on the stack.
-    unsafe { AdjustWindowRectEx(&mut r, STYLE, 0, EX_STYLE) };
+    unsafe { AdjustWindowRectEx(&mut r, style, 0, ex_style) };
     (r.right - r.left, r.bottom - r.top)
-}
-
-/// For the tests (`HERALD_POPUP_DEBUG_LAYOUT=1`): what the window's
-/// geometry cannot tell.
-fn report(p: &Popup, area: &RECT) {
-    let mut r = RECT::default();
-    // SAFETY: our window.
-    unsafe { GetWindowRect(p.hwnd, &mut r) };
-    let l = p.layout.get();
-    eprintln!(
-        "herald-popup: layout window {}x{}+{}+{} body {} wanted {} title {} work area {}x{}+{}+{} dpi {}",
-        r.right - r.left,
-        r.bottom - r.top,
-        r.left,
-        r.top,
-        l.body.bottom - l.body.top,
-        p.wanted.get(),
-        l.title.bottom - l.title.top,
-        area.right - area.left,
-        area.bottom - area.top,
-        area.left,
-        area.top,
-        p.dpi.get()
-    );
-    // For a test that makes this popup the process another one watches.
-    eprintln!("herald-popup: pid {}", std::process::id());
-    // For the locale test: the button's words, read back from it.
-    let mut label = [0u16; 128];
-    // SAFETY: our control, and a buffer whose length is passed.
-    let n = unsafe { GetWindowTextW(p.controls.button, label.as_mut_ptr(), label.len() as i32) };
-    let n = usize::try_from(n).unwrap_or(0).min(label.len());
-    eprintln!(
-        "herald-popup: button {:?}",
-        String::from_utf16_lossy(&label[..n])
-    );
-    // SAFETY: our control.
-    unsafe { richedit::report(p.controls.body, &p.links) };
 }
