@@ -26,6 +26,7 @@ pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Vec<String> {
 }
 
 #[cfg(windows)]
+#[allow(unsafe_code)]
 fn windows_ui_language() -> Option<String> {
     use windows_sys::Win32::Globalization::GetUserDefaultLocaleName;
     const LOCALE_NAME_MAX_LENGTH: usize = 85;
