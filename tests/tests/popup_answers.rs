@@ -1,8 +1,8 @@
 //! A message that asks for an answer, and a fullscreen one: the real
 //! herald-popup on the virtual X screen, its buttons read through AT-SPI
 //! as a screen reader reads them, xdotool playing the user and the screen
-//! read back pixel by pixel. (Two monitors: tests/tests/wayland.rs, as
-//! Xvfb gives GTK only one.)
+//! read back pixel by pixel. (Two monitors: tests/tests/two_monitors.rs
+//! on X11, tests/tests/wayland.rs on sway, as Xvfb gives GTK only one.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
