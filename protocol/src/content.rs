@@ -33,58 +33,42 @@ pub struct Translation {
     pub answers: Vec<String>,
 }
 
-/// How a message appears.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Display {
-    /// A window beside the others; an alert's is centred.
-    #[default]
-    Popup,
-    /// Every monitor covered until it is read or answered (alerts only).
-    Fullscreen,
+crate::enums::text_enum!(
+    /// How a message appears: `popup`, a window beside the others (an
+    /// alert's centred), or `fullscreen`, every monitor covered until it
+    /// is read or answered (alerts only).
+    Display, "display", { Popup => "popup", Fullscreen => "fullscreen" }
+);
+
+crate::enums::text_enum!(
+    /// What an appearing message plays: nothing, or the desktop's alert
+    /// sound once.
+    Sound, "sound", { None => "none", Alert => "alert" }
+);
+
+// text_enum! derives no Default, and a variant cannot take #[default]
+// through it.
+#[allow(clippy::derivable_impls)]
+impl Default for Display {
+    fn default() -> Self {
+        Display::Popup
+    }
 }
 
-/// What an appearing message plays.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Sound {
-    #[default]
-    None,
-    /// The desktop's alert sound, once.
-    Alert,
+#[allow(clippy::derivable_impls)]
+impl Default for Sound {
+    fn default() -> Self {
+        Sound::None
+    }
 }
 
 impl Display {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Display::Popup => "popup",
-            Display::Fullscreen => "fullscreen",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Display::Popup, Display::Fullscreen]
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
-    }
     pub fn is_popup(&self) -> bool {
         *self == Display::Popup
     }
 }
 
 impl Sound {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sound::None => "none",
-            Sound::Alert => "alert",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Sound::None, Sound::Alert]
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
-    }
     pub fn is_none(&self) -> bool {
         *self == Sound::None
     }
@@ -115,6 +99,32 @@ impl Extras {
     pub fn is_plain(&self) -> bool {
         *self == Extras::default()
     }
+}
+
+/// The extras and the sound in words, one part each (`languages en,fr`,
+/// `answers "Yes" / "No"`, `fullscreen`, `sound alert`): what the audit
+/// and the CLI's list say of a message.
+pub fn describe(x: &Extras, sound: Sound) -> Vec<String> {
+    let mut parts = Vec::new();
+    if !x.translations.is_empty() {
+        let langs: Vec<&str> = x
+            .lang
+            .iter()
+            .map(String::as_str)
+            .chain(x.translations.iter().map(|t| t.lang.as_str()))
+            .collect();
+        parts.push(format!("languages {}", langs.join(",")));
+    }
+    if !x.answers.is_empty() {
+        parts.push(format!("answers \"{}\"", x.answers.join("\" / \"")));
+    }
+    if !x.display.is_popup() {
+        parts.push(x.display.as_str().to_owned());
+    }
+    if !sound.is_none() {
+        parts.push(format!("sound {}", sound.as_str()));
+    }
+    parts
 }
 
 /// The version of a message one desktop shows.
@@ -287,7 +297,11 @@ mod tests {
     #[test]
     fn plain_extras_are_not_written() {
         assert_eq!(serde_json::to_string(&Extras::default()).unwrap(), "{}");
-        assert_eq!(Display::parse("FullScreen"), Some(Display::Fullscreen));
-        assert_eq!(Sound::parse("alert"), Some(Sound::Alert));
+        assert_eq!("FullScreen".parse(), Ok(Display::Fullscreen));
+        assert_eq!("alert".parse(), Ok(Sound::Alert));
+        assert_eq!(
+            serde_json::to_value(Display::Fullscreen).unwrap(),
+            "fullscreen"
+        );
     }
 }

@@ -1,21 +1,19 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 /// Why a textual value could not be parsed into one of the protocol's enums.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} '{value}' (expected one of: {expected})")]
 pub struct ParseEnumError {
-    what: &'static str,
-    value: String,
-    expected: &'static str,
+    pub(crate) what: &'static str,
+    pub(crate) value: String,
+    pub(crate) expected: &'static str,
 }
 
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         // Every wire word is its variant in snake_case (a test checks it):
         // stated once for the enum, the API description sees it too.
@@ -32,18 +30,18 @@ macro_rules! text_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.pad(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseEnumError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ParseEnumError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s.trim().to_ascii_lowercase().as_str() {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(ParseEnumError {
+                    _ => Err($crate::ParseEnumError {
                         what: $what,
                         value: s.to_owned(),
                         expected: concat!($($text, " "),+),
@@ -53,6 +51,8 @@ macro_rules! text_enum {
         }
     };
 }
+
+pub(crate) use text_enum;
 
 text_enum!(
     /// What an administrator's account may do: `admin` everything,
@@ -179,6 +179,7 @@ impl fmt::Display for Recipient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
 
     #[test]
     fn wire_words_are_the_texts() {

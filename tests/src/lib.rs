@@ -359,6 +359,21 @@ impl Agent {
         }
     }
 
+    /// An agent whose desktop speaks `locale` (as `LANG` writes it:
+    /// `fr_FR.UTF-8`), the other locale variables empty.
+    pub fn in_locale(server: &str, token: &str, host: &str, locale: &str) -> Self {
+        let mut a = Agent::new(server, token, host);
+        for (k, v) in [
+            ("LANG", locale),
+            ("LANGUAGE", ""),
+            ("LC_ALL", ""),
+            ("LC_MESSAGES", ""),
+        ] {
+            a.env.push((k.into(), v.into()));
+        }
+        a
+    }
+
     /// The Windows agent `exe` (a Windows path) in a wine prefix.
     pub fn under_wine(server: &str, token: &str, host: &str, prefix: &Path, exe: &str) -> Self {
         Agent {

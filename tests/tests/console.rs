@@ -349,15 +349,7 @@ fn a_message_in_two_languages_asks_for_answers_and_its_report_shows_them() {
         (&tokens[0], "pc-1", "1", "en_GB.UTF-8"),
         (&tokens[1], "pc-2", "2", "fr_FR.UTF-8"),
     ] {
-        let mut agent = Agent::new(&server.url, token, host);
-        for (k, v) in [
-            ("LANG", locale),
-            ("LANGUAGE", ""),
-            ("LC_ALL", ""),
-            ("LC_MESSAGES", ""),
-        ] {
-            agent.env.push((k.into(), v.into()));
-        }
+        let agent = Agent::in_locale(&server.url, token, host, locale);
         agent.sync();
         agent.ok(&["ack", &id, "--answer", answer]);
         agent.sync();

@@ -7,18 +7,8 @@ use std::time::Duration;
 use herald_e2e::{gui, press, wait_for, wait_no_window, wait_window, Agent, Server};
 use serde_json::json;
 
-/// An agent whose desktop speaks `lang` (as `LANG` writes it).
-fn agent_in(server: &Server, token: &str, host: &str, lang: &str) -> Agent {
-    let mut a = Agent::new(&server.url, token, host);
-    for (k, v) in [
-        ("LANG", lang),
-        ("LANGUAGE", ""),
-        ("LC_ALL", ""),
-        ("LC_MESSAGES", ""),
-    ] {
-        a.env.push((k.into(), v.into()));
-    }
-    a
+fn agent_in(server: &Server, token: &str, host: &str, locale: &str) -> Agent {
+    Agent::in_locale(&server.url, token, host, locale)
 }
 
 #[test]

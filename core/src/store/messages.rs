@@ -35,7 +35,7 @@ fn row_to_message(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
             .get::<_, Option<String>>(15)?
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default(),
-        sound: Sound::parse(&r.get::<_, String>(16)?).unwrap_or_default(),
+        sound: r.get::<_, String>(16)?.parse::<Sound>().unwrap_or_default(),
         shown_lang: r.get(17)?,
         shown_revision: r.get(18)?,
         answer: r.get(19)?,

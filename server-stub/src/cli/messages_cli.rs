@@ -45,7 +45,7 @@ pub struct SendArgs {
     #[arg(long)]
     pub fullscreen: bool,
     /// What the message plays when it appears (default: alert for alerts).
-    #[arg(long, value_parser = parse_sound, value_name = "none|alert")]
+    #[arg(long, value_name = "none|alert")]
     pub sound: Option<Sound>,
     /// Valid from (RFC 3339 or +30s/+5m/+2h/+1d; default now).
     #[arg(long)]
@@ -85,10 +85,6 @@ pub struct EditArgs {
     pub severity: Option<Severity>,
     #[arg(long)]
     pub until: Option<String>,
-}
-
-fn parse_sound(s: &str) -> Result<Sound, String> {
-    Sound::parse(s).ok_or_else(|| format!("{s:?}: give none or alert"))
 }
 
 pub async fn send(a: SendArgs, m: &ArgMatches, c: &AdminClient) -> Result<()> {
@@ -252,27 +248,7 @@ fn state(m: &MessageInfo) -> &'static str {
 /// Languages, answers, display and sound in one column; empty for a plain
 /// message.
 fn extras_text(m: &MessageInfo) -> String {
-    let x = &m.extras;
-    let mut parts = Vec::new();
-    if !x.translations.is_empty() || x.lang.is_some() {
-        let langs: Vec<&str> = x
-            .lang
-            .iter()
-            .map(String::as_str)
-            .chain(x.translations.iter().map(|t| t.lang.as_str()))
-            .collect();
-        parts.push(format!("languages {}", langs.join(",")));
-    }
-    if !x.answers.is_empty() {
-        parts.push(format!("answers \"{}\"", x.answers.join("\" / \"")));
-    }
-    if !x.display.is_popup() {
-        parts.push(x.display.as_str().to_owned());
-    }
-    if !m.sound.is_none() {
-        parts.push(format!("sound {}", m.sound.as_str()));
-    }
-    parts.join("; ")
+    herald_protocol::content::describe(&m.extras, m.sound).join("; ")
 }
 
 pub async fn again(id: &str, answered: Option<u8>, c: &AdminClient) -> Result<()> {

@@ -359,7 +359,7 @@ pub(crate) fn row_to_info(r: &Row<'_>) -> crate::store::sql::Result<MessageInfo>
         immediate: r.get(12)?,
         created_by: r.get(13)?,
         extras: content::from_column(r.get(15)?),
-        sound: herald_protocol::Sound::parse(&r.get::<_, String>(16)?).unwrap_or_default(),
+        sound: r.get::<_, String>(16)?.parse().unwrap_or_default(),
     })
 }
 

@@ -40,7 +40,7 @@ fn row(r: &crate::store::sql::Row) -> crate::store::sql::Result<Result<TemplateI
                     .map_err(|e: herald_protocol::ParseEnumError| Error::Internal(e.to_string()))?,
                 valid_for: r.get(5)?,
                 extras: extras.clone(),
-                sound: sound.as_deref().and_then(Sound::parse),
+                sound: sound.as_deref().and_then(|s| s.parse::<Sound>().ok()),
             },
             updated_at: from_ms(r.get(6)?),
             updated_by: r.get(7)?,

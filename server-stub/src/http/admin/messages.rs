@@ -87,24 +87,9 @@ fn summary(m: &MessageInfo) -> String {
         m.receipt,
         m.valid_until.to_rfc3339()
     );
-    let x = &m.extras;
-    if !x.translations.is_empty() {
-        let langs: Vec<&str> = x
-            .lang
-            .iter()
-            .map(String::as_str)
-            .chain(x.translations.iter().map(|t| t.lang.as_str()))
-            .collect();
-        line.push_str(&format!(", languages {}", langs.join(",")));
-    }
-    if !x.answers.is_empty() {
-        line.push_str(&format!(", answers \"{}\"", x.answers.join("\" / \"")));
-    }
-    if !x.display.is_popup() {
-        line.push_str(&format!(", {}", x.display.as_str()));
-    }
-    if !m.sound.is_none() {
-        line.push_str(&format!(", sound {}", m.sound.as_str()));
+    for part in herald_protocol::content::describe(&m.extras, m.sound) {
+        line.push_str(", ");
+        line.push_str(&part);
     }
     line
 }
