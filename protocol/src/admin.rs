@@ -167,6 +167,17 @@ pub struct ReceiptRecord {
     pub lang: Option<String>,
 }
 
+/// The optional body of `unread-again`: a follow-up in other words, to
+/// the same people. Without it the message goes again as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FollowUp {
+    pub title: String,
+    /// Markdown.
+    #[serde(default)]
+    pub body: String,
+}
+
 /// `POST /api/v1/admin/audience`: whom a message would reach, before it
 /// is sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -151,6 +151,24 @@ fn answers_in_two_languages_reach_the_report_the_csv_and_again() {
     assert_eq!(to_of(&help), json!(["user:alice"]));
     let silent = server.ok(&["again", id]);
     assert_eq!(to_of(&silent), json!(["user:carol"]));
+    // A follow-up in other words to those who need help: that text alone.
+    let follow = server.ok(&[
+        "again",
+        id,
+        "--answered",
+        "2",
+        "--title",
+        "Help is on its way",
+        "--body",
+        "Stay where you are.",
+    ]);
+    let m: Value = serde_json::from_str(&server.ok(&["show", follow.trim(), "--json"])).unwrap();
+    assert_eq!(m["to"], json!(["user:alice"]));
+    assert_eq!(m["title"], "Help is on its way");
+    assert!(
+        m.get("answers").is_none() && m.get("translations").is_none(),
+        "{m}"
+    );
     let out = server.admin(&["again", id, "--answered", "4"]);
     assert!(!out.status.success());
     assert!(

@@ -134,6 +134,12 @@ pub enum Command {
         /// Those who chose this answer (1-based).
         #[arg(long, value_name = "N")]
         answered: Option<u8>,
+        /// A follow-up in other words rather than the message again: its
+        /// title (and --body), read with the usual button.
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long, requires = "title")]
+        body: Option<String>,
     },
     /// A message's revisions and what each changed.
     Revisions { id: String },
@@ -433,7 +439,18 @@ pub async fn run_admin(cmd: Command, sub: &clap::ArgMatches, c: &AdminClient) ->
         }
         Command::List { json } => crate::messages_cli::list(json, c).await?,
         Command::Report { id, json, csv } => crate::report_cli::report(&id, json, csv, c).await?,
-        Command::Again { id, answered } => crate::messages_cli::again(&id, answered, c).await?,
+        Command::Again {
+            id,
+            answered,
+            title,
+            body,
+        } => {
+            let words = title.map(|title| herald_protocol::FollowUp {
+                title,
+                body: body.unwrap_or_default(),
+            });
+            crate::messages_cli::again(&id, answered, words, c).await?
+        }
         Command::Revisions { id } => {
             let path = format!("/api/v1/admin/messages/{}/revisions", seg(&id));
             let revs: Vec<RevisionInfo> = c.call(Method::GET, &path, NONE).await?;

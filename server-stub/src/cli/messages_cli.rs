@@ -251,12 +251,20 @@ fn extras_text(m: &MessageInfo) -> String {
     herald_protocol::content::describe(&m.extras, m.sound).join("; ")
 }
 
-pub async fn again(id: &str, answered: Option<u8>, c: &AdminClient) -> Result<()> {
+pub async fn again(
+    id: &str,
+    answered: Option<u8>,
+    words: Option<herald_protocol::FollowUp>,
+    c: &AdminClient,
+) -> Result<()> {
     let mut path = format!("/api/v1/admin/messages/{}/unread-again", seg(id));
     if let Some(n) = answered {
         path.push_str(&format!("?answer={n}"));
     }
-    let m: MessageInfo = c.call(Method::POST, &path, NONE).await?;
+    let m: MessageInfo = match &words {
+        Some(w) => c.call(Method::POST, &path, Some(w)).await?,
+        None => c.call(Method::POST, &path, NONE).await?,
+    };
     println!("{}", m.id);
     eprintln!("sent again to {} users", m.to.len());
     Ok(())

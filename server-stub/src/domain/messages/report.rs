@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use crate::store::sql::Conn;
 use chrono::{DateTime, Duration, Utc};
 use herald_protocol::{
-    host_shown, AnswerCount, MessageInfo, NewMessage, ReceiptAt, ReceiptKind, ReceiptReport,
-    UserReceipts,
+    host_shown, AnswerCount, FollowUp, MessageInfo, NewMessage, ReceiptAt, ReceiptKind,
+    ReceiptReport, UserReceipts,
 };
 
 use crate::domain::admins::audit::csv_cell;
@@ -173,12 +173,14 @@ pub fn csv(r: &ReceiptReport) -> String {
 /// The message again, to exactly the addressed users who have not read
 /// (for a message with answers: not answered) its current revision, or
 /// to those who chose answer `chose`; for the rest of its validity (or a
-/// day, if it has ended).
+/// day, if it has ended). With `words`, a follow-up: that title and body
+/// alone, read with the usual button.
 pub fn unread_again(
     conn: &Conn,
     id: &str,
     by: &str,
     chose: Option<u8>,
+    words: Option<FollowUp>,
     now: DateTime<Utc>,
 ) -> Result<MessageInfo, Error> {
     let r = report(conn, id)?;
@@ -217,19 +219,23 @@ pub fn unread_again(
     } else {
         now + messages::DEFAULT_VALIDITY
     };
+    let (title, body, extras, sound) = match words {
+        Some(w) => (w.title, w.body, Default::default(), None),
+        None => (m.title, m.body, m.extras, Some(m.sound)),
+    };
     let new = NewMessage {
         to,
         exclude: Vec::new(),
         severity: m.severity,
-        title: m.title,
-        body: m.body,
+        title,
+        body,
         sender: Some(m.sender),
         valid_from: None,
         valid_until: Some(until.to_rfc3339()),
         receipt: Some(m.receipt),
         now: Some(m.immediate),
-        extras: m.extras,
-        sound: Some(m.sound),
+        extras,
+        sound,
     };
     messages::create(conn, new, by, now)
 }

@@ -6,8 +6,8 @@ use axum::extract::{Extension, Query, State};
 use axum::Json;
 use chrono::Utc;
 use herald_protocol::{
-    Audience, AudienceQuery, ErrorBody, MessageEdit, MessageInfo, NewMessage, ReceiptRecord,
-    ReceiptReport, RevisionInfo, Severity,
+    Audience, AudienceQuery, ErrorBody, FollowUp, MessageEdit, MessageInfo, NewMessage,
+    ReceiptRecord, ReceiptReport, RevisionInfo, Severity,
 };
 
 use crate::domain::admins::accounts::{self, Actor};
@@ -274,6 +274,7 @@ pub(crate) async fn message_report_csv(
 
 #[utoipa::path(post, path = "/api/v1/admin/messages/{id}/unread-again", tag = "admin",
     params(("id" = String, Path, description = "Message id"), AgainQuery),
+    request_body(content = Option<FollowUp>, description = "A follow-up in other words (optional)"),
     security(("admin_token" = [])),
     responses((status = 200, description = "A new message, to exactly the addressed users who have not read this one", body = MessageInfo), (status = 404, description = "No such message, or none the sender may see", body = ErrorBody), (status = 409, description = "Everyone has read it", body = ErrorBody), (status = 403, description = "Beyond the sender's limits", body = ErrorBody)))]
 pub(crate) async fn unread_again(
@@ -281,7 +282,14 @@ pub(crate) async fn unread_again(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Query(q): Query<AgainQuery>,
+    raw: axum::body::Bytes,
 ) -> Result<Json<MessageInfo>, Error> {
+    // No body (or `null`): the message again as it is.
+    let words: Option<FollowUp> = if raw.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| Error::bad(format!("bad follow-up: {e}")))?
+    };
     change(&st, move |c| {
         let now = Utc::now();
         let original = access::changeable(c, &actor, &id)?;
@@ -303,12 +311,14 @@ pub(crate) async fn unread_again(
                 sound: Some(original.sound),
             },
         )?;
-        let info = report::unread_again(c, &id, &actor.name, q.answer, now)?;
+        let follow_up = words.is_some();
+        let info = report::unread_again(c, &id, &actor.name, q.answer, words, now)?;
         let whom = match q.answer {
             Some(n) => format!("those who answered {n} of {id}"),
             None => format!("the unread of {id}"),
         };
-        let detail = format!("again to {whom}: {}", summary(&info));
+        let what = if follow_up { "a follow-up" } else { "again" };
+        let detail = format!("{what} to {whom}: {}", summary(&info));
         audit::record(c, &actor, "send", &info.id, &detail, now)?;
         Ok(info)
     })
