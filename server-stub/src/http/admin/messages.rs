@@ -284,11 +284,17 @@ pub(crate) async fn unread_again(
     Query(q): Query<AgainQuery>,
     raw: axum::body::Bytes,
 ) -> Result<Json<MessageInfo>, Error> {
-    // No body (or `null`): the message again as it is.
-    let words: Option<FollowUp> = if raw.iter().all(u8::is_ascii_whitespace) {
-        None
+    // No body, `null` or `{}`: the message again as it is.
+    let bad = |e: serde_json::Error| Error::bad(format!("bad follow-up: {e}"));
+    let given: serde_json::Value = if raw.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Null
     } else {
-        serde_json::from_slice(&raw).map_err(|e| Error::bad(format!("bad follow-up: {e}")))?
+        serde_json::from_slice(&raw).map_err(bad)?
+    };
+    let words: Option<FollowUp> = match &given {
+        serde_json::Value::Null => None,
+        serde_json::Value::Object(o) if o.is_empty() => None,
+        _ => Some(serde_json::from_value(given).map_err(bad)?),
     };
     change(&st, move |c| {
         let now = Utc::now();
