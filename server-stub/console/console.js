@@ -176,7 +176,7 @@ async function composePage() {
   const severity = h("select", { id: "severity" },
     ...severities().map((s) => h("option", { value: s, text: t(`severity.${s}`) })));
   const content = contentEditor(severity);
-  const { title, body, refresh: refreshPreview } = content.main;
+  const { refresh: refreshPreview } = content.main;
   const validity = h("select", { id: "validity" },
     ...["+1h", "+4h", "+1d", "+7d"].map((v) => h("option", { value: v, text: t(`validity.${v}`) })),
     h("option", { value: "until", text: t("validity.until") }));
@@ -195,8 +195,10 @@ async function composePage() {
   tplSelect.addEventListener("change", () => {
     const x = templates.find((y) => y.name === tplSelect.value);
     if (!x) return;
-    title.value = x.title; body.value = x.body; severity.value = x.severity;
+    severity.value = x.severity;
     severity.dispatchEvent(new Event("change"));
+    // Every language, the answers, fullscreen and the sound, as saved.
+    content.fill(x);
     receipt.value = x.receipts; if (x.valid_for) validity.value = x.valid_for;
     refreshPreview();
   });
@@ -209,8 +211,10 @@ async function composePage() {
         const name = tplName.value.trim() || tplSelect.value;
         if (!name) { say(t("compose.templateNameNeeded"), "error"); return; }
         const valid_for = validity.value.startsWith("+") ? validity.value : "";
+        const c = content.collect();
+        if (c.error) { content.fail(c); return; }
         const ok = await attempt(() => api("PUT", `templates/${encodeURIComponent(name)}`,
-          { title: title.value, body: body.value, severity: severity.value, receipts: receipt.value, valid_for }));
+          { ...c.content, severity: severity.value, receipts: receipt.value, valid_for }));
         if (!ok) return;
         // The form stays as it is: saving a template is not sending.
         const i = templates.findIndex((y) => y.name === ok.name);

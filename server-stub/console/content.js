@@ -246,8 +246,39 @@ function contentEditor(severity) {
     return { content: x };
   }
 
+  /** Fills the editor from a template (or anything shaped like NewMessage):
+   * every language, the answers, fullscreen and the sound. */
+  function fill(x) {
+    for (const v of versions.slice(1)) { v.tab.remove(); v.panel.remove(); }
+    versions.splice(1);
+    mainVersion.tagInput.value = x.lang || "en";
+    mainVersion.tagInput.dispatchEvent(new Event("input"));
+    mainVersion.title.value = x.title || "";
+    mainVersion.body.value = x.body || "";
+    const others = (x.translations || []).map((tr) => {
+      const v = addVersion(tr.lang);
+      v.title.value = tr.title;
+      v.body.value = tr.body;
+      return [v, tr];
+    });
+    rows.splice(0);
+    (x.answers || []).forEach((label, i) => {
+      const row = new Map();
+      row.set(mainVersion, h("input", { maxlength: 60, value: label }));
+      for (const [v, tr] of others) row.set(v, h("input", { maxlength: 60, lang: tr.lang, value: (tr.answers || [])[i] || "" }));
+      rows.push(row);
+    });
+    ask.checked = rows.length > 0 && canAnswer;
+    answersBox.hidden = !ask.checked;
+    drawAnswers();
+    follow();
+    fullscreen.checked = x.display === "fullscreen" && !fullscreen.disabled;
+    if (x.sound) { sound.value = x.sound; soundChosen = true; }
+    show(mainVersion);
+  }
+
   return {
-    box, collect, main: mainVersion,
+    box, collect, fill, main: mainVersion,
     fail(c) { say(c.error, "error"); if (c.version) show(c.version); c.focus?.focus(); },
   };
 }

@@ -54,6 +54,10 @@ export async function languages(page, io) {
   await page.getByRole("alert").filter({ hasText: "Answer 2 has no label in fr" }).waitFor();
   assert.ok(!page.url().includes("#/message/"), "sent without a label");
   await page.locator("#answer-2-fr").fill("J’ai besoin d’aide");
+  // Saved as a template, with every language and the answers.
+  await page.locator("#template-name").fill("Evacuation");
+  await page.getByRole("button", { name: "Save template", exact: true }).click();
+  await page.locator("#status").filter({ hasText: "Template Evacuation saved." }).waitFor();
   // The picture without the refusal above it.
   await page.evaluate(() => say(""));
   await page.waitForTimeout(500);
@@ -66,6 +70,19 @@ export async function languages(page, io) {
   assert.match(line, /en fr/);
   assert.match(line, /I am safe \/ I need help/);
   await page.context().storageState({ path: process.env.HERALD_STATE });
+
+  // A new message from the template comes back whole: both languages,
+  // the answers in each, the sound.
+  await page.goto(`${io.url}/admin#/compose`);
+  await page.getByRole("heading", { name: "Compose" }).waitFor();
+  await page.locator("#template").selectOption("Evacuation");
+  assert.equal(await page.locator("#title").inputValue(), "Evacuation drill");
+  assert.deepEqual(await page.getByRole("tab").allInnerTexts(), ["en (default)", "fr"]);
+  assert.equal(await page.locator("#title-fr").inputValue(), "Exercice d’évacuation");
+  assert.ok(await page.locator("#ask").isChecked(), "the template's answers were not asked");
+  assert.equal(await page.locator("#answer-2").inputValue(), "I need help");
+  assert.equal(await page.locator("#answer-2-fr").inputValue(), "J’ai besoin d’aide");
+  assert.equal(await page.locator("#sound").inputValue(), "alert");
   io.out({ id });
 }
 
