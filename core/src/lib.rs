@@ -9,10 +9,11 @@
 //! other in a circle; `tests/tests/layers.rs` (herald-e2e) checks every
 //! `crate::` and `super::` path against this list. Bottom first:
 //!
-//! 1. `config`, `lock`, `focus`, `autostart`, `control`, `popup_retry` —
-//!    the agent's settings and its place on the desktop: the config file,
-//!    one agent per user, Focus Assist, autostart, the local control
-//!    socket, when to try a popup again.
+//! 1. `config`, `lock`, `focus`, `autostart`, `control`, `popup_retry`,
+//!    `languages` — the agent's settings and its place on the desktop: the
+//!    config file, one agent per user, Focus Assist, autostart, the local
+//!    control socket, when to try a popup again, the languages the user
+//!    reads.
 //! 2. `tls`, `trust` — whom the agent believes: the server's certificate,
 //!    and the keys that sign messages.
 //! 3. `error`, `store` — the per-user store, and the errors of the store
