@@ -139,6 +139,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             history: None,
             check_replies: Vec::new(),
             syncing: None,
+            pushed: Vec::new(),
             force_sync: false,
         };
         let result = tokio::select! {
@@ -216,6 +217,9 @@ pub(crate) struct Agent {
     check_replies: Vec<Reply>,
     /// The contact in flight, and the requests it answers.
     syncing: Option<(Contact, Vec<Reply>)>,
+    /// Changes from the push stream waiting for the contact in flight: its
+    /// answer may be older than they are, so they are applied after it.
+    pushed: Vec<herald_protocol::PushedChange>,
     pub(crate) force_sync: bool,
 }
 
@@ -232,6 +236,9 @@ impl Agent {
     async fn main_loop(&mut self) -> Result<()> {
         let mut next_poll = Utc::now();
         loop {
+            if self.syncing.is_none() && !self.pushed.is_empty() {
+                self.apply_pushed().await;
+            }
             if self.syncing.is_none() && (self.force_sync || Utc::now() >= next_poll) {
                 self.force_sync = false;
                 self.start_sync();

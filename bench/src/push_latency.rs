@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use herald_core::push::inbound::{listener, Keys};
 use herald_core::push::stream as push;
+use herald_protocol::PushedChange;
 use herald_core::push::PushEvent;
 use herald_core::store::StoreHandle;
 use herald_core::sync::{self, Endpoint, SyncClient};
@@ -51,6 +52,10 @@ struct Args {
     /// a SQLite file in the instance's data directory by default.
     #[arg(long)]
     db: Option<String>,
+    /// Runs each server instance on these CPUs only (`taskset -c`), e.g.
+    /// `0` for one core; the agents then run on the others.
+    #[arg(long)]
+    server_cpus: Option<String>,
     /// Server instances on that database (PostgreSQL for more than one).
     /// Agent i holds its stream on and polls instance i mod N, as behind a
     /// round-robin balancer; every alert is sent through the first, so the
@@ -78,7 +83,15 @@ impl Drop for Server {
 
 fn start_server(args: &Args, dir: &std::path::Path) -> Result<Server> {
     use std::io::BufRead;
-    let mut child = Command::new(&args.server)
+    let mut cmd = match &args.server_cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(&args.server);
+            c
+        }
+        None => Command::new(&args.server),
+    };
+    let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0", "--push", &args.push])
         .args(["--poll-interval", &args.poll_interval.to_string()])
         // Every agent here comes from loopback: one client, as the server
@@ -144,6 +157,9 @@ async fn admin(http: &reqwest::Client, url: &str, path: &str, body: Value) -> Re
 /// sent: a hint can reach an agent before `send` has its answer.
 type Probe = Option<String>;
 
+/// Streams opened from one loopback source address.
+const AGENTS_PER_SOURCE: usize = 20_000;
+
 /// Polls of light agents in flight at once: one process cannot hold a
 /// connection per agent besides its stream.
 const LIGHT_PARALLEL_POLLS: usize = 2048;
@@ -201,6 +217,7 @@ impl Light {
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             push_port: None,
             content: herald_protocol::CONTENT_VERSION,
+            pushed: Vec::new(),
         })?;
         let mut request = format!(
             "POST /api/v1/poll HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -273,6 +290,21 @@ enum Agent {
 }
 
 impl Agent {
+    /// Takes a change from the stream, as the agent does.
+    async fn apply(&mut self, change: PushedChange) -> Result<()> {
+        match self {
+            Agent::Real { store, client } => {
+                herald_core::push::apply::apply(store, client, change).await?;
+            }
+            Agent::Light(light) => {
+                if let Some(m) = change.message {
+                    light.titles.insert(m.title);
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn sync(&mut self) -> Result<()> {
         match self {
             Agent::Real { store, client } => {
@@ -294,12 +326,15 @@ impl Agent {
     }
 }
 
-/// One agent: syncs on a hint or on its own poll schedule, and notes when
-/// the probe is first in what it holds.
+/// What wakes an agent: a poll to make (`None`), or a change to apply.
+type Wake = Option<Box<PushedChange>>;
+
+/// One agent: syncs on a hint or on its own poll schedule, applies what
+/// its stream brings, and notes when the probe is first in what it holds.
 async fn agent(
     mut agent: Agent,
     probe: watch::Receiver<Probe>,
-    mut wake: mpsc::Receiver<()>,
+    mut wake: mpsc::UnboundedReceiver<Wake>,
     interval: Duration,
     found: Arc<Mutex<Vec<Instant>>>,
 ) {
@@ -308,13 +343,21 @@ async fn agent(
     let mut next_poll = Instant::now() + interval.mul_f64(rand::rng().random());
     let mut hints = true;
     loop {
-        tokio::select! {
+        let change = tokio::select! {
             () = tokio::time::sleep_until(next_poll.into()) => {
                 next_poll = Instant::now() + schedule::poll_delay(interval, 0, rand::rng().random());
+                None
             }
-            w = wake.recv(), if hints => if w.is_none() { hints = false; continue },
-        }
-        if let Err(e) = agent.sync().await {
+            w = wake.recv(), if hints => match w {
+                None => { hints = false; continue }
+                Some(change) => change,
+            },
+        };
+        let done = match change {
+            Some(change) => agent.apply(*change).await,
+            None => agent.sync().await,
+        };
+        if let Err(e) = done {
             // Every poll fails once the bench stops the server.
             if !DONE.load(std::sync::atomic::Ordering::Relaxed) {
                 eprintln!("sync failed: {e:#}");
@@ -336,7 +379,7 @@ async fn agent(
 fn hold_stream(
     http: reqwest::Client,
     endpoint: Endpoint,
-    wake_tx: mpsc::Sender<()>,
+    wake_tx: mpsc::UnboundedSender<Wake>,
     connected: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     // The agent's own stream holder, reconnection included.
@@ -352,13 +395,39 @@ fn hold_stream(
                 }
                 _ => {}
             }
-            if matches!(e, PushEvent::Connected | PushEvent::Hint) {
-                let _ = wake_tx.try_send(());
+            match e {
+                PushEvent::Connected | PushEvent::Hint => {
+                    let _ = wake_tx.send(None);
+                }
+                PushEvent::Change(change) => {
+                    let _ = wake_tx.send(Some(change));
+                }
+                _ => {}
             }
             true
         })
         .await;
     });
+}
+
+/// Polls the instances have answered, from their metrics.
+async fn polls(http: &reqwest::Client, servers: &[Server]) -> Result<u64> {
+    let mut n = 0;
+    for s in servers {
+        let text = http
+            .get(format!("{}/api/v1/admin/metrics", s.url))
+            .bearer_auth(ADMIN)
+            .send()
+            .await?
+            .text()
+            .await?;
+        n += text
+            .lines()
+            .filter(|l| l.starts_with("herald_polls_total{"))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Ok(n)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -393,12 +462,19 @@ async fn main() -> Result<()> {
     let http = reqwest::Client::new();
     let (probe_tx, probe_rx) = watch::channel::<Probe>(None);
     let found = Arc::new(Mutex::new(Vec::new()));
-    let stream_http = push::client(&Endpoint {
-        server: server.url.clone(),
-        token: String::new(),
-        host: String::new(),
-        server_ca: None,
-    })?;
+    // Past about 28,000 streams one source address runs out of ports:
+    // agents take turns among loopback addresses.
+    let sources = args.agents.div_ceil(AGENTS_PER_SOURCE).max(1);
+    let stream_http: Vec<reqwest::Client> = (0..sources)
+        .map(|n| {
+            let ip = std::net::Ipv4Addr::new(127, 0, 1 + (n / 250) as u8, 1 + (n % 250) as u8);
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .tcp_keepalive(Duration::from_secs(30))
+                .local_address(std::net::IpAddr::V4(ip))
+                .build()
+        })
+        .collect::<Result<_, _>>()?;
     let interval = Duration::from_secs(args.poll_interval);
     let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     if args.light && args.push != "stream" {
@@ -441,8 +517,9 @@ async fn main() -> Result<()> {
                 titles: Default::default(),
             };
             light.poll().await?;
-            let (wake_tx, wake_rx) = mpsc::channel(1);
-            hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
+            let (wake_tx, wake_rx) = mpsc::unbounded_channel();
+            let http = stream_http[(i / AGENTS_PER_SOURCE) % stream_http.len()].clone();
+            hold_stream(http, endpoint, wake_tx, connected.clone());
             tokio::spawn(agent(
                 Agent::Light(light),
                 probe_rx.clone(),
@@ -461,7 +538,7 @@ async fn main() -> Result<()> {
             server_ca: None,
         };
         let mut client = SyncClient::new(endpoint.clone())?;
-        let (wake_tx, wake_rx) = mpsc::channel(1);
+        let (wake_tx, wake_rx) = mpsc::unbounded_channel();
         if args.push == "inbound" {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             client.set_push_port(Some(listener.local_addr()?.port()));
@@ -480,7 +557,7 @@ async fn main() -> Result<()> {
                 keys,
                 move |e| {
                     if matches!(e, PushEvent::Called(_)) {
-                        let _ = tx.try_send(());
+                        let _ = tx.send(None);
                     } else {
                         eprintln!("inbound call: {e:?}");
                     }
@@ -490,7 +567,7 @@ async fn main() -> Result<()> {
             sync::sync_once(&store, &client).await?;
         }
         if args.push == "stream" {
-            hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
+            hold_stream(stream_http[0].clone(), endpoint, wake_tx, connected.clone());
         }
         tokio::spawn(agent(
             Agent::Real { store, client },
@@ -515,6 +592,7 @@ async fn main() -> Result<()> {
     let rss: Vec<u64> = pids.iter().map(|p| rss_kb(*p)).collect();
 
     let mut all = Vec::new();
+    let polls_before = polls(&http, &servers).await?;
     let cpu_before: f64 = pids.iter().map(|p| cpu_secs(*p)).sum();
     for n in 0..args.alerts {
         found.lock().map(|mut f| f.clear()).ok();
@@ -544,19 +622,27 @@ async fn main() -> Result<()> {
         all.extend(times.into_iter().map(|t| t.saturating_duration_since(sent)));
     }
     let cpu = pids.iter().map(|p| cpu_secs(*p)).sum::<f64>() - cpu_before;
+    let rss_after: Vec<u64> = pids.iter().map(|p| rss_kb(*p)).collect();
+    // The polls the alerts caused: hints, or changes an agent could not
+    // apply. Those of the agents' own schedules (one per interval each) are
+    // counted too.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let polls_after = polls(&http, &servers).await? - polls_before;
     DONE.store(true, std::sync::atomic::Ordering::Relaxed);
     all.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let rss: Vec<String> = rss
-        .iter()
-        .map(|kb| format!("{:.1}", *kb as f64 / 1024.0))
-        .collect();
+    let mb = |kbs: &[u64]| -> String {
+        kbs.iter()
+            .map(|kb| format!("{:.1}", *kb as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join("+")
+    };
     let db = match args.db.as_deref() {
         Some(d) if d.starts_with("postgres") => "postgresql",
         _ => "sqlite",
     };
     println!(
-        "db={db} instances={} push={}{} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={} MB server_cpu={:.0} µs per agent and alert",
+        "db={db} instances={} push={}{} agents={} alerts={} samples={} p50={:.0} ms p99={:.0} ms max={:.0} ms server_rss={} MB (after the alerts {} MB) server_cpu={:.0} µs per agent and alert{} polls={} from the first alert to 10 s after the last (poll interval {} s)",
         args.instances,
         args.push,
         if args.light { " (light agents)" } else { "" },
@@ -566,8 +652,15 @@ async fn main() -> Result<()> {
         ms(percentile(&all, 0.50)),
         ms(percentile(&all, 0.99)),
         ms(all.last().copied().unwrap_or_default()),
-        rss.join("+"),
-        cpu * 1e6 / (args.agents * args.alerts) as f64
+        mb(&rss),
+        mb(&rss_after),
+        cpu * 1e6 / (args.agents * args.alerts) as f64,
+        args.server_cpus
+            .as_deref()
+            .map(|c| format!(" (server on CPU {c})"))
+            .unwrap_or_default(),
+        polls_after,
+        args.poll_interval
     );
     Ok(())
 }

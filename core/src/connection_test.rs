@@ -203,7 +203,8 @@ pub async fn stream(endpoint: &crate::sync::Endpoint) -> Outcome {
             }
         }
     };
-    let hold = crate::push::stream::hold(&http, endpoint, &mut report);
+    let mut last = None;
+    let hold = crate::push::stream::hold(&http, endpoint, &mut last, &mut report);
     tokio::select! {
         reason = hold => Outcome::Failed(reason),
         _ = rx => Outcome::Ok(format!("the stream opened in {} ms", started.elapsed().as_millis())),

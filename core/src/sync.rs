@@ -208,8 +208,14 @@ async fn contact(
     started: chrono::DateTime<Utc>,
 ) -> Result<Applied, SyncError> {
     let ep = &client.endpoint;
-    let (state, pending) = store
-        .read(|s| Ok((s.sync_state()?, s.pending_receipts(RECEIPT_BATCH)?)))
+    let (state, pending, pushed) = store
+        .read(|s| {
+            Ok((
+                s.sync_state()?,
+                s.pending_receipts(RECEIPT_BATCH)?,
+                s.pushed()?,
+            ))
+        })
         .await?;
     let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
     if !pending.is_empty() {
@@ -240,6 +246,7 @@ async fn contact(
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
         push_port: client.push_port,
         content: herald_protocol::CONTENT_VERSION,
+        pushed: pushed.clone(),
     };
     let poll_sent = Utc::now();
     let answer: PollResponse = client.post("/api/v1/poll", &request).await?;
@@ -258,9 +265,16 @@ async fn contact(
         "poll answered; storing"
     );
     let server = ep.server.clone();
-    Ok(store
+    let applied = store
         .write(move |s| s.apply_verified(&server, &answer, &ids, times, &refused))
-        .await?)
+        .await?;
+    if !pushed.is_empty() {
+        // Kept, they are named again at the next poll: no harm done.
+        if let Err(e) = store.write(move |s| s.forget_pushed(&pushed)).await {
+            tracing::warn!(error = %e, "cannot clear what the push stream brought");
+        }
+    }
+    Ok(applied)
 }
 
 /// Stands for the cursor after an answer with a refused message: no server
@@ -277,15 +291,29 @@ fn verify(
     client: &SyncClient,
     answer: &mut PollResponse,
 ) -> Result<Vec<Receipt>, SyncError> {
+    let refused = verify_messages(store, client, &mut answer.messages, answer.server_time)?;
+    if !refused.is_empty() {
+        answer.cursor = UNVERIFIED_CURSOR.to_owned();
+    }
+    Ok(refused)
+}
+
+/// Takes out of `messages` every one whose signature does not verify at
+/// server time `now`, and returns the receipts that tell the server.
+pub(crate) fn verify_messages(
+    store: &StoreHandle,
+    client: &SyncClient,
+    messages: &mut Vec<herald_protocol::Message>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<Receipt>, SyncError> {
     let file = crate::trust::file_of(store.path());
     let mut trust = crate::trust::load(&file, &client.server_keys)?;
     if trust.is_empty() {
         return Ok(Vec::new());
     }
     let known = trust.clone();
-    let now = answer.server_time;
     let mut refused = Vec::new();
-    answer.messages.retain(|m| match trust.verify(m, now) {
+    messages.retain(|m| match trust.verify(m, now) {
         Ok(()) => true,
         Err(e) => {
             tracing::warn!(message = %m.id, revision = m.revision, reason = %e,
@@ -304,9 +332,6 @@ fn verify(
     if trust != known {
         tracing::info!("learned the server's new signing key from a certificate by a trusted one");
         crate::trust::save(&file, &trust)?;
-    }
-    if !refused.is_empty() {
-        answer.cursor = UNVERIFIED_CURSOR.to_owned();
     }
     Ok(refused)
 }
@@ -336,22 +361,25 @@ pub fn validate(a: &PollResponse) -> Result<(), SyncError> {
     if a.cursor.is_empty() {
         return Err(SyncError::Malformed("empty cursor".into()));
     }
-    for m in &a.messages {
-        if m.id.is_empty() || m.revision == 0 || m.valid_until <= m.valid_from {
-            return Err(SyncError::Malformed(format!(
-                "message '{}' is inconsistent",
-                m.id
-            )));
-        }
-        if ![m.valid_from, m.valid_until, m.revised_at]
-            .into_iter()
-            .all(time_in_range)
-        {
-            return Err(SyncError::Malformed(format!(
-                "message '{}' has a time out of range",
-                m.id
-            )));
-        }
+    a.messages.iter().try_for_each(validate_message)
+}
+
+/// What serde cannot check of one message.
+pub(crate) fn validate_message(m: &herald_protocol::Message) -> Result<(), SyncError> {
+    if m.id.is_empty() || m.revision == 0 || m.valid_until <= m.valid_from {
+        return Err(SyncError::Malformed(format!(
+            "message '{}' is inconsistent",
+            m.id
+        )));
+    }
+    if ![m.valid_from, m.valid_until, m.revised_at]
+        .into_iter()
+        .all(time_in_range)
+    {
+        return Err(SyncError::Malformed(format!(
+            "message '{}' has a time out of range",
+            m.id
+        )));
     }
     Ok(())
 }

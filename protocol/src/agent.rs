@@ -66,6 +66,9 @@ pub struct PollRequest {
     /// fullscreen and sound; 0 (absent) from agents that predate them.
     #[serde(default)]
     pub content: u32,
+    /// What the agent took from its push stream since the cursor's answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pushed: Vec<crate::Held>,
 }
 
 /// Answer to a poll. When nothing changed since `cursor`, `changed` is false

@@ -14,6 +14,7 @@ mod enums;
 mod inbound;
 pub mod signing;
 mod sites;
+pub mod push;
 pub mod steps;
 mod time;
 
@@ -25,6 +26,7 @@ pub use directory::*;
 pub use enroll::*;
 pub use enums::*;
 pub use inbound::*;
+pub use push::*;
 pub use signing::{KeyCert, MessageSignature};
 pub use sites::*;
 pub use time::{in_range as time_in_range, EARLIEST_MS, LATEST_MS};

@@ -21,6 +21,7 @@ pub mod ldap;
 pub mod mail;
 pub mod nginx;
 pub mod popup;
+pub mod sse;
 pub mod tls;
 pub mod wine;
 

@@ -64,6 +64,23 @@ impl Agent {
         self.push_task = Some((wanted, task));
     }
 
+    /// Applies the changes the stream brought, as a poll's answer is
+    /// applied; one that cannot be applied is polled for instead.
+    pub(super) async fn apply_pushed(&mut self) {
+        for change in std::mem::take(&mut self.pushed) {
+            let seq = change.seq;
+            match herald_core::push::apply::apply(&self.store, &self.client, change).await {
+                Ok(a) => {
+                    tracing::info!(seq, received = a.received, stopped = a.stopped, "pushed change applied");
+                }
+                Err(e) => {
+                    tracing::warn!(seq, error = %e, "a pushed change was not applied: polling instead");
+                    self.force_sync = true;
+                }
+            }
+        }
+    }
+
     /// Stops push for good (the agent is quitting).
     pub(super) fn stop_push(&mut self) {
         if let Some((_, task)) = self.push_task.take() {
@@ -86,7 +103,16 @@ impl Agent {
                 "push stream connected".to_owned(),
                 Some(format!("connected since {}", since())),
             ),
+            PushEvent::Resumed => (
+                true,
+                "push stream back, nothing missed".to_owned(),
+                Some(format!("connected since {}", since())),
+            ),
             PushEvent::Hint => (true, "push hint: check now".to_owned(), None),
+            PushEvent::Change(change) => {
+                self.pushed.push((**change).clone());
+                (true, pushed_words(change), None)
+            }
             PushEvent::Lost(why) => (
                 false,
                 format!("push stream lost: {why}"),
@@ -135,5 +161,19 @@ impl Agent {
         ) {
             self.force_sync = true;
         }
+    }
+}
+
+/// A pushed change, in the push log's words.
+fn pushed_words(change: &herald_protocol::PushedChange) -> String {
+    match (&change.message, &change.stopped) {
+        (Some(m), _) => format!("pushed: message {} revision {}", m.id, m.revision),
+        (None, Some(s)) => format!(
+            "pushed: message {} revision {} stopped ({})",
+            s.id,
+            s.revision,
+            s.reason.as_str()
+        ),
+        (None, None) => "pushed: an empty change".to_owned(),
     }
 }

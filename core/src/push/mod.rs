@@ -1,18 +1,28 @@
-//! Push: how the server tells the agent to look now, either over a stream
-//! the agent holds open (`stream`) or by calling the agent (`inbound`).
-//! The agent answers either with its normal sync, so push changes when the
-//! agent looks, never what it finds.
+//! Push: how the server tells the agent of a change, either over a stream
+//! the agent holds open (`stream`), which carries the change itself
+//! (`apply`) or a hint to poll, or by calling the agent (`inbound`), which
+//! then polls.
 
 use std::time::Duration;
 
+use herald_protocol::PushedChange;
+
+pub mod apply;
 pub mod inbound;
 pub mod stream;
 
 /// What the stream tells the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushEvent {
+    /// The stream is open; the agent polls once, then the stream tells it
+    /// of what follows.
     Connected,
+    /// The stream is open again and picks up where the last one stopped:
+    /// nothing was missed, no poll is needed.
+    Resumed,
     Hint,
+    /// A change to apply.
+    Change(Box<PushedChange>),
     /// The stream ended or could not be opened; the text says why.
     Lost(String),
     /// The inbound listener is bound (with the port it really got).

@@ -1,30 +1,40 @@
 //! The push stream from the agent's side: one long-lived `GET` of Server-
-//! Sent Events that carries only "check now" hints and heartbeats.
+//! Sent Events that carries the changes themselves (`change`), hints to
+//! poll (`check`) and heartbeats.
 
 use std::time::Duration;
 
-use herald_protocol::{PUSH_EVENT_CHECK, PUSH_HEARTBEAT_SECS, PUSH_PATH};
+use herald_protocol::{
+    PushReady, PushedChange, MAX_PUSH_EVENT_BYTES, PUSH_CHANGES_PARAM, PUSH_EVENT_CHANGE,
+    PUSH_EVENT_CHECK, PUSH_EVENT_READY, PUSH_HEARTBEAT_SECS, PUSH_PATH,
+};
 
 use super::{reconnect_delay, PushEvent};
 use crate::sync::Endpoint;
 
 /// With no byte for this long (three heartbeats) the stream is dead.
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(3 * PUSH_HEARTBEAT_SECS);
-/// Longest line the parser holds; the server's lines are a few bytes.
-const MAX_LINE: usize = 4096;
 
 /// One thing read off an SSE stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SseItem {
-    Event(String),
+    Event {
+        name: String,
+        id: Option<String>,
+        data: String,
+    },
     Comment,
 }
 
-/// Incremental SSE parser: bytes in, complete items out.
+/// Incremental SSE parser: bytes in, complete items out. An event of more
+/// than `MAX_PUSH_EVENT_BYTES` is an error, not a memory leak.
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
     event: Option<String>,
+    id: Option<String>,
+    data: Option<String>,
+    held: usize,
 }
 
 impl SseParser {
@@ -32,8 +42,8 @@ impl SseParser {
         let mut out = Vec::new();
         for &b in bytes {
             if b != b'\n' {
-                if self.line.len() >= MAX_LINE {
-                    return Err("malformed push stream: line too long".into());
+                if self.held + self.line.len() >= MAX_PUSH_EVENT_BYTES {
+                    return Err("malformed push stream: event too long".into());
                 }
                 self.line.push(b);
                 continue;
@@ -43,16 +53,38 @@ impl SseParser {
                 .to_owned();
             self.line.clear();
             if line.is_empty() {
+                self.held = 0;
+                let (id, data) = (self.id.take(), self.data.take());
                 if let Some(name) = self.event.take() {
-                    out.push(SseItem::Event(name));
+                    let data = data.unwrap_or_default();
+                    out.push(SseItem::Event { name, id, data });
+                } else if let Some(data) = data {
+                    // An event with data but no name is a "message" event.
+                    out.push(SseItem::Event {
+                        name: "message".into(),
+                        id,
+                        data,
+                    });
                 }
-            } else if line.starts_with(':') {
-                out.push(SseItem::Comment);
-            } else if let Some(name) = line.strip_prefix("event:") {
-                self.event = Some(name.trim().to_owned());
-            } else if line.starts_with("data") {
-                // An event with data but no name is a "message" event.
-                self.event.get_or_insert_with(|| "message".to_owned());
+                continue;
+            }
+            self.held += line.len();
+            let (field, value) = match line.split_once(':') {
+                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+                None => (line.as_str(), ""),
+            };
+            match field {
+                "" => out.push(SseItem::Comment),
+                "event" => self.event = Some(value.trim().to_owned()),
+                "id" => self.id = Some(value.to_owned()),
+                "data" => match &mut self.data {
+                    Some(d) => {
+                        d.push('\n');
+                        d.push_str(value);
+                    }
+                    None => self.data = Some(value.to_owned()),
+                },
+                _ => {}
             }
         }
         Ok(out)
@@ -60,21 +92,25 @@ impl SseParser {
 }
 
 /// Holds one stream open until it fails; reports events through `report`.
-/// Returns why it ended.
+/// `last` is the id of the last event read, sent as `Last-Event-ID` so
+/// that the server resumes after it, and kept up to date. Returns why it
+/// ended.
 pub async fn hold(
     http: &reqwest::Client,
     endpoint: &Endpoint,
+    last: &mut Option<String>,
     report: &mut impl FnMut(PushEvent),
 ) -> String {
     let url = format!("{}{PUSH_PATH}", endpoint.server);
-    let resp = match http
+    let mut req = http
         .get(&url)
-        .query(&[("host", &endpoint.host)])
+        .query(&[("host", endpoint.host.as_str()), (PUSH_CHANGES_PARAM, "1")])
         .bearer_auth(&endpoint.token)
-        .header("accept", "text/event-stream")
-        .send()
-        .await
-    {
+        .header("accept", "text/event-stream");
+    if let Some(id) = last.as_deref() {
+        req = req.header("last-event-id", id);
+    }
+    let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => return crate::sync::unreachable(&endpoint.server, &e).to_string(),
     };
@@ -96,15 +132,36 @@ pub async fn hold(
             Err(e) => return e,
         };
         for item in items {
-            match item {
-                SseItem::Event(name) if name == "ready" && !connected => {
+            let SseItem::Event { name, id, data } = item else {
+                // Heartbeats only prove the line is alive.
+                continue;
+            };
+            let event = match name.as_str() {
+                PUSH_EVENT_READY if !connected => {
                     connected = true;
-                    report(PushEvent::Connected);
+                    let ready: PushReady = serde_json::from_str(&data).unwrap_or_default();
+                    if ready.resumed {
+                        PushEvent::Resumed
+                    } else {
+                        PushEvent::Connected
+                    }
                 }
-                SseItem::Event(name) if name == PUSH_EVENT_CHECK => report(PushEvent::Hint),
-                // Heartbeats and unknown events only prove the line is alive.
-                _ => {}
+                PUSH_EVENT_CHECK => PushEvent::Hint,
+                PUSH_EVENT_CHANGE => match serde_json::from_str::<PushedChange>(&data) {
+                    Ok(change) => PushEvent::Change(Box::new(change)),
+                    Err(e) => {
+                        // A poll brings what it was.
+                        tracing::warn!(error = %e, "a pushed change this agent cannot read");
+                        PushEvent::Hint
+                    }
+                },
+                // Unknown events only prove the line is alive.
+                _ => continue,
+            };
+            if id.is_some() {
+                *last = id;
             }
+            report(event);
         }
     }
 }
@@ -122,9 +179,13 @@ pub async fn hold_forever(
 ) {
     let mut failures = 0u32;
     let mut listening = true;
+    let mut last = None;
     while listening {
         let started = std::time::Instant::now();
-        let reason = hold(http, endpoint, &mut |event| listening &= report(event)).await;
+        let reason = hold(http, endpoint, &mut last, &mut |event| {
+            listening &= report(event)
+        })
+        .await;
         if !listening {
             return;
         }
@@ -161,25 +222,46 @@ pub fn client(endpoint: &Endpoint) -> Result<reqwest::Client, crate::SyncError> 
 mod tests {
     use super::*;
 
+    fn event(name: &str, id: Option<&str>, data: &str) -> SseItem {
+        SseItem::Event {
+            name: name.into(),
+            id: id.map(str::to_owned),
+            data: data.into(),
+        }
+    }
+
     #[test]
     fn parses_events_across_chunks_and_comments() {
         let mut p = SseParser::default();
         assert_eq!(p.feed(b"event: ready\r\nda").unwrap(), []);
         assert_eq!(
-            p.feed(b"ta: \r\n\r\n:heartbeat\n\nevent: check\ndata:\n\n")
+            p.feed(b"ta: \r\n\r\n:heartbeat\n\nid: a:1\nevent: check\ndata:\n\n")
                 .unwrap(),
             [
-                SseItem::Event("ready".into()),
+                event("ready", None, ""),
                 SseItem::Comment,
-                SseItem::Event("check".into())
+                event("check", Some("a:1"), "")
             ]
+        );
+        assert_eq!(
+            p.feed(b"id: a:2\nevent: change\ndata: {\"x\":\ndata: 1}\n\n")
+                .unwrap(),
+            [event("change", Some("a:2"), "{\"x\":\n1}")]
         );
     }
 
     #[test]
-    fn a_runaway_line_is_an_error_not_a_memory_leak() {
+    fn a_runaway_event_is_an_error_not_a_memory_leak() {
         let mut p = SseParser::default();
-        assert!(p.feed(&vec![b'x'; MAX_LINE + 1]).is_err());
+        let line = vec![b'x'; 1024 * 1024];
+        let mut fed = Ok(Vec::new());
+        for _ in 0..5 {
+            fed = p.feed(b"data: ").and_then(|_| p.feed(&line)).and_then(|_| p.feed(b"\n"));
+            if fed.is_err() {
+                break;
+            }
+        }
+        assert!(fed.is_err(), "five lines of 1 MiB in one event were taken");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod credentials;
 mod exchange;
 mod handle;
 mod messages;
+mod pushed;
 mod state;
 #[cfg(test)]
 mod transitions_tests;
@@ -45,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_credentials.sql"),
     include_str!("../../migrations/0006_central.sql"),
     include_str!("../../migrations/0007_content.sql"),
+    include_str!("../../migrations/0008_pushed.sql"),
 ];
 
 /// Where a message stands for this user.

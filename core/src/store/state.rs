@@ -254,7 +254,7 @@ impl Store {
     }
 }
 
-fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
+pub(super) fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
     let opt = |v: Option<i64>| v.map(from_ms);
     Ok(conn.query_row(
         "SELECT server, cursor, clock_offset_ms, last_attempt, last_success, last_error, failures,
@@ -291,7 +291,7 @@ fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
 }
 
 /// A new message, a new revision, or the same revision again (a full answer).
-fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub(super) fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreError> {
     let held: Option<(u32, String)> = tx
         .query_row(
             "SELECT revision, state FROM messages WHERE id = ?1",
@@ -345,7 +345,7 @@ fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreE
 }
 
 /// Applies one stop; returns whether a held, open message was stopped.
-fn stop(
+pub(super) fn stop(
     tx: &Connection,
     id: &str,
     reason: StopReason,

@@ -1,15 +1,17 @@
-//! Hearing the push hints other instances announce on a shared PostgreSQL
-//! database (see `push::notify`), and hinting the streams this instance
-//! holds. A hint is only "check now": one lost while an instance was away
-//! from the database costs a delay until the agent's next poll, and an
-//! instance that reconnects hints all its streams once to cover the gap.
+//! Hearing the changes other instances announce on a shared PostgreSQL
+//! database (see `push::notify`), and writing them to the streams this
+//! instance holds (`push::changes`). An instance that was away from the
+//! database hints all its streams once when it is back: each agent polls,
+//! and so misses nothing that was announced meanwhile.
 
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
 
 use crate::domain::directory::targets::Targets;
+use crate::push::changes;
 use crate::push::notify::CHANNEL;
+use crate::state::hub::Notice;
 use crate::state::app::AppState;
 use crate::store::db::Location;
 
@@ -73,22 +75,11 @@ fn listen(
             }
             continue;
         };
-        let id = n.payload().to_owned();
-        let st = st.clone();
-        rt.spawn(async move {
-            let found = {
-                let id = id.clone();
-                st.read(move |c| crate::domain::messages::push_targets(c, &id))
-                    .await
-            };
-            match found {
-                Ok(Some(targets)) => {
-                    let streams = st.hub.notify(&targets);
-                    tracing::info!(%id, streams, "push hint");
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(%id, error = %e, "cannot find whom a hint is for"),
-            }
-        });
+        let Some(notice) = Notice::decode(n.payload()) else {
+            tracing::warn!(payload = n.payload(), "an announcement this instance cannot read");
+            continue;
+        };
+        let _in_runtime = rt.enter();
+        changes::tell(st, notice);
     }
 }

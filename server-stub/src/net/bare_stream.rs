@@ -15,7 +15,7 @@ use herald_protocol::{ErrorBody, PUSH_PATH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{public_text, Error};
-use crate::push::stream::{events, open};
+use crate::push::stream::{events, open, Ask};
 use crate::state::app::AppState;
 use crate::state::hub::Registration;
 
@@ -57,6 +57,8 @@ pub fn route(first: &[u8]) -> Route {
 pub struct Head {
     pub authorization: Option<Vec<u8>>,
     pub host: Option<String>,
+    pub changes: bool,
+    pub last_event: Option<String>,
 }
 
 /// Parses a complete head; `Ok(None)` while it is incomplete.
@@ -78,12 +80,22 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<Head>, Error> {
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case("authorization"))
         .map(|h| h.value.to_vec());
-    let host = form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "host")
-        .map(|(_, v)| v.into_owned());
+    let param = |name: &str| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let last_event = req
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("last-event-id"))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
+        .map(str::to_owned);
     Ok(Some(Head {
         authorization,
-        host,
+        host: param("host"),
+        changes: Ask::wants_changes(param(herald_protocol::PUSH_CHANGES_PARAM).as_deref()),
+        last_event,
     }))
 }
 
@@ -117,7 +129,12 @@ pub(crate) async fn serve<IO: AsyncRead + AsyncWrite + Unpin>(
     let opened = match parsed {
         Ok(h) => {
             let token = crate::http::extract::bearer_in(h.authorization.as_deref());
-            open(&st, token, h.host.as_deref()).await
+            let ask = Ask {
+                host: h.host.as_deref(),
+                changes: h.changes,
+                last_event: h.last_event.as_deref(),
+            };
+            open(&st, token, ask).await
         }
         Err(e) => Err(e),
     };
@@ -174,7 +191,7 @@ async fn stream(
     loop {
         tokio::select! {
             said = events.next() => match said {
-                Some(bytes) => send(&mut wr, bytes).await?,
+                Some(bytes) => send(&mut wr, &bytes).await?,
                 None => break,
             },
             // The agent sends nothing more; end of input means it is gone.
@@ -218,6 +235,14 @@ mod tests {
         .unwrap();
         assert_eq!(head.authorization.as_deref(), Some(b"Bearer t".as_slice()));
         assert_eq!(head.host.as_deref(), Some("pc-1"));
+        assert!(!head.changes);
+        let head = parse_head(
+            b"GET /api/v1/push?host=pc&changes=1 HTTP/1.1\r\nLast-Event-ID: ab:7\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(head.changes);
+        assert_eq!(head.last_event.as_deref(), Some("ab:7"));
         assert_eq!(
             parse_head(b"GET /api/v1/push HTTP/1.1\r\nHost: x\r\n").unwrap(),
             None

@@ -11,7 +11,8 @@ use crate::domain::directory::listeners::{self, Listener};
 use crate::domain::directory::targets::Targets;
 use crate::domain::messages;
 use crate::error::Error;
-use crate::push::{inbound, notify};
+use crate::push::{changes, inbound, notify};
+use crate::state::hub::Notice;
 use crate::state::app::AppState;
 use crate::store::sql::Conn;
 
@@ -26,7 +27,7 @@ pub(crate) fn plan(c: &Conn, id: &str, policy: &AgentPolicy) -> Result<(PushPlan
     let announced = plan.is_some()
         && policy.push == PushMode::Stream
         && c.is_postgres()
-        && notify::publish(c, id)
+        && notify::publish(c, &Notice::Message(id.to_owned()))
             .map_err(|e| tracing::warn!(error = %e, "cannot announce a push hint"))
             .is_ok();
     Ok((plan, announced))
@@ -42,6 +43,41 @@ fn push_plan(c: &Conn, id: &str, policy: &AgentPolicy) -> Result<PushPlan, Error
         Vec::new()
     };
     Ok(Some((targets, listeners)))
+}
+
+/// Announces to every instance that `user` read or answered these
+/// revisions, in the receipts' own transaction; false when this instance
+/// is to tell its own streams (`read_elsewhere`).
+pub(crate) fn announce_read(
+    c: &Conn,
+    user: &str,
+    acked: &[(String, u32)],
+    policy: &AgentPolicy,
+) -> bool {
+    policy.push == PushMode::Stream
+        && c.is_postgres()
+        && acked.iter().all(|(id, revision)| {
+            let n = Notice::Read {
+                id: id.clone(),
+                revision: *revision,
+                user: user.to_owned(),
+            };
+            notify::publish(c, &n)
+                .map_err(|e| tracing::warn!(error = %e, "cannot announce a read"))
+                .is_ok()
+        })
+}
+
+/// Tells the user's other agents, on this instance's streams, to stop
+/// showing what was read, unless the database announced it.
+pub(crate) fn read_elsewhere(st: &AppState, user: &str, acked: Vec<(String, u32)>, announced: bool) {
+    if announced || st.policy().push != PushMode::Stream {
+        return;
+    }
+    for (id, revision) in acked {
+        let user = user.to_owned();
+        changes::tell(st, Notice::Read { id, revision, user });
+    }
 }
 
 /// Tells the agents of each message in `ids` that it changed: after an
@@ -68,8 +104,8 @@ pub(crate) fn hint(st: &AppState, id: &str, plan: PushPlan, announced: bool) {
         PushMode::Off => {}
         PushMode::Stream if announced => {}
         PushMode::Stream => {
-            let streams = st.hub.notify(&targets);
-            tracing::info!(%id, streams, "push hint");
+            tracing::debug!(%id, users = ?targets, "push");
+            changes::tell(st, Notice::Message(id.to_owned()));
         }
         PushMode::Inbound => {
             let Some(http) = st.caller.clone() else {

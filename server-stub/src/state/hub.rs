@@ -1,16 +1,21 @@
-//! The push hub: the agents holding a stream open, and the hints sent to them. A
-//! hint says only "check now"; the agent then polls as usual, so push adds
-//! no path by which content or state could differ from polling.
+//! The push hub: the agents holding a stream open, and what is written to
+//! them. A change is formatted once and the same bytes are queued on every
+//! stream it reaches: the change itself on streams that asked for changes,
+//! a `check` hint on the others (the agent then polls). Each stream has a
+//! bounded queue; a stream that falls behind is closed, never waited for.
+//! The latest changes are kept, so that a stream that comes back with the
+//! id of the last event it read (`Last-Event-ID`) misses nothing.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
-
 use tokio::sync::mpsc;
 
 use crate::domain::directory::targets::{fold, Targets};
+use crate::domain::messages::audience::Audience;
 
 /// Streams one user may hold from one host. An agent holds one; a few more
 /// cover a reconnection before the server has noticed the old stream die.
@@ -22,11 +27,79 @@ pub const MAX_STREAMS_PER_AGENT: usize = 4;
 /// leaked token must not hold the server's memory and sockets.
 pub const MAX_STREAMS_PER_USER: usize = 32;
 
+/// Events a stream may have waiting. A stream this far behind is stuck
+/// (its agent reads nothing) and is closed: its agent, if alive, comes
+/// back and polls. The events are shared bytes, so the queue holds
+/// pointers, not copies.
+pub const STREAM_QUEUE: usize = 64;
+
+/// Changes kept for streams that come back, and the most names their
+/// audiences may hold in all: an alert to everyone by group holds every
+/// member's name, and fifty thousand of them are a few megabytes.
+pub const REPLAY_CHANGES: usize = 256;
+pub const REPLAY_NAMES: usize = 200_000;
+
+/// Whom a change reaches.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// As a hint reaches: maybe more than a poll would tell, never fewer.
+    Targets(Targets),
+    /// Exactly those a poll would tell.
+    Audience(Audience),
+    /// Every stream of one user (folded).
+    User(String),
+}
+
+impl Reach {
+    fn reaches(&self, st: &Stream) -> bool {
+        match self {
+            Reach::Targets(t) => t.reaches_folded(&st.user, &st.host),
+            Reach::Audience(a) => a.reaches(&st.user, &st.host, st.proven),
+            Reach::User(u) => *u == st.user,
+        }
+    }
+
+    /// Whether what it reaches is exactly what a poll would say: only
+    /// then may a stream be sent the change itself.
+    fn exact(&self) -> bool {
+        !matches!(self, Reach::Targets(_))
+    }
+
+    fn weight(&self) -> usize {
+        match self {
+            Reach::Targets(_) | Reach::User(_) => 1,
+            Reach::Audience(a) => a.weight(),
+        }
+    }
+}
+
+/// What a stream is sent.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// "Check now": poll.
+    Check(Bytes),
+    /// A change, as the agent applies it.
+    Change(Bytes),
+}
+
 /// An open stream; its names are folded.
 struct Stream {
     user: String,
     host: String,
-    hint: mpsc::Sender<()>,
+    proven: bool,
+    /// Whether it asked for changes, not only hints.
+    changes: bool,
+    tx: mpsc::Sender<Event>,
+    /// A check is queued: one is as good as many.
+    check_queued: Arc<AtomicBool>,
+}
+
+/// A change kept for streams that come back.
+struct Kept {
+    n: u64,
+    reach: Arc<Reach>,
+    change: Option<Bytes>,
+    check: Bytes,
 }
 
 #[derive(Default)]
@@ -41,6 +114,10 @@ struct Streams {
     hinted: HashSet<String>,
     /// Set at shutdown: no stream is taken any more.
     closed: bool,
+    /// The number of the latest change; event ids count from it.
+    last: u64,
+    kept: VecDeque<Kept>,
+    kept_weight: usize,
 }
 
 impl Streams {
@@ -56,20 +133,144 @@ impl Streams {
         }
         self.hinted.remove(&st.host);
     }
+
+    /// Queues a change on one stream; false when the stream is full.
+    fn send(&mut self, id: u64, kept: &Kept) -> bool {
+        let Some(st) = self.by_id.get(&id) else {
+            return true;
+        };
+        let event = match (&kept.change, st.changes) {
+            (Some(change), true) => Event::Change(change.clone()),
+            _ => {
+                self.hinted.insert(st.host.clone());
+                if st.check_queued.swap(true, Ordering::AcqRel) {
+                    return true;
+                }
+                Event::Check(kept.check.clone())
+            }
+        };
+        !matches!(
+            st.tx.try_send(event),
+            Err(mpsc::error::TrySendError::Full(_))
+        )
+    }
+
+    fn keep(&mut self, kept: Kept) {
+        self.kept_weight += kept.reach.weight();
+        self.kept.push_back(kept);
+        while self.kept.len() > REPLAY_CHANGES || self.kept_weight > REPLAY_NAMES {
+            let Some(old) = self.kept.pop_front() else {
+                break;
+            };
+            self.kept_weight -= old.reach.weight();
+        }
+    }
+
+    /// The changes after `n` if every one is still kept.
+    fn since(&self, n: u64) -> Option<impl Iterator<Item = &Kept>> {
+        if n > self.last {
+            return None;
+        }
+        let first = self.kept.front().map_or(self.last + 1, |k| k.n);
+        (first <= n + 1).then(|| self.kept.iter().filter(move |k| k.n > n))
+    }
+}
+
+/// A change to tell agents of, as instances announce it to each other:
+/// it names the change, and each instance reads what it is once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Message `id` was sent, revised or withdrawn.
+    Message(String),
+    /// `user` read or answered revision `revision` of message `id`.
+    Read {
+        id: String,
+        revision: u32,
+        user: String,
+    },
+}
+
+impl Notice {
+    /// As a `NOTIFY` payload.
+    pub fn encode(&self) -> String {
+        match self {
+            Notice::Message(id) => format!("m {id}"),
+            Notice::Read { id, revision, user } => format!("r {id} {revision} {user}"),
+        }
+    }
+
+    pub fn decode(s: &str) -> Option<Notice> {
+        let mut parts = s.splitn(4, ' ');
+        match (parts.next()?, parts.next(), parts.next(), parts.next()) {
+            ("m", Some(id), None, None) => Some(Notice::Message(id.to_owned())),
+            ("r", Some(id), Some(rev), Some(user)) => Some(Notice::Read {
+                id: id.to_owned(),
+                revision: rev.parse().ok()?,
+                user: user.to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Notices waiting to be read and written out, one at a time and in
+/// order, so that a later state is never overtaken by an earlier one.
+#[derive(Default)]
+struct Pending {
+    queue: VecDeque<Notice>,
+    draining: bool,
 }
 
 /// The open push streams.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Hub {
+    pending: Arc<Mutex<Pending>>,
     streams: Arc<Mutex<Streams>>,
     next: Arc<AtomicU64>,
+    /// Names this run of this instance in event ids: an id from another
+    /// instance or an earlier run cannot be resumed from here.
+    instance: Arc<str>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            pending: Arc::default(),
+            streams: Arc::default(),
+            next: Arc::default(),
+            instance: crate::tokens::random_id(8).into(),
+        }
+    }
+}
+
+/// Who asks for a stream.
+pub struct Asker<'a> {
+    pub user: &'a str,
+    pub host: &'a str,
+    pub proven: bool,
+    /// It asked for changes (`?changes=1`), not only hints.
+    pub changes: bool,
+    /// The id of the last event it read, from an earlier stream.
+    pub last_event: Option<&'a str>,
 }
 
 /// A registered stream; dropping it unregisters.
 pub struct Registration {
     hub: Hub,
     id: u64,
-    pub hints: mpsc::Receiver<()>,
+    /// What the stream says first.
+    pub ready: Bytes,
+    /// Whether the stream picks up where the agent's last one stopped.
+    pub resumed: bool,
+    pub events: mpsc::Receiver<Event>,
+    check_queued: Arc<AtomicBool>,
+}
+
+impl Registration {
+    /// To be called when a queued check is taken off the queue.
+    pub fn check_taken(&self) {
+        self.check_queued.store(false, Ordering::Release);
+    }
 }
 
 impl Drop for Registration {
@@ -78,22 +279,29 @@ impl Drop for Registration {
     }
 }
 
+/// The first event of a stream that asked only for hints.
+const READY_HINTS: &[u8] = b"event: ready\ndata: \n\n";
+
 impl Hub {
-    /// Takes a stream for `user` at `host`. After `close_all`, the stream
-    /// it returns ends at once.
-    pub fn register(&self, user: &str, host: &str) -> Registration {
-        // One pending hint is enough: a poll covers every change before it.
-        let (hint, hints) = mpsc::channel(1);
+    /// Takes a stream. After `close_all`, the stream it returns ends at
+    /// once.
+    pub fn register(&self, who: Asker<'_>) -> Registration {
+        let (tx, events) = mpsc::channel(STREAM_QUEUE);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (user, host) = (fold(user), fold(host));
+        let (user, host) = (fold(who.user), fold(who.host));
+        let check_queued = Arc::new(AtomicBool::new(false));
         let mut s = self.streams.lock();
+        let mut reg = Registration {
+            hub: self.clone(),
+            id,
+            ready: Bytes::from_static(READY_HINTS),
+            resumed: false,
+            events,
+            check_queued: check_queued.clone(),
+        };
         if s.closed {
             // Dropping the sender ends the stream.
-            return Registration {
-                hub: self.clone(),
-                id,
-                hints,
-            };
+            return reg;
         }
         let mine: Vec<u64> = s.by_user.get(&user).cloned().unwrap_or_default();
         let same_host: Vec<u64> = mine
@@ -116,31 +324,137 @@ impl Hub {
             s.remove(*old);
         }
         s.by_user.entry(user.clone()).or_default().push(id);
-        s.by_id.insert(id, Stream { user, host, hint });
-        drop(s);
-        Registration {
-            hub: self.clone(),
+        s.by_id.insert(
             id,
-            hints,
+            Stream {
+                user,
+                host,
+                proven: who.proven,
+                changes: who.changes,
+                tx,
+                check_queued,
+            },
+        );
+        if who.changes {
+            reg.resumed = self.resume(&mut s, id, who.last_event);
+            let ready = herald_protocol::PushReady {
+                resumed: reg.resumed,
+            };
+            reg.ready = Bytes::from(format!(
+                "id: {}:{}\nevent: {}\ndata: {}\n\n",
+                self.instance,
+                s.last,
+                herald_protocol::PUSH_EVENT_READY,
+                serde_json::to_string(&ready).unwrap_or_default()
+            ));
         }
+        drop(s);
+        reg
+    }
+
+    /// Queues on stream `id` every kept change after the event `last`
+    /// that reaches it; false (nothing queued) when some are no longer
+    /// kept, or `last` is not this run's.
+    fn resume(&self, s: &mut Streams, id: u64, last: Option<&str>) -> bool {
+        let Some(n) = last
+            .and_then(|l| l.split_once(':'))
+            .filter(|(instance, _)| *instance == &*self.instance)
+            .and_then(|(_, n)| n.parse::<u64>().ok())
+        else {
+            return false;
+        };
+        let Some(st) = s.by_id.get(&id) else {
+            return false;
+        };
+        let Some(missed) = s.since(n) else {
+            return false;
+        };
+        let missed: Vec<(Option<Bytes>, Bytes)> = missed
+            .filter(|k| k.reach.reaches(st))
+            .map(|k| (k.change.clone(), k.check.clone()))
+            .collect();
+        if missed.len() > STREAM_QUEUE / 2 {
+            return false;
+        }
+        for (change, check) in missed {
+            let kept = Kept {
+                n: 0,
+                reach: Arc::new(Reach::User(String::new())),
+                change,
+                check,
+            };
+            if !s.send(id, &kept) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Writes a change to every stream it reaches: `change` (the JSON of a
+    /// `PushedChange`) to those that asked for changes when `reach` is
+    /// exact, a hint to the rest. Returns how many streams it reached.
+    pub fn publish(&self, reach: Reach, change: Option<&str>) -> usize {
+        let mut guard = self.streams.lock();
+        let s = &mut *guard;
+        s.last += 1;
+        let n = s.last;
+        let change = change.filter(|_| reach.exact()).map(|json| {
+            Bytes::from(format!(
+                "id: {}:{n}\nevent: {}\ndata: {json}\n\n",
+                self.instance,
+                herald_protocol::PUSH_EVENT_CHANGE
+            ))
+        });
+        let check = Bytes::from(format!(
+            "id: {}:{n}\nevent: {}\ndata: \n\n",
+            self.instance,
+            herald_protocol::PUSH_EVENT_CHECK
+        ));
+        let kept = Kept {
+            n,
+            reach: Arc::new(reach),
+            change,
+            check,
+        };
+        let reached: Vec<u64> = s
+            .by_id
+            .iter()
+            .filter(|(_, st)| kept.reach.reaches(st))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut stuck = Vec::new();
+        for id in &reached {
+            if !s.send(*id, &kept) {
+                stuck.push(*id);
+            }
+        }
+        for id in stuck {
+            tracing::info!(stream = id, "push stream closed: it fell behind");
+            s.remove(id);
+        }
+        s.keep(kept);
+        reached.len()
+    }
+
+    /// Queues a notice; true when the caller is to start draining the
+    /// queue (`next_notice`), as nobody is.
+    pub fn enqueue(&self, notice: Notice) -> bool {
+        let mut p = self.pending.lock();
+        p.queue.push_back(notice);
+        !std::mem::replace(&mut p.draining, true)
+    }
+
+    /// The next notice to drain; `None` ends the draining.
+    pub fn next_notice(&self) -> Option<Notice> {
+        let mut p = self.pending.lock();
+        let next = p.queue.pop_front();
+        p.draining = next.is_some();
+        next
     }
 
     /// Hints every stream the targets reach; returns how many.
     pub fn notify(&self, targets: &Targets) -> usize {
-        let mut guard = self.streams.lock();
-        let s = &mut *guard;
-        let mut n = 0;
-        for st in s
-            .by_id
-            .values()
-            .filter(|st| targets.reaches_folded(&st.user, &st.host))
-        {
-            // Full means a hint is already pending: nothing is lost.
-            let _ = st.hint.try_send(());
-            s.hinted.insert(st.host.clone());
-            n += 1;
-        }
-        n
+        self.publish(Reach::Targets(targets.clone()), None)
     }
 
     /// Whether a stream on `host` was hinted since that host last asked;
@@ -172,75 +486,5 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_reach_only_their_targets_and_coalesce() {
-        let hub = Hub::default();
-        let mut ann = hub.register("Ann", "pc-1");
-        let mut bob = hub.register("bob", "kiosk");
-        let mut t = Targets::default();
-        t.add_user("ANN");
-        assert_eq!(hub.notify(&t), 1);
-        assert_eq!(hub.notify(&t), 1);
-        assert!(ann.hints.try_recv().is_ok());
-        assert!(
-            ann.hints.try_recv().is_err(),
-            "two hints were not coalesced"
-        );
-        assert!(hub.take_hinted("PC-1"));
-        assert!(!hub.take_hinted("pc-1"), "a hint was taken twice");
-        assert!(!hub.take_hinted("kiosk"));
-        assert!(bob.hints.try_recv().is_err());
-        let mut by_host = Targets::default();
-        by_host.add_host("KIOSK");
-        assert_eq!(hub.notify(&by_host), 1);
-        assert!(bob.hints.try_recv().is_ok());
-        drop(bob);
-        assert_eq!(hub.connected(), 1);
-        assert_eq!(hub.notify(&Targets::everyone()), 1);
-        hub.close_all();
-        assert!(ann.hints.try_recv().is_ok(), "a pending hint was lost");
-        assert!(matches!(
-            ann.hints.try_recv(),
-            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
-        ));
-        let mut late = hub.register("ann", "pc-1");
-        assert!(late.hints.try_recv().is_err());
-        assert_eq!(hub.connected(), 0, "a stream was taken after shutdown");
-    }
-
-    #[test]
-    fn one_agent_cannot_pile_up_streams() {
-        let hub = Hub::default();
-        let mut first = hub.register("ann", "pc-1");
-        let _more: Vec<_> = (0..MAX_STREAMS_PER_AGENT)
-            .map(|_| hub.register("ANN", "pc-1"))
-            .collect();
-        let _other_host = hub.register("ann", "pc-2");
-        assert_eq!(hub.connected(), MAX_STREAMS_PER_AGENT + 1);
-        assert!(
-            matches!(
-                first.hints.try_recv(),
-                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
-            ),
-            "the oldest stream was not closed"
-        );
-    }
-
-    #[test]
-    fn one_token_cannot_pile_up_streams_under_many_host_names() {
-        let hub = Hub::default();
-        let mut first = hub.register("ann", "host-0");
-        let _more: Vec<_> = (1..=MAX_STREAMS_PER_USER + 10)
-            .map(|i| hub.register("Ann", &format!("host-{i}")))
-            .collect();
-        let _bob = hub.register("bob", "host-0");
-        assert_eq!(hub.connected(), MAX_STREAMS_PER_USER + 1);
-        assert!(matches!(
-            first.hints.try_recv(),
-            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
-        ));
-    }
-}
+#[path = "hub_tests.rs"]
+mod tests;

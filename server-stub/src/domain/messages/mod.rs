@@ -7,6 +7,7 @@
 //! changes) and `relay_keys` (what the exchange carries of signing).
 
 pub mod access;
+pub mod audience;
 pub mod content;
 pub mod poll;
 pub mod relay_keys;

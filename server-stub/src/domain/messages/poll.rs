@@ -66,6 +66,14 @@ pub fn check_report(req: &PollRequest) -> Result<(), Error> {
             "bad cursor: at most {MAX_CURSOR_LEN} printable characters"
         )));
     }
+    if req.pushed.len() > herald_protocol::MAX_HELD
+        || req.pushed.iter().any(|h| h.id.is_empty() || h.id.len() > 64)
+    {
+        return Err(Error::bad(format!(
+            "bad pushed: at most {} messages, each with an id of at most 64 characters",
+            herald_protocol::MAX_HELD
+        )));
+    }
     Ok(())
 }
 
@@ -313,8 +321,15 @@ fn plan(
     // What the agent holds by the server's record; an agent out of step
     // (a new store, another server) is taken to hold nothing.
     let stored = delivered(tx, user.id, &host)?;
-    let empty = HashMap::new();
-    let holds = if in_step { &stored } else { &empty };
+    // What came down its push stream since, it names: held too.
+    let mut holds = HashMap::new();
+    if in_step {
+        holds.clone_from(&stored);
+        for h in &req.pushed {
+            let rev = holds.entry(h.id.clone()).or_insert(h.revision);
+            *rev = (*rev).max(h.revision);
+        }
+    }
 
     for (id, m) in &applicable {
         if holds.get(id) != Some(&m.revision) {
@@ -336,6 +351,8 @@ fn plan(
     answer.changed = answer.full || !answer.messages.is_empty() || !answer.stopped.is_empty();
     if answer.changed {
         record.generation = row.as_ref().map_or(1, |r| r.generation + 1);
+    }
+    if answer.changed || !req.pushed.is_empty() {
         // Only the difference is written: after a change to everyone, every
         // agent's full poll moves one row, not all it holds.
         record.dropped = stored
@@ -464,28 +481,33 @@ fn applicable(
     let mut out = BTreeMap::new();
     for info in rows {
         let (i, signature) = info?;
-        out.insert(
-            i.id.clone(),
-            Message {
-                id: i.id,
-                revision: i.revision,
-                severity: i.severity,
-                title: i.title,
-                body: i.body,
-                sender: i.sender,
-                valid_from: i.valid_from,
-                valid_until: i.valid_until,
-                receipt: i.receipt,
-                revised_at: i.revised_at,
-                signature,
-                extras: i.extras,
-                sound: i.sound,
-            },
-        );
+        out.insert(i.id.clone(), agent_message(i, signature));
     }
     // At a relay, its own messages carry the central server's word for its key.
     crate::domain::messages::relay_keys::attach_certs(conn, out.values_mut())?;
     Ok(out)
+}
+
+/// A message as agents are told of it.
+pub(crate) fn agent_message(
+    i: herald_protocol::MessageInfo,
+    signature: Option<herald_protocol::MessageSignature>,
+) -> Message {
+    Message {
+        id: i.id,
+        revision: i.revision,
+        severity: i.severity,
+        title: i.title,
+        body: i.body,
+        sender: i.sender,
+        valid_from: i.valid_from,
+        valid_until: i.valid_until,
+        receipt: i.receipt,
+        revised_at: i.revised_at,
+        signature,
+        extras: i.extras,
+        sound: i.sound,
+    }
 }
 
 fn delivered(conn: &Conn, user_id: i64, host: &str) -> Result<HashMap<String, u32>, Error> {
@@ -536,12 +558,25 @@ pub fn record_receipts(
     receipts: &[Receipt],
     now: DateTime<Utc>,
 ) -> Result<ReceiptAnswer, Error> {
+    Ok(record_receipts_acked(conn, user, host, receipts, now)?.0)
+}
+
+/// `record_receipts`, with the revisions the user has now read or
+/// answered (message id, revision): the user's other agents are to stop
+/// showing them.
+pub fn record_receipts_acked(
+    conn: &Conn,
+    user: &User,
+    host: &str,
+    receipts: &[Receipt],
+    now: DateTime<Utc>,
+) -> Result<(ReceiptAnswer, Vec<(String, u32)>), Error> {
     let host = directory::normalize_host(host)?;
     let at = user.at(&host);
     let tx = db::Atomic::begin(conn)?;
     directory::ensure_host(&tx, at, &user.name, None, now)?;
     let mut answer = ReceiptAnswer::default();
-    let mut acknowledged = false;
+    let mut acknowledged = Vec::new();
     let mut revision_of = tx.prepare_cached(&format!(
         "SELECT m.revision, m.extras FROM messages m WHERE m.id = ?4 AND {ADDRESSED} AND NOT {EXCLUDED}"
     ))?;
@@ -611,19 +646,23 @@ pub fn record_receipts(
         ])?;
         if n == 1 {
             answer.recorded += 1;
-            acknowledged |= matches!(rc.kind, ReceiptKind::Read | ReceiptKind::Answered)
-                && rc.revision == current;
+            if matches!(rc.kind, ReceiptKind::Read | ReceiptKind::Answered)
+                && rc.revision == current
+            {
+                acknowledged.push((rc.message_id.clone(), current));
+            }
         } else {
             answer.duplicates += 1;
         }
     }
     drop((revision_of, put));
-    if acknowledged {
+    if !acknowledged.is_empty() {
         // The user's other agents must drop what was just read.
         changes::record(&tx, &[Scope::User(user.id)])?;
     }
     tx.commit()?;
-    Ok(answer)
+    acknowledged.dedup();
+    Ok((answer, acknowledged))
 }
 
 #[cfg(test)]

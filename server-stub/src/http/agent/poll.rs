@@ -14,6 +14,7 @@ use crate::domain::directory::{self, listeners, User};
 use crate::domain::messages::poll::{self, Quick};
 use crate::error::Error;
 use crate::http::extract::{bearer, Body};
+use crate::push::announce;
 use crate::state::app::AppState;
 use crate::store::db::to_ms;
 use crate::store::sql::Conn;
@@ -42,7 +43,8 @@ pub(crate) async fn agent_poll(
     let now = Utc::now();
     // A hinted agent will find a change: the first look would be wasted,
     // and the writer checks the token itself.
-    let user = if st.hub.take_hinted(&host) {
+    // An agent naming what its stream brought has its record to update.
+    let user = if st.hub.take_hinted(&host) || !req.pushed.is_empty() {
         None
     } else {
         let (hash, name, cursor) = (token_hash.clone(), host.clone(), req.cursor.clone());
@@ -163,9 +165,16 @@ pub(crate) async fn agent_receipts(
     let host = directory::normalize_host(&batch.host)?;
     let user = st.agent_user(&headers, &host).await?;
     let (name, proven) = (user.name.clone(), user.host_proven);
-    let answer = st
-        .write(move |c| poll::record_receipts(c, &user, &batch.host, &batch.receipts, Utc::now()))
+    let policy = st.policy();
+    let (answer, acked, announced) = st
+        .write(move |c| {
+            let (answer, acked) =
+                poll::record_receipts_acked(c, &user, &batch.host, &batch.receipts, Utc::now())?;
+            let announced = announce::announce_read(c, &user.name, &acked, &policy);
+            Ok((answer, acked, announced))
+        })
         .await?;
+    announce::read_elsewhere(&st, &name, acked, announced);
     st.seen.host(
         directory::HostMatch::new(&host, proven),
         &name,
