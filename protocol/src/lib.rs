@@ -12,9 +12,9 @@ mod directory;
 mod enroll;
 mod enums;
 mod inbound;
+pub mod push;
 pub mod signing;
 mod sites;
-pub mod push;
 pub mod steps;
 mod time;
 

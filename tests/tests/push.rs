@@ -53,14 +53,21 @@ fn an_alert_is_staged_within_two_seconds_with_a_five_minute_poll() {
     });
     // The stream carried both: the agent did not poll for them, so the
     // other info still waits for the next poll.
-    assert_eq!(polls(), polls_before, "the agent polled for a pushed message");
+    assert_eq!(
+        polls(),
+        polls_before,
+        "the agent polled for a pushed message"
+    );
     assert!(!agent.queue().contains(&"Canteen menu".to_owned()));
     agent.sync();
     assert!(agent.queue().contains(&"Canteen menu".to_owned()));
 
     let log = agent.log();
     let pushed = |e: &serde_json::Value| {
-        e["kind"] == "push" && e["error"].as_str().is_some_and(|s| s.starts_with("pushed: message"))
+        e["kind"] == "push"
+            && e["error"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("pushed: message"))
     };
     assert_eq!(log.iter().filter(|e| pushed(e)).count(), 2, "{log:#?}");
     assert!(log

@@ -32,7 +32,10 @@ fn held_titles(stream: &Stream) -> BTreeSet<String> {
     let mut held = std::collections::BTreeMap::new();
     for c in stream.changes() {
         if let Some(m) = c["message"].as_object() {
-            held.insert(m["id"].as_str().unwrap().to_owned(), m["title"].as_str().unwrap().to_owned());
+            held.insert(
+                m["id"].as_str().unwrap().to_owned(),
+                m["title"].as_str().unwrap().to_owned(),
+            );
         }
         if let Some(id) = c["stopped"]["id"].as_str() {
             held.remove(id);
@@ -67,17 +70,36 @@ fn a_stream_is_sent_what_a_poll_would_return_and_nothing_else() {
         unreachable!()
     };
 
-    let staff = server.send("group:staff", "alert", "Staff but Bob", &["--exclude", "user:bob"]);
+    let staff = server.send(
+        "group:staff",
+        "alert",
+        "Staff but Bob",
+        &["--exclude", "user:bob"],
+    );
     server.send("host:pc-4", "alert", "For pc-4", &[]);
-    server.send("user:alice", "alert", "Alice not on pc-2", &["--exclude", "host:pc-2"]);
+    server.send(
+        "user:alice",
+        "alert",
+        "Alice not on pc-2",
+        &["--exclude", "host:pc-2"],
+    );
     let read = server.send("user:alice", "alert", "Read on pc-1", &[]);
-    wait_for("the alerts on alice's streams", Duration::from_secs(10), || {
-        a1.titles().len() == 3 && a2.titles().len() == 2 && c4.titles().len() == 1
-    });
-    assert_eq!(a1.titles(), ["Staff but Bob", "Alice not on pc-2", "Read on pc-1"]);
+    wait_for(
+        "the alerts on alice's streams",
+        Duration::from_secs(10),
+        || a1.titles().len() == 3 && a2.titles().len() == 2 && c4.titles().len() == 1,
+    );
+    assert_eq!(
+        a1.titles(),
+        ["Staff but Bob", "Alice not on pc-2", "Read on pc-1"]
+    );
     assert_eq!(a2.titles(), ["Staff but Bob", "Read on pc-1"]);
     assert_eq!(c4.titles(), ["For pc-4"]);
-    assert!(b3.changes().is_empty(), "bob, excluded, was sent {:?}", b3.changes());
+    assert!(
+        b3.changes().is_empty(),
+        "bob, excluded, was sent {:?}",
+        b3.changes()
+    );
 
     // A withdrawal stops it where it was sent, and is sent nowhere else.
     server.ok(&["withdraw", &staff]);
@@ -87,9 +109,11 @@ fn a_stream_is_sent_what_a_poll_would_return_and_nothing_else() {
     }]});
     let (status, answer) = api::post(&server, &alice, "/api/v1/receipts", &receipt);
     assert_eq!(status, 200, "{answer}");
-    wait_for("the stops on alice's streams", Duration::from_secs(10), || {
-        a1.stops().len() == 2 && a2.stops().len() == 2
-    });
+    wait_for(
+        "the stops on alice's streams",
+        Duration::from_secs(10),
+        || a1.stops().len() == 2 && a2.stops().len() == 2,
+    );
     assert_eq!(
         a2.stops(),
         [
@@ -97,7 +121,11 @@ fn a_stream_is_sent_what_a_poll_would_return_and_nothing_else() {
             (read.clone(), "read_elsewhere".to_owned())
         ]
     );
-    assert!(b3.changes().is_empty(), "bob was told of a withdrawal: {:?}", b3.changes());
+    assert!(
+        b3.changes().is_empty(),
+        "bob was told of a withdrawal: {:?}",
+        b3.changes()
+    );
     assert!(c4.stops().is_empty(), "carol was told of alice's messages");
 
     // Every stream holds what a full poll with its token and host returns.
@@ -138,7 +166,13 @@ fn a_stream_that_reads_nothing_is_closed_and_a_thousand_others_get_the_alert() {
         user["token"].as_str().unwrap().to_owned()
     };
     let readers: Vec<Stream> = (0..READERS)
-        .map(|i| sse::open(&server.url, &token(&format!("user{i}"), json!(["many"])), "pc"))
+        .map(|i| {
+            sse::open(
+                &server.url,
+                &token(&format!("user{i}"), json!(["many"])),
+                "pc",
+            )
+        })
         .collect();
     readers.iter().for_each(Stream::wait_ready);
 
@@ -176,9 +210,15 @@ fn a_stream_that_reads_nothing_is_closed_and_a_thousand_others_get_the_alert() {
 
     let started = Instant::now();
     server.send("group:many", "alert", "For the thousand", &[]);
-    wait_for("the alert on every reading stream", Duration::from_secs(20), || {
-        readers.iter().all(|r| r.got_at("For the thousand").is_some())
-    });
+    wait_for(
+        "the alert on every reading stream",
+        Duration::from_secs(20),
+        || {
+            readers
+                .iter()
+                .all(|r| r.got_at("For the thousand").is_some())
+        },
+    );
     let last = readers
         .iter()
         .filter_map(|r| r.got_at("For the thousand"))

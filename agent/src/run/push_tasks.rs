@@ -71,7 +71,12 @@ impl Agent {
             let seq = change.seq;
             match herald_core::push::apply::apply(&self.store, &self.client, change).await {
                 Ok(a) => {
-                    tracing::info!(seq, received = a.received, stopped = a.stopped, "pushed change applied");
+                    tracing::info!(
+                        seq,
+                        received = a.received,
+                        stopped = a.stopped,
+                        "pushed change applied"
+                    );
                 }
                 Err(e) => {
                     tracing::warn!(seq, error = %e, "a pushed change was not applied: polling instead");

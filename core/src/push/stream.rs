@@ -256,7 +256,10 @@ mod tests {
         let line = vec![b'x'; 1024 * 1024];
         let mut fed = Ok(Vec::new());
         for _ in 0..5 {
-            fed = p.feed(b"data: ").and_then(|_| p.feed(&line)).and_then(|_| p.feed(b"\n"));
+            fed = p
+                .feed(b"data: ")
+                .and_then(|_| p.feed(&line))
+                .and_then(|_| p.feed(b"\n"));
             if fed.is_err() {
                 break;
             }

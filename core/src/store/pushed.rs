@@ -57,7 +57,9 @@ impl Store {
 
     /// What the stream brought since the last poll, for the next one.
     pub fn pushed(&self) -> Result<Vec<Held>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT message_id, revision FROM pushed ORDER BY message_id LIMIT ?1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT message_id, revision FROM pushed ORDER BY message_id LIMIT ?1",
+        )?;
         let rows = stmt.query_map([herald_protocol::MAX_HELD as i64], |r| {
             Ok(Held {
                 id: r.get(0)?,

@@ -97,6 +97,19 @@ impl Modify for Shared {
             .schemas
             .entry(ErrorBody::name().into_owned())
             .or_insert_with(ErrorBody::schema);
+        // What the push stream's events carry: no operation names them, as
+        // the stream's body is text/event-stream.
+        use herald_protocol::{PushReady, PushedChange, PushedStop};
+        for (name, schema) in [
+            (PushedChange::name(), PushedChange::schema()),
+            (PushedStop::name(), PushedStop::schema()),
+            (PushReady::name(), PushReady::schema()),
+        ] {
+            components
+                .schemas
+                .entry(name.into_owned())
+                .or_insert(schema);
+        }
     }
 }
 

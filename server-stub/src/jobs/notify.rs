@@ -11,8 +11,8 @@ use postgres::fallible_iterator::FallibleIterator;
 use crate::domain::directory::targets::Targets;
 use crate::push::changes;
 use crate::push::notify::CHANNEL;
-use crate::state::hub::Notice;
 use crate::state::app::AppState;
+use crate::state::hub::Notice;
 use crate::store::db::Location;
 
 /// On PostgreSQL, inside a tokio runtime, listens for the push hints other
@@ -76,7 +76,10 @@ fn listen(
             continue;
         };
         let Some(notice) = Notice::decode(n.payload()) else {
-            tracing::warn!(payload = n.payload(), "an announcement this instance cannot read");
+            tracing::warn!(
+                payload = n.payload(),
+                "an announcement this instance cannot read"
+            );
             continue;
         };
         let _in_runtime = rt.enter();

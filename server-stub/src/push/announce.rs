@@ -12,8 +12,8 @@ use crate::domain::directory::targets::Targets;
 use crate::domain::messages;
 use crate::error::Error;
 use crate::push::{changes, inbound, notify};
-use crate::state::hub::Notice;
 use crate::state::app::AppState;
+use crate::state::hub::Notice;
 use crate::store::sql::Conn;
 
 pub(crate) type PushPlan = Option<(Targets, Vec<Listener>)>;
@@ -70,7 +70,12 @@ pub(crate) fn announce_read(
 
 /// Tells the user's other agents, on this instance's streams, to stop
 /// showing what was read, unless the database announced it.
-pub(crate) fn read_elsewhere(st: &AppState, user: &str, acked: Vec<(String, u32)>, announced: bool) {
+pub(crate) fn read_elsewhere(
+    st: &AppState,
+    user: &str,
+    acked: Vec<(String, u32)>,
+    announced: bool,
+) {
     if announced || st.policy().push != PushMode::Stream {
         return;
     }

@@ -52,9 +52,13 @@ fn build(c: &Conn, notice: &Notice) -> Result<Option<(Reach, String)>, Error> {
     let (reach, change) = match notice {
         Notice::Message(id) => match audience::now(c, id, Utc::now())? {
             Now::Show(m) => {
-                let who = audience::audience(c, id, For::Showing {
-                    revision: m.revision,
-                })?;
+                let who = audience::audience(
+                    c,
+                    id,
+                    For::Showing {
+                        revision: m.revision,
+                    },
+                )?;
                 let change = PushedChange {
                     seq,
                     message: Some(*m),

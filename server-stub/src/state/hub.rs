@@ -484,7 +484,3 @@ impl Hub {
         s.hinted.clear();
     }
 }
-
-#[cfg(test)]
-#[path = "hub_tests.rs"]
-mod tests;

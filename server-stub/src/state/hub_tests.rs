@@ -1,4 +1,8 @@
-use super::*;
+//! The hub's own tests: hints, changes, resuming, and the caps.
+
+use super::hub::*;
+use crate::domain::directory::targets::Targets;
+use crate::domain::messages::audience::Audience;
 use tokio::sync::mpsc::error::TryRecvError;
 
 fn asker<'a>(user: &'a str, host: &'a str) -> Asker<'a> {
@@ -59,7 +63,10 @@ fn hints_reach_only_their_targets_and_coalesce() {
     assert_eq!(hub.notify(&Targets::everyone()), 1);
     hub.close_all();
     assert!(ann.events.try_recv().is_ok(), "a pending hint was lost");
-    assert!(matches!(ann.events.try_recv(), Err(TryRecvError::Disconnected)));
+    assert!(matches!(
+        ann.events.try_recv(),
+        Err(TryRecvError::Disconnected)
+    ));
     let mut late = hub.register(asker("ann", "pc-1"));
     assert!(late.events.try_recv().is_err());
     assert_eq!(hub.connected(), 0, "a stream was taken after shutdown");
@@ -75,8 +82,14 @@ fn a_change_goes_whole_to_streams_that_ask_and_as_a_hint_to_the_rest() {
     let reach = Reach::User("ann".into());
     assert_eq!(hub.publish(reach, Some("{\"seq\":1}")), 1);
     let said = text(new.events.try_recv().unwrap());
-    assert!(said.contains("event: change\ndata: {\"seq\":1}\n\n"), "{said}");
-    assert!(old.events.try_recv().is_err(), "another user's stream heard it");
+    assert!(
+        said.contains("event: change\ndata: {\"seq\":1}\n\n"),
+        "{said}"
+    );
+    assert!(
+        old.events.try_recv().is_err(),
+        "another user's stream heard it"
+    );
     assert!(other.events.try_recv().is_err());
     // Hints are the same change for a stream that asked only for hints,
     // and for everyone when whom it reaches is not exact.
@@ -102,7 +115,10 @@ fn a_stream_that_comes_back_gets_what_it_missed_or_polls() {
     assert!(back.resumed);
     assert!(String::from_utf8_lossy(&back.ready).contains("\"resumed\":true"));
     assert!(text(back.events.try_recv().unwrap()).contains("\"seq\":7"));
-    assert!(back.events.try_recv().is_err(), "bob's change was replayed to ann");
+    assert!(
+        back.events.try_recv().is_err(),
+        "bob's change was replayed to ann"
+    );
     // An id of another run, or older than what is kept, is a poll.
     let elsewhere = hub.register(changes("ann", "pc-1", Some("zzzz:1")));
     assert!(!elsewhere.resumed);
@@ -121,14 +137,23 @@ fn a_stream_that_reads_nothing_is_closed_and_holds_no_one_up() {
     let mut everyone = Audience::default();
     everyone.set_all_for_tests();
     for i in 0..STREAM_QUEUE + 1 {
-        hub.publish(Reach::Audience(everyone.clone()), Some(&format!("{{\"seq\":{i}}}")));
-        assert!(fine.events.try_recv().is_ok(), "a reading stream missed a change");
+        hub.publish(
+            Reach::Audience(everyone.clone()),
+            Some(&format!("{{\"seq\":{i}}}")),
+        );
+        assert!(
+            fine.events.try_recv().is_ok(),
+            "a reading stream missed a change"
+        );
     }
     assert_eq!(hub.connected(), 1, "the stuck stream was not closed");
     for _ in 0..STREAM_QUEUE {
         assert!(stuck.events.try_recv().is_ok());
     }
-    assert!(matches!(stuck.events.try_recv(), Err(TryRecvError::Disconnected)));
+    assert!(matches!(
+        stuck.events.try_recv(),
+        Err(TryRecvError::Disconnected)
+    ));
 }
 
 #[test]
@@ -153,10 +178,16 @@ fn one_token_cannot_pile_up_streams_under_many_host_names() {
     let names: Vec<String> = (1..=MAX_STREAMS_PER_USER + 10)
         .map(|i| format!("host-{i}"))
         .collect();
-    let _more: Vec<_> = names.iter().map(|h| hub.register(asker("Ann", h))).collect();
+    let _more: Vec<_> = names
+        .iter()
+        .map(|h| hub.register(asker("Ann", h)))
+        .collect();
     let _bob = hub.register(asker("bob", "host-0"));
     assert_eq!(hub.connected(), MAX_STREAMS_PER_USER + 1);
-    assert!(matches!(first.events.try_recv(), Err(TryRecvError::Disconnected)));
+    assert!(matches!(
+        first.events.try_recv(),
+        Err(TryRecvError::Disconnected)
+    ));
 }
 
 #[test]

@@ -5,3 +5,6 @@ pub mod caller;
 pub mod counters;
 pub mod exchange;
 pub mod hub;
+
+#[cfg(test)]
+mod hub_tests;

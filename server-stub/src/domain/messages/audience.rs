@@ -170,7 +170,10 @@ mod tests {
         let mut by_host = Audience::default();
         by_host.hosts.insert("pc-9".into());
         assert!(by_host.reaches("bob", "pc-9", true));
-        assert!(!by_host.reaches("bob", "pc-9", false), "a claimed name was trusted");
+        assert!(
+            !by_host.reaches("bob", "pc-9", false),
+            "a claimed name was trusted"
+        );
         assert!(!by_host.reaches("bob", "pc-8", true));
     }
 }

@@ -67,7 +67,10 @@ pub fn check_report(req: &PollRequest) -> Result<(), Error> {
         )));
     }
     if req.pushed.len() > herald_protocol::MAX_HELD
-        || req.pushed.iter().any(|h| h.id.is_empty() || h.id.len() > 64)
+        || req
+            .pushed
+            .iter()
+            .any(|h| h.id.is_empty() || h.id.len() > 64)
     {
         return Err(Error::bad(format!(
             "bad pushed: at most {} messages, each with an id of at most 64 characters",

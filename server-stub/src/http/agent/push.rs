@@ -42,9 +42,7 @@ pub(crate) async fn agent_push(
                 .get(herald_protocol::PUSH_CHANGES_PARAM)
                 .map(String::as_str),
         ),
-        last_event: headers
-            .get("last-event-id")
-            .and_then(|v| v.to_str().ok()),
+        last_event: headers.get("last-event-id").and_then(|v| v.to_str().ok()),
     };
     let reg = stream::open(&st, bearer(&headers), ask).await?;
     // The same bytes as `net::bare_stream` writes on a bare connection.
