@@ -140,6 +140,7 @@ pub fn run(ctx: &Context, headless: bool) -> Result<()> {
             check_replies: Vec::new(),
             syncing: None,
             pushed: Vec::new(),
+            applying: None,
             force_sync: false,
         };
         let result = tokio::select! {
@@ -220,6 +221,9 @@ pub(crate) struct Agent {
     /// Changes from the push stream waiting for the contact in flight: its
     /// answer may be older than they are, so they are applied after it.
     pushed: Vec<herald_protocol::PushedChange>,
+    /// The task storing pushed changes, off the loop (the store may be
+    /// locked by another process); it answers whether to poll after all.
+    applying: Option<tokio::task::JoinHandle<bool>>,
     pub(crate) force_sync: bool,
 }
 
@@ -236,8 +240,8 @@ impl Agent {
     async fn main_loop(&mut self) -> Result<()> {
         let mut next_poll = Utc::now();
         loop {
-            if self.syncing.is_none() && !self.pushed.is_empty() {
-                self.apply_pushed().await;
+            if self.syncing.is_none() && self.applying.is_none() && !self.pushed.is_empty() {
+                self.start_applying();
             }
             if self.syncing.is_none() && (self.force_sync || Utc::now() >= next_poll) {
                 self.force_sync = false;
@@ -259,6 +263,7 @@ impl Agent {
                 .max(Duration::from_millis(50));
             let popup = self.popup.as_mut();
             let syncing = self.syncing.as_mut();
+            let applying = self.applying.as_mut();
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 outcome = async {
@@ -285,6 +290,17 @@ impl Agent {
                     }
                     self.align_push().await;
                     next_poll = self.plan_next_poll().await;
+                }
+                failed = async {
+                    match applying {
+                        Some(task) => task.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.applying = None;
+                    // A task that died applied what it could: a poll
+                    // brings the rest.
+                    self.force_sync |= failed.unwrap_or(true);
                 }
                 Some(cmd) = self.commands.recv() => {
                     if let Flow::Quit = self.handle(cmd).await {

@@ -65,25 +65,32 @@ impl Agent {
     }
 
     /// Applies the changes the stream brought, as a poll's answer is
-    /// applied; one that cannot be applied is polled for instead.
-    pub(super) async fn apply_pushed(&mut self) {
-        for change in std::mem::take(&mut self.pushed) {
-            let seq = change.seq;
-            match herald_core::push::apply::apply(&self.store, &self.client, change).await {
-                Ok(a) => {
-                    tracing::info!(
-                        seq,
-                        received = a.received,
-                        stopped = a.stopped,
-                        "pushed change applied"
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(seq, error = %e, "a pushed change was not applied: polling instead");
-                    self.force_sync = true;
+    /// applied, in a task of its own; one that cannot be applied is polled
+    /// for instead.
+    pub(super) fn start_applying(&mut self) {
+        let changes = std::mem::take(&mut self.pushed);
+        let (store, client) = (self.store.clone(), self.client.clone());
+        self.applying = Some(tokio::spawn(async move {
+            let mut failed = false;
+            for change in changes {
+                let seq = change.seq;
+                match herald_core::push::apply::apply(&store, &client, change).await {
+                    Ok(a) => {
+                        tracing::info!(
+                            seq,
+                            received = a.received,
+                            stopped = a.stopped,
+                            "pushed change applied"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(seq, error = %e, "a pushed change was not applied: polling instead");
+                        failed = true;
+                    }
                 }
             }
-        }
+            failed
+        }));
     }
 
     /// Stops push for good (the agent is quitting).
