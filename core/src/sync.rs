@@ -66,6 +66,11 @@ impl SyncClient {
         })
     }
 
+    /// The configured server keys (hex).
+    pub(crate) fn server_keys(&self) -> &[String] {
+        &self.server_keys
+    }
+
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
@@ -307,7 +312,18 @@ pub(crate) fn verify_messages(
     now: chrono::DateTime<Utc>,
 ) -> Result<Vec<Receipt>, SyncError> {
     let file = crate::trust::file_of(store.path());
-    let mut trust = crate::trust::load(&file, &client.server_keys)?;
+    verify_with(&file, &client.server_keys, messages, now)
+}
+
+/// `verify_messages` with the trust file and the configured keys, for
+/// where only those are at hand (the store's own thread).
+pub(crate) fn verify_with(
+    file: &std::path::Path,
+    server_keys: &[String],
+    messages: &mut Vec<herald_protocol::Message>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<Receipt>, SyncError> {
+    let mut trust = crate::trust::load(file, server_keys)?;
     if trust.is_empty() {
         return Ok(Vec::new());
     }
@@ -331,7 +347,7 @@ pub(crate) fn verify_messages(
     });
     if trust != known {
         tracing::info!("learned the server's new signing key from a certificate by a trusted one");
-        crate::trust::save(&file, &trust)?;
+        crate::trust::save(file, &trust)?;
     }
     Ok(refused)
 }

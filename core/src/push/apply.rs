@@ -8,30 +8,41 @@ use herald_protocol::PushedChange;
 
 use crate::error::SyncError;
 use crate::store::{Applied, StoreHandle};
-use crate::sync::{validate_message, verify_messages, SyncClient};
+use crate::sync::{validate_message, verify_with, SyncClient};
 
-/// Applies one change from the stream of `client`'s server.
+/// Applies one change from the stream of `client`'s server. Checked here,
+/// then verified and stored on the store's thread in one go: an alert
+/// reaches every desktop at once, and each hop between threads is a
+/// wake-up to pay.
 pub async fn apply(
     store: &StoreHandle,
     client: &SyncClient,
     change: PushedChange,
 ) -> Result<Applied, SyncError> {
-    let mut change = change;
-    if let Some(m) = change.message.take() {
-        validate_message(&m)?;
-        let offset = store.read(|s| s.sync_state()).await?.clock_offset_ms;
-        let now = Utc::now() + Duration::milliseconds(offset);
-        let mut one = vec![m];
-        if !verify_messages(store, client, &mut one, now)?.is_empty() {
-            // The poll refuses it again, and tells the server.
-            return Err(SyncError::Malformed(
-                "a pushed message's signature does not verify".into(),
-            ));
-        }
-        change.message = one.pop();
+    if let Some(m) = &change.message {
+        validate_message(m)?;
     }
     let server = client.endpoint().server.clone();
-    Ok(store
-        .write(move |s| s.apply_pushed(&server, &change))
-        .await?)
+    let trust_file = crate::trust::file_of(store.path());
+    let keys = client.server_keys().to_vec();
+    store
+        .write(move |s| {
+            let mut change = change;
+            Ok((|| {
+                if let Some(m) = change.message.take() {
+                    let offset = s.sync_state()?.clock_offset_ms;
+                    let now = Utc::now() + Duration::milliseconds(offset);
+                    let mut one = vec![m];
+                    if !verify_with(&trust_file, &keys, &mut one, now)?.is_empty() {
+                        // The poll refuses it again, and tells the server.
+                        return Err(SyncError::Malformed(
+                            "a pushed message's signature does not verify".into(),
+                        ));
+                    }
+                    change.message = one.pop();
+                }
+                Ok(s.apply_pushed(&server, &change)?)
+            })())
+        })
+        .await?
 }

@@ -41,28 +41,28 @@ pub(super) fn log_entry(
     duration_ms: i64,
 ) -> Result<(), StoreError> {
     let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO exchange_log(at, server, ok, receipts, received, stopped, duration_ms, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            to_ms(at),
-            server,
-            error.is_none(),
-            n(applied.receipts_sent),
-            n(applied.received),
-            n(applied.stopped),
-            duration_ms,
-            error
-        ],
-    )?;
+    )?
+    .execute(params![
+        to_ms(at),
+        server,
+        error.is_none(),
+        n(applied.receipts_sent),
+        n(applied.received),
+        n(applied.stopped),
+        duration_ms,
+        error
+    ])?;
     trim(tx)
 }
 
 fn trim(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "DELETE FROM exchange_log WHERE id <= (SELECT MAX(id) FROM exchange_log) - ?1",
-        [KEEP],
-    )?;
+    )?
+    .execute([KEEP])?;
     Ok(())
 }
 

@@ -63,7 +63,7 @@ pub struct ReceiptStatus {
 impl Store {
     /// Every message held, newest first.
     pub fn messages(&self) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages ORDER BY received_at DESC, id"
         ))?;
         let rows = stmt.query_map([], row_to_message)?;
@@ -72,7 +72,7 @@ impl Store {
 
     /// Messages that may be due now or later; what the scheduler looks at.
     pub fn open_messages(&self) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages WHERE state IN ('staged', 'shown', 'cancelled')"
         ))?;
         let rows = stmt.query_map([], row_to_message)?;

@@ -26,20 +26,19 @@ impl Store {
         let now = Utc::now() + Duration::milliseconds(offset);
         let held = |id: &str| -> Result<Option<u32>, StoreError> {
             Ok(tx
-                .query_row("SELECT revision FROM messages WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
+                .prepare_cached("SELECT revision FROM messages WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
                 .optional()?)
         };
         let mut applied = Applied::default();
         if let Some(m) = &change.message {
             if held(&m.id)?.is_none_or(|rev| rev < m.revision) {
                 upsert(&tx, m, now)?;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO pushed(message_id, revision) VALUES (?1, ?2)
                      ON CONFLICT(message_id) DO UPDATE SET revision = excluded.revision",
-                    params![m.id, m.revision],
-                )?;
+                )?
+                .execute(params![m.id, m.revision])?;
                 applied.received += 1;
             }
         }

@@ -256,48 +256,44 @@ impl Store {
 
 pub(super) fn read_state(conn: &Connection) -> Result<SyncState, StoreError> {
     let opt = |v: Option<i64>| v.map(from_ms);
-    Ok(conn.query_row(
+    let mut stmt = conn.prepare_cached(
         "SELECT server, cursor, clock_offset_ms, last_attempt, last_success, last_error, failures,
                 poll_interval_secs, version_warning, next_poll, push_mode, push_state,
                 push_secret, dnd_until, central
          FROM sync_state WHERE id = 1",
-        [],
-        |r| {
-            Ok(SyncState {
-                server: r.get(0)?,
-                cursor: r.get(1)?,
-                clock_offset_ms: r.get(2)?,
-                last_attempt: opt(r.get(3)?),
-                last_success: opt(r.get(4)?),
-                last_error: r.get(5)?,
-                failures: r.get(6)?,
-                poll_interval_secs: r
-                    .get::<_, Option<i64>>(7)?
-                    .and_then(|v| u64::try_from(v).ok()),
-                version_warning: r.get(8)?,
-                next_poll: opt(r.get(9)?),
-                push_mode: parsed(r, 10, "push mode", |s| PushMode::parse(s).ok_or(()))?,
-                push_state: r.get(11)?,
-                push_secret: r.get(12)?,
-                dnd_until: opt(r.get(13)?),
-                // Unreadable (written by a newer agent): as if none was set.
-                central: r
-                    .get::<_, Option<String>>(14)?
-                    .and_then(|j| serde_json::from_str(&j).ok())
-                    .unwrap_or_default(),
-            })
-        },
-    )?)
+    )?;
+    Ok(stmt.query_row([], |r| {
+        Ok(SyncState {
+            server: r.get(0)?,
+            cursor: r.get(1)?,
+            clock_offset_ms: r.get(2)?,
+            last_attempt: opt(r.get(3)?),
+            last_success: opt(r.get(4)?),
+            last_error: r.get(5)?,
+            failures: r.get(6)?,
+            poll_interval_secs: r
+                .get::<_, Option<i64>>(7)?
+                .and_then(|v| u64::try_from(v).ok()),
+            version_warning: r.get(8)?,
+            next_poll: opt(r.get(9)?),
+            push_mode: parsed(r, 10, "push mode", |s| PushMode::parse(s).ok_or(()))?,
+            push_state: r.get(11)?,
+            push_secret: r.get(12)?,
+            dnd_until: opt(r.get(13)?),
+            // Unreadable (written by a newer agent): as if none was set.
+            central: r
+                .get::<_, Option<String>>(14)?
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default(),
+        })
+    })?)
 }
 
 /// A new message, a new revision, or the same revision again (a full answer).
 pub(super) fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result<(), StoreError> {
     let held: Option<(u32, String)> = tx
-        .query_row(
-            "SELECT revision, state FROM messages WHERE id = ?1",
-            [&m.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT revision, state FROM messages WHERE id = ?1")?
+        .query_row([&m.id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let state = match &held {
         None => MessageState::Staged,
@@ -313,7 +309,7 @@ pub(super) fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result
     let state_changed = held
         .as_ref()
         .is_none_or(|(rev, s)| *rev != m.revision || s != state.as_str());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages(id, revision, severity, title, body, sender, valid_from, valid_until, receipt,
                               revised_at, received_at, state, state_at, note, extras, sound)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, NULL, ?14, ?15)
@@ -323,7 +319,8 @@ pub(super) fn upsert(tx: &Connection, m: &Message, now: DateTime<Utc>) -> Result
             valid_until = excluded.valid_until, receipt = excluded.receipt, revised_at = excluded.revised_at,
             state = excluded.state, note = NULL, extras = excluded.extras, sound = excluded.sound,
             state_at = CASE WHEN ?13 THEN excluded.state_at ELSE state_at END",
-        params![
+    )?
+    .execute(params![
             m.id,
             m.revision,
             m.severity.as_str(),

@@ -134,19 +134,20 @@ impl Streams {
         self.hinted.remove(&st.host);
     }
 
-    /// Queues a change on one stream; false when the stream is full.
-    fn send(&mut self, id: u64, kept: &Kept) -> bool {
+    /// Queues a change on one stream (`change` to a stream that asked for
+    /// changes, else the hint `check`); false when the stream is full.
+    fn send(&mut self, id: u64, change: Option<&Bytes>, check: &Bytes) -> bool {
         let Some(st) = self.by_id.get(&id) else {
             return true;
         };
-        let event = match (&kept.change, st.changes) {
+        let event = match (change, st.changes) {
             (Some(change), true) => Event::Change(change.clone()),
             _ => {
                 self.hinted.insert(st.host.clone());
                 if st.check_queued.swap(true, Ordering::AcqRel) {
                     return true;
                 }
-                Event::Check(kept.check.clone())
+                Event::Check(check.clone())
             }
         };
         !matches!(
@@ -377,13 +378,7 @@ impl Hub {
             return false;
         }
         for (change, check) in missed {
-            let kept = Kept {
-                n: 0,
-                reach: Arc::new(Reach::User(String::new())),
-                change,
-                check,
-            };
-            if !s.send(id, &kept) {
+            if !s.send(id, change.as_ref(), &check) {
                 return false;
             }
         }
@@ -424,7 +419,7 @@ impl Hub {
             .collect();
         let mut stuck = Vec::new();
         for id in &reached {
-            if !s.send(*id, &kept) {
+            if !s.send(*id, kept.change.as_ref(), &kept.check) {
                 stuck.push(*id);
             }
         }

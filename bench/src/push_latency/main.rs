@@ -1,28 +1,30 @@
 //! How long an alert takes from `send` returning to being staged in every
 //! agent's store: N real agent cores (store, sync, and the push stream or
 //! the inbound listener), each with its own SQLite store, against a real
-//! `herald-server`. Prints p50, p99 and
-//! max, and the server's RSS with the N agents connected.
+//! `herald-server`, or light agents in worker processes beside it. Prints
+//! p50, p99 and max, the server's CPU per agent and alert, the polls the
+//! alerts caused, and the server's RSS with the N agents connected.
+
+mod agent;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use herald_core::config;
 use herald_core::push::inbound::{listener, Keys};
-use herald_core::push::stream as push;
 use herald_core::push::PushEvent;
 use herald_core::store::StoreHandle;
 use herald_core::sync::{self, Endpoint, SyncClient};
-use herald_core::{config, schedule};
-use herald_protocol::PushedChange;
-use rand::Rng;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+
+use agent::{Agent, Found, Probe, DONE, LIGHT_PARALLEL_POLLS};
+use worker::{Plan, Worker};
 
 #[derive(Parser)]
 struct Args {
@@ -40,12 +42,13 @@ struct Args {
     #[arg(long, default_value_t = 300)]
     poll_interval: u64,
     /// The herald-server binary.
-    #[arg(long)]
-    server: PathBuf,
+    #[arg(long, required_unless_present = "worker")]
+    server: Option<PathBuf>,
     /// Agents keep what they were sent in memory instead of a SQLite store
     /// each: past about 4,000 agents the stores need more open files than
     /// one process may hold. The server sees the same streams and polls.
-    /// Push streams only.
+    /// They run in worker processes of up to 15,000 agents each. Push
+    /// streams only.
     #[arg(long)]
     light: bool,
     /// The database every instance uses (`--db` of `herald-server serve`):
@@ -62,12 +65,13 @@ struct Args {
     /// others hear of it from the database (LISTEN/NOTIFY).
     #[arg(long, default_value_t = 1)]
     instances: usize,
+    /// Runs light agents as told on stdin (the bench starts its workers
+    /// so).
+    #[arg(long, hide = true)]
+    worker: bool,
 }
 
 const ADMIN: &str = "bench-admin-token";
-
-/// Set once the figures are taken.
-static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Server {
     child: Child,
@@ -83,13 +87,17 @@ impl Drop for Server {
 
 fn start_server(args: &Args, dir: &std::path::Path) -> Result<Server> {
     use std::io::BufRead;
+    let server = args
+        .server
+        .as_ref()
+        .context("--server: the herald-server binary")?;
     let mut cmd = match &args.server_cpus {
         Some(cpus) => {
             let mut c = Command::new("taskset");
-            c.args(["-c", cpus]).arg(&args.server);
+            c.args(["-c", cpus]).arg(server);
             c
         }
-        None => Command::new(&args.server),
+        None => Command::new(server),
     };
     let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0", "--push", &args.push])
@@ -153,261 +161,35 @@ async fn admin(http: &reqwest::Client, url: &str, path: &str, body: Value) -> Re
     Ok(resp.json().await?)
 }
 
-/// The title of the alert being waited for. It is set before the alert is
-/// sent: a hint can reach an agent before `send` has its answer.
-type Probe = Option<String>;
+/// Light agents per worker process: with their poll connections, fewer
+/// open files than one process may hold here (20,000).
+const LIGHT_PER_WORKER: usize = 15_000;
 
-/// Streams opened from one loopback source address.
-const AGENTS_PER_SOURCE: usize = 20_000;
+/// Users made at once through the admin API.
+const PARALLEL_USERS: usize = 16;
 
-/// Polls of light agents in flight at once: one process cannot hold a
-/// connection per agent besides its stream.
-const LIGHT_PARALLEL_POLLS: usize = 2048;
-
-/// Keep-alive connections the light agents share for their polls, and the
-/// turn each poll waits for.
-struct LightPool {
-    addr: String,
-    idle: Mutex<Vec<TcpStream>>,
-    gate: tokio::sync::Semaphore,
-}
-
-/// The part of a poll answer a light agent keeps.
-#[derive(serde::Deserialize)]
-struct LightAnswer {
-    cursor: String,
-    messages: Vec<Titled>,
-}
-
-#[derive(serde::Deserialize)]
-struct Titled {
-    title: String,
-}
-
-/// A light agent's memory: its cursor and the titles it was sent. It
-/// polls over plain HTTP/1.1 with no client library, as a load generator
-/// does: the desktops' CPU is not the server's, and here they share two
-/// cores with it.
-struct Light {
-    pool: Arc<LightPool>,
-    endpoint: Endpoint,
-    cursor: Option<String>,
-    titles: std::collections::HashSet<String>,
-}
-
-impl Light {
-    async fn poll(&mut self) -> Result<()> {
-        let pool = Arc::clone(&self.pool);
-        let _turn = pool.gate.acquire().await?;
-        let idle = self.pool.idle.lock().ok().and_then(|mut i| i.pop());
-        if let Some(conn) = idle {
-            // The server closes connections left idle: then once more, anew.
-            if self.poll_on(conn).await.is_ok() {
-                return Ok(());
-            }
+/// Makes `n` users in the group `everyone`; returns their tokens in order.
+async fn make_users(http: &reqwest::Client, url: &str, n: usize) -> Result<Vec<String>> {
+    let mut tokens = vec![String::new(); n];
+    let mut made = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while next < n || !made.is_empty() {
+        while next < n && made.len() < PARALLEL_USERS {
+            let (http, url, i) = (http.clone(), url.to_owned(), next);
+            made.spawn(async move {
+                let body = json!({"name": format!("user{i}"), "groups": ["everyone"]});
+                let created = admin(&http, &url, "/api/v1/admin/users", body).await?;
+                let token = created["token"].as_str().context("no token")?.to_owned();
+                anyhow::Ok((i, token))
+            });
+            next += 1;
         }
-        let conn = TcpStream::connect(&self.pool.addr).await?;
-        self.poll_on(conn).await
-    }
-
-    async fn poll_on(&mut self, mut conn: TcpStream) -> Result<()> {
-        let body = serde_json::to_vec(&herald_protocol::PollRequest {
-            host: self.endpoint.host.clone(),
-            cursor: self.cursor.clone(),
-            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
-            push_port: None,
-            content: herald_protocol::CONTENT_VERSION,
-            pushed: Vec::new(),
-        })?;
-        let mut request = format!(
-            "POST /api/v1/poll HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            self.endpoint.token,
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(&body);
-        conn.write_all(&request).await?;
-        let (status, answer) = read_answer(&mut conn).await?;
-        if status != 200 {
-            bail!("poll answered {status}");
-        }
-        let answer: LightAnswer = serde_json::from_slice(&answer)?;
-        self.cursor = Some(answer.cursor);
-        self.titles
-            .extend(answer.messages.into_iter().map(|m| m.title));
-        if let Ok(mut idle) = self.pool.idle.lock() {
-            idle.push(conn);
-        }
-        Ok(())
-    }
-
-    fn has(&self, title: &str) -> bool {
-        self.titles.contains(title)
-    }
-}
-
-/// Reads one HTTP/1.1 answer with a content length: its status and body.
-async fn read_answer(conn: &mut TcpStream) -> Result<(u16, Vec<u8>)> {
-    let mut buf = Vec::with_capacity(4096);
-    loop {
-        let mut chunk = [0u8; 4096];
-        let n = conn.read(&mut chunk).await?;
-        if n == 0 {
-            bail!("the server closed the connection");
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 16];
-        let mut resp = httparse::Response::new(&mut headers);
-        let httparse::Status::Complete(head) = resp.parse(&buf)? else {
-            continue;
-        };
-        let length: usize = resp
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
-            .context("an answer without a length")?;
-        let status = resp.code.unwrap_or(0);
-        while buf.len() < head + length {
-            let n = conn.read(&mut chunk).await?;
-            if n == 0 {
-                bail!("the server closed the connection");
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        return Ok((status, buf[head..head + length].to_vec()));
-    }
-}
-
-/// An agent as the bench runs it: the real core (store and sync), or a
-/// light one.
-enum Agent {
-    Real {
-        store: StoreHandle,
-        client: SyncClient,
-    },
-    Light(Light),
-}
-
-impl Agent {
-    /// Takes a change from the stream, as the agent does.
-    async fn apply(&mut self, change: PushedChange) -> Result<()> {
-        match self {
-            Agent::Real { store, client } => {
-                herald_core::push::apply::apply(store, client, change).await?;
-            }
-            Agent::Light(light) => {
-                if let Some(m) = change.message {
-                    light.titles.insert(m.title);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn sync(&mut self) -> Result<()> {
-        match self {
-            Agent::Real { store, client } => {
-                sync::sync_once(store, client).await?;
-                Ok(())
-            }
-            Agent::Light(light) => light.poll().await,
+        if let Some(done) = made.join_next().await {
+            let (i, token) = done??;
+            tokens[i] = token;
         }
     }
-
-    async fn has(&self, title: &str) -> bool {
-        match self {
-            Agent::Real { store, .. } => store
-                .read(|s| s.messages())
-                .await
-                .is_ok_and(|ms| ms.iter().any(|m| m.title == title)),
-            Agent::Light(light) => light.has(title),
-        }
-    }
-}
-
-/// What wakes an agent: a poll to make (`None`), or a change to apply.
-type Wake = Option<Box<PushedChange>>;
-
-/// One agent: syncs on a hint or on its own poll schedule, applies what
-/// its stream brings, and notes when the probe is first in what it holds.
-async fn agent(
-    mut agent: Agent,
-    probe: watch::Receiver<Probe>,
-    mut wake: mpsc::UnboundedReceiver<Wake>,
-    interval: Duration,
-    found: Arc<Mutex<Vec<Instant>>>,
-) {
-    let mut seen: Option<String> = None;
-    // Agents in the field poll at random phases, not all from one start.
-    let mut next_poll = Instant::now() + interval.mul_f64(rand::rng().random());
-    let mut hints = true;
-    loop {
-        let change = tokio::select! {
-            () = tokio::time::sleep_until(next_poll.into()) => {
-                next_poll = Instant::now() + schedule::poll_delay(interval, 0, rand::rng().random());
-                None
-            }
-            w = wake.recv(), if hints => match w {
-                None => { hints = false; continue }
-                Some(change) => change,
-            },
-        };
-        let done = match change {
-            Some(change) => agent.apply(*change).await,
-            None => agent.sync().await,
-        };
-        if let Err(e) = done {
-            // Every poll fails once the bench stops the server.
-            if !DONE.load(std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("sync failed: {e:#}");
-            }
-            continue;
-        }
-        let Some(title) = probe.borrow().clone() else {
-            continue;
-        };
-        if seen.as_deref() != Some(&title) && agent.has(&title).await {
-            found.lock().map(|mut f| f.push(Instant::now())).ok();
-            seen = Some(title);
-        }
-    }
-}
-
-/// Holds an agent's push stream, reconnecting, and wakes the agent on
-/// every event.
-fn hold_stream(
-    http: reqwest::Client,
-    endpoint: Endpoint,
-    wake_tx: mpsc::UnboundedSender<Wake>,
-    connected: Arc<std::sync::atomic::AtomicUsize>,
-) {
-    // The agent's own stream holder, reconnection included.
-    tokio::spawn(async move {
-        push::hold_forever(&http, &endpoint, |e| {
-            match &e {
-                PushEvent::Connected => {
-                    connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                // Every stream ends when the bench stops the server.
-                PushEvent::Lost(why) if !DONE.load(std::sync::atomic::Ordering::Relaxed) => {
-                    eprintln!("stream lost: {why}");
-                }
-                _ => {}
-            }
-            match e {
-                PushEvent::Connected | PushEvent::Hint => {
-                    let _ = wake_tx.send(None);
-                }
-                PushEvent::Change(change) => {
-                    let _ = wake_tx.send(Some(change));
-                }
-                _ => {}
-            }
-            true
-        })
-        .await;
-    });
+    Ok(tokens)
 }
 
 /// Polls the instances have answered, from their metrics.
@@ -441,6 +223,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.worker {
+        return worker::run().await;
+    }
     if args.instances == 0 {
         bail!("--instances: at least one");
     }
@@ -461,80 +246,56 @@ async fn main() -> Result<()> {
     let server = &servers[0];
     let http = reqwest::Client::new();
     let (probe_tx, probe_rx) = watch::channel::<Probe>(None);
-    let found = Arc::new(Mutex::new(Vec::new()));
-    // Past about 28,000 streams one source address runs out of ports:
-    // agents take turns among loopback addresses.
-    let sources = args.agents.div_ceil(AGENTS_PER_SOURCE).max(1);
-    let stream_http: Vec<reqwest::Client> = (0..sources)
-        .map(|n| {
-            let ip = std::net::Ipv4Addr::new(127, 0, 1 + (n / 250) as u8, 1 + (n % 250) as u8);
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .tcp_keepalive(Duration::from_secs(30))
-                .local_address(std::net::IpAddr::V4(ip))
-                .build()
-        })
-        .collect::<Result<_, _>>()?;
+    let found: Found = Arc::new(Mutex::new(Vec::new()));
+    let stream_http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_keepalive(Duration::from_secs(30))
+        .build()?;
     let interval = Duration::from_secs(args.poll_interval);
     let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     if args.light && args.push != "stream" {
         bail!("--light is for push streams only");
     }
-    let light_pools: Vec<Arc<LightPool>> = servers
-        .iter()
-        .map(|s| {
-            Arc::new(LightPool {
-                addr: s.url.trim_start_matches("http://").to_owned(),
-                idle: Mutex::new(Vec::new()),
-                gate: tokio::sync::Semaphore::new(LIGHT_PARALLEL_POLLS / args.instances),
-            })
+    let tokens = make_users(&http, &server.url, args.agents).await?;
+    // Agent i is served by instance i mod N.
+    let assigned: Vec<(String, String, String)> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, token)| {
+            (
+                servers[i % args.instances].url.clone(),
+                token,
+                format!("pc-{i}"),
+            )
         })
         .collect();
-
-    for i in 0..args.agents {
-        let user = format!("user{i}");
-        let created = admin(
-            &http,
-            &server.url,
-            "/api/v1/admin/users",
-            json!({"name": user, "groups": ["everyone"]}),
-        )
-        .await?;
-        let token = created["token"].as_str().context("no token")?.to_owned();
-        let instance = i % args.instances;
-        let url = servers[instance].url.clone();
+    let mut workers = Vec::new();
+    if args.light {
+        let count = args.agents.div_ceil(LIGHT_PER_WORKER).max(1);
+        let per = args.agents.div_ceil(count).max(1);
+        for (w, chunk) in assigned.chunks(per).enumerate() {
+            let plan = Plan {
+                agents: chunk.to_vec(),
+                source: std::net::Ipv4Addr::new(127, 0, 1, 1 + w as u8),
+                poll_interval: args.poll_interval,
+                parallel_polls: (LIGHT_PARALLEL_POLLS / (count * args.instances)).max(16),
+            };
+            workers.push(Worker::start(&plan).await?);
+        }
+        for w in &mut workers {
+            w.ready().await?;
+        }
+    }
+    for (i, (url, token, host)) in assigned.into_iter().enumerate() {
         if args.light {
-            let endpoint = Endpoint {
-                server: url.clone(),
-                token,
-                host: format!("pc-{i}"),
-                server_ca: None,
-            };
-            let mut light = Light {
-                pool: light_pools[instance].clone(),
-                endpoint: endpoint.clone(),
-                cursor: None,
-                titles: Default::default(),
-            };
-            light.poll().await?;
-            let (wake_tx, wake_rx) = mpsc::unbounded_channel();
-            let http = stream_http[(i / AGENTS_PER_SOURCE) % stream_http.len()].clone();
-            hold_stream(http, endpoint, wake_tx, connected.clone());
-            tokio::spawn(agent(
-                Agent::Light(light),
-                probe_rx.clone(),
-                wake_rx,
-                interval,
-                found.clone(),
-            ));
-            continue;
+            break;
         }
         let dir = tmp.path().join(format!("agent{i}"));
         let store = StoreHandle::open(&config::store_path(&dir))?;
         let endpoint = Endpoint {
             server: url,
             token,
-            host: format!("pc-{i}"),
+            host,
             server_ca: None,
         };
         let mut client = SyncClient::new(endpoint.clone())?;
@@ -567,9 +328,9 @@ async fn main() -> Result<()> {
             sync::sync_once(&store, &client).await?;
         }
         if args.push == "stream" {
-            hold_stream(stream_http[0].clone(), endpoint, wake_tx, connected.clone());
+            agent::hold_stream(stream_http.clone(), endpoint, wake_tx, connected.clone());
         }
-        tokio::spawn(agent(
+        tokio::spawn(agent::agent(
             Agent::Real { store, client },
             probe_rx.clone(),
             wake_rx,
@@ -577,7 +338,7 @@ async fn main() -> Result<()> {
             found.clone(),
         ));
     }
-    if args.push == "stream" {
+    if args.push == "stream" && !args.light {
         let end = Instant::now() + Duration::from_secs(60);
         while connected.load(std::sync::atomic::Ordering::Relaxed) < args.agents {
             if Instant::now() > end {
@@ -598,6 +359,9 @@ async fn main() -> Result<()> {
         found.lock().map(|mut f| f.clear()).ok();
         let title = format!("probe {n}");
         probe_tx.send(Some(title.clone()))?;
+        for w in &mut workers {
+            w.arm(&title).await?;
+        }
         admin(
             &http,
             &server.url,
@@ -605,8 +369,22 @@ async fn main() -> Result<()> {
             json!({"to": ["group:everyone"], "severity": "alert", "title": title, "body": "b"}),
         )
         .await?;
-        let sent = Instant::now();
+        let (sent, sent_clock) = (Instant::now(), SystemTime::now());
         let limit = interval * 2 + Duration::from_secs(30);
+        // Found before `send` had its answer counts as no delay.
+        for w in &mut workers {
+            let times = tokio::time::timeout(limit, w.found())
+                .await
+                .with_context(|| format!("not every agent got probe {n}"))??;
+            all.extend(
+                times
+                    .into_iter()
+                    .map(|t| t.duration_since(sent_clock).unwrap_or_default()),
+            );
+        }
+        if !workers.is_empty() {
+            continue;
+        }
         loop {
             let got = found.lock().map(|f| f.len()).unwrap_or(0);
             if got >= args.agents {
@@ -617,7 +395,6 @@ async fn main() -> Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        // Found before `send` had its answer counts as no delay.
         let times = found.lock().map(|f| f.clone()).unwrap_or_default();
         all.extend(times.into_iter().map(|t| t.saturating_duration_since(sent)));
     }
