@@ -101,7 +101,7 @@ function signInPage() {
     e.preventDefault();
     const s = await attempt(() => api("POST", "/api/v1/console/signin",
       { name: name.value, password: password.value }));
-    if (s) { session = s; say(""); location.hash = "#/compose"; route(); }
+    if (s) { session = s; say(""); go("#/compose"); }
   } },
   field(t("signin.name"), name), field(t("signin.password"), password),
   h("button", { type: "submit", text: t("signin.submit") }));
@@ -557,6 +557,15 @@ async function route() {
   document.getElementById("main").focus({ preventScroll: true });
 }
 
+/** Shows the page at `hash`, drawn once. */
+function go(hash) {
+  // A new hash fires hashchange, which routes. Routing here as well drew
+  // the page twice, and the later drawing wiped what had been typed into
+  // the first (a recipient, in CI).
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
 function applyWords() {
   document.documentElement.lang = window.heraldLang();
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
@@ -571,8 +580,7 @@ window.addEventListener("DOMContentLoaded", () => {
   document.getElementById("signout").addEventListener("click", async () => {
     await attempt(() => api("POST", "/api/v1/console/signout", {}));
     session = null;
-    location.hash = "";
-    route();
+    go("");
   });
   route();
 });

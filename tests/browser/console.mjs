@@ -43,7 +43,23 @@ async function signIn(page, name, password) {
   await page.goto(`${url}/admin`);
   await page.getByLabel(/^(Account|Compte|Konto)$/).fill(name);
   await page.getByLabel(/^(Password|Mot de passe|Passwort)$/).fill(password);
+  // Every page drawn from here on, for drawnOnce.
+  await page.evaluate(() => {
+    window.heraldDrawn = [];
+    new MutationObserver((changes) => {
+      for (const c of changes) {
+        for (const n of c.addedNodes) if (n.tagName === "H1") window.heraldDrawn.push(n.textContent);
+      }
+    }).observe(document.getElementById("main"), { childList: true });
+  });
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Signing in drew the compose page once: a second drawing wipes what was
+ * typed into the first, which is how a recipient went missing in CI. Call
+ * it once the page has answered something typed into it. */
+async function drawnOnce(page) {
+  assert.deepEqual(await page.evaluate(() => window.heraldDrawn), ["Compose"], "pages drawn after sign-in");
 }
 
 async function compose(page) {
@@ -63,6 +79,7 @@ async function compose(page) {
   await page.locator("#pick-exclude").fill("user:bob");
   await page.locator("#pick-exclude").press("Enter");
   await page.locator("#audience").filter({ hasText: "Reaches 1 user(s)" }).waitFor();
+  await drawnOnce(page);
 
   await page.locator("#severity").selectOption("alert");
   await page.locator("#title").fill("Fire drill now");
@@ -182,6 +199,8 @@ async function sender(page) {
   assert.ok(await page.locator("#fullscreen").isDisabled(), "fullscreen offered to a sender without it");
   await page.locator("#pick-include").fill("group:staff");
   await page.locator("#pick-include").press("Enter");
+  await page.locator("#audience").filter({ hasText: /Reaches \d+ user/ }).waitFor();
+  await drawnOnce(page);
   await page.locator("#title").fill("Not mine to send");
   await page.getByRole("button", { name: "Send", exact: true }).click();
   const refused = await page.getByRole("alert").innerText();
@@ -217,7 +236,7 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (m.type() === "error" && !/status of (4\d\d)/.test(m.text())) errors.push(m.text()); });
-  const io = { url, signIn, shot, out };
+  const io = { url, signIn, drawnOnce, shot, out };
   try {
     await { compose, report, sender, languages, answers }[phase](page, io);
   } catch (e) {

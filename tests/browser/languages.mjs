@@ -1,7 +1,7 @@
 // The console's phases for a message in several languages that asks for
 // answers: compose it (tests/tests/console.rs then answers it as agents
-// would), and read its report. `io` brings console.mjs's url, signIn, shot
-// and out.
+// would), and read its report. `io` brings console.mjs's url, signIn,
+// drawnOnce, shot and out.
 import assert from "node:assert/strict";
 
 export async function languages(page, io) {
@@ -11,6 +11,7 @@ export async function languages(page, io) {
   await page.locator("#pick-include").fill("group:staff");
   await page.locator("#pick-include").press("Enter");
   await page.locator("#audience").filter({ hasText: "Reaches 3 user(s)" }).waitFor();
+  await io.drawnOnce(page);
 
   // Fullscreen and the sound follow the severity: fullscreen is for
   // alerts, and an alert rings unless told otherwise.
