@@ -378,7 +378,10 @@ async function messagePage(id) {
         h("td", { text: String(r.revision) }), h("td", { text: when(r.at) }),
         h("td", { text: r.by }), h("td", { text: r.changes })))))),
     state === "withdrawn" ? null : edit);
-  // The report follows receipts as they come, while it is on screen.
+  // The report follows receipts as they come, while it is on screen. A
+  // drawing replaces the last one's timer: left running, that timer kept
+  // comparing with its own, older report and drew the page every turn.
+  clearInterval(refresher);
   refresher = setInterval(async () => {
     if (location.hash !== `#/message/${id}` || document.activeElement?.closest("form")) return;
     const fresh = await api("GET", `messages/${encodeURIComponent(id)}/report`).catch(() => null);

@@ -140,6 +140,15 @@ async function report(page) {
   // The agent reads it now; the open report shows it without a reload.
   await nextLine();
   await page.locator("#read-count").filter({ hasText: "1 (100 %)" }).waitFor({ timeout: 20000 });
+  // It draws again only when the report changes: two more turns of its
+  // three-second refresh leave it as it is.
+  const redrawn = await page.evaluate(() => new Promise((done) => {
+    let n = 0;
+    const seen = new MutationObserver(() => { n += 1; });
+    seen.observe(document.getElementById("main"), { childList: true });
+    setTimeout(() => { seen.disconnect(); done(n); }, 6500);
+  }));
+  assert.equal(redrawn, 0, "the report was drawn again with nothing new");
   assert.match(await row.innerText(), /pc-ann/);
   await shot(page, "console-report");
 
