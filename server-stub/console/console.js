@@ -6,6 +6,9 @@
 const API = "/api/v1/admin";
 let session = null;
 let refresher = null;
+// Counts routes: a page whose data came back after the next route began
+// is not drawn over that route's page.
+let routes = 0;
 
 // ---- small helpers -------------------------------------------------------
 
@@ -86,10 +89,14 @@ function sev(s) {
   return h("span", { class: `sev-${s}`, text: t(`severity.${s}`) });
 }
 
-function page(title, ...children) {
+/** Draws a page for route `turn`, unless a later route has begun; says
+ * whether it drew. */
+function page(turn, title, ...children) {
+  if (turn !== routes) return false;
   const main = document.getElementById("main");
   main.replaceChildren(h("h1", { text: title }), ...children);
   document.title = `${title} · Herald`;
+  return true;
 }
 
 // ---- sign-in ---------------------------------------------------------------
@@ -105,7 +112,7 @@ function signInPage() {
   } },
   field(t("signin.name"), name), field(t("signin.password"), password),
   h("button", { type: "submit", text: t("signin.submit") }));
-  page(t("signin.title"), form);
+  page(routes, t("signin.title"), form);
   name.focus();
 }
 
@@ -160,7 +167,7 @@ function severities() {
   return allowed.length ? all.filter((s) => allowed.includes(s)) : ["info", "warning"];
 }
 
-async function composePage() {
+async function composePage(turn = routes) {
   const names = (await attempt(recipientNames)) || [];
   const templates = (await attempt(() => api("GET", "templates"))) || [];
   const audience = h("p", { class: "audience", id: "audience", "aria-live": "polite" });
@@ -259,13 +266,12 @@ async function composePage() {
   h("div", { class: "field" }, h("label", { class: "row" }, immediate, t("compose.immediate"))),
   ...content.box,
   h("div", { class: "field wide" }, h("button", { type: "submit", id: "send", text: t("compose.send") })));
-  page(t("nav.compose"), tplRow, form);
-  recount();
+  if (page(turn, t("nav.compose"), tplRow, form)) recount();
 }
 
 // ---- messages --------------------------------------------------------------
 
-async function messagesPage() {
+async function messagesPage(turn = routes) {
   const all = (await attempt(() => api("GET", "messages"))) || [];
   const q = h("input", { type: "search", id: "filter-q" });
   const state = h("select", { id: "filter-state" }, h("option", { value: "", text: t("messages.anyState") }),
@@ -289,7 +295,7 @@ async function messagesPage() {
   };
   q.addEventListener("input", draw);
   state.addEventListener("change", draw);
-  page(t("nav.messages"),
+  page(turn, t("nav.messages"),
     h("div", { class: "row" }, field(t("messages.search"), q), field(t("messages.state"), state)),
     h("div", { class: "table" }, h("table", {},
       h("thead", {}, h("tr", {}, ...["title", "content", "severity", "state", "to", "by", "created", "revision"]
@@ -297,7 +303,7 @@ async function messagesPage() {
   draw();
 }
 
-async function messagePage(id) {
+async function messagePage(id, turn = routes) {
   const report = await attempt(() => api("GET", `messages/${encodeURIComponent(id)}/report`));
   if (!report) return;
   const m = report.message;
@@ -359,7 +365,7 @@ async function messagePage(id) {
     field(t("compose.title"), editTitle, { wide: true }), field(t("compose.body"), editBody, { wide: true }),
     field(t("compose.severity"), editSeverity),
     h("div", { class: "field" }, h("button", { type: "submit", text: t("message.saveRevision") }))));
-  page(m.title,
+  const drawn = page(turn, m.title,
     h("p", {}, sev(m.severity), ` · ${t(`state.${state}`)} · ${t("message.revision")} ${m.revision} · `,
       `${t("messages.to")}: ${[...m.to, ...m.exclude.map((x) => `−${x}`)].join(", ")} · `,
       `${when(m.valid_from)} → ${when(m.valid_until)}`),
@@ -378,6 +384,7 @@ async function messagePage(id) {
         h("td", { text: String(r.revision) }), h("td", { text: when(r.at) }),
         h("td", { text: r.by }), h("td", { text: r.changes })))))),
     state === "withdrawn" ? null : edit);
+  if (!drawn) return;
   // The report follows receipts as they come, while it is on screen. A
   // drawing replaces the last one's timer: left running, that timer kept
   // comparing with its own, older report and drew the page every turn.
@@ -395,12 +402,12 @@ async function messagePage(id) {
 
 // ---- fleet, audit, accounts -------------------------------------------------
 
-async function fleetPage() {
+async function fleetPage(turn = routes) {
   const f = await attempt(() => api("GET", "fleet"));
   if (!f) return;
   const overdue = f.hosts.filter((x) => x.overdue).length;
   const outdated = f.hosts.filter((x) => x.version_warning).length;
-  page(t("nav.fleet"),
+  page(turn, t("nav.fleet"),
     h("p", {}, t("fleet.summary", { hosts: f.hosts.length, overdue, outdated, poll: f.poll_interval_secs,
       min: f.min_agent_version || "—" })),
     h("div", { class: "table" }, h("table", { id: "fleet" },
@@ -433,7 +440,7 @@ async function sitesTable() {
           text: (s.version || "?") + (s.version_warning ? ` ⚠ ${s.version_warning}` : "") }))))))];
 }
 
-async function auditPage() {
+async function auditPage(turn = routes) {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const actor = h("input", { id: "audit-actor", value: params.get("actor") || "" });
   const action = h("input", { id: "audit-action", value: params.get("action") || "" });
@@ -449,7 +456,7 @@ async function auditPage() {
   } }, field(t("audit.actor"), actor), field(t("audit.action"), action), field(t("audit.q"), q),
   h("button", { type: "submit", text: t("audit.filter") }),
   h("a", { href: `${API}/audit.csv?${query}`, download: "herald-audit.csv", text: t("audit.csv") }));
-  page(t("nav.audit"), form, h("p", { class: "hint", text: t("audit.kept") }),
+  page(turn, t("nav.audit"), form, h("p", { class: "hint", text: t("audit.kept") }),
     h("div", { class: "table" }, h("table", { id: "audit" },
       h("thead", {}, h("tr", {}, ...["when", "actor", "action", "target", "detail", "source"].map((c) => h("th", { scope: "col", text: t(`audit.${c}`) })))),
       h("tbody", {}, lines.map((l) => h("tr", {},
@@ -469,7 +476,7 @@ function visible(text) {
   });
 }
 
-async function accountsPage() {
+async function accountsPage(turn = routes) {
   const accounts = (await attempt(() => api("GET", "accounts"))) || [];
   const name = h("input", { id: "acct-name", required: true });
   const role = h("select", { id: "acct-role" }, h("option", { value: "sender", text: t("role.sender") }),
@@ -514,7 +521,7 @@ async function accountsPage() {
   const limitsText = (a) => (a.limits
     ? `${a.limits.targets.join(", ")} · ${(a.limits.severities.length ? a.limits.severities : ["info", "warning"]).join("/")}${a.limits.receipts ? ` · ${t("accounts.receiptsShort")}` : ""}${a.limits.answers ? ` · ${t("accounts.answersShort")}` : ""}${a.limits.fullscreen ? ` · ${t("accounts.fullscreenShort")}` : ""}`
     : "");
-  page(t("nav.accounts"),
+  page(turn, t("nav.accounts"),
     h("div", { class: "table" }, h("table", { id: "accounts" },
       h("thead", {}, h("tr", {}, ...["name", "role", "limits", "state", "actions"].map((c) => h("th", { scope: "col", text: t(`accounts.${c}`) })))),
       h("tbody", {}, accounts.map((a) => h("tr", {},
@@ -537,6 +544,7 @@ async function accountsPage() {
 // ---- routing ---------------------------------------------------------------
 
 async function route() {
+  const turn = ++routes;
   clearInterval(refresher);
   applyWords();
   const nav = document.getElementById("nav");
@@ -554,10 +562,10 @@ async function route() {
     if (a.getAttribute("href") === `#/${path}`) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  const pages = { compose: composePage, messages: messagesPage, message: () => messagePage(decodeURIComponent(arg || "")),
+  const pages = { compose: composePage, messages: messagesPage, message: (n) => messagePage(decodeURIComponent(arg || ""), n),
     fleet: fleetPage, audit: auditPage, accounts: accountsPage };
-  await (pages[path] || composePage)();
-  document.getElementById("main").focus({ preventScroll: true });
+  await (pages[path] || composePage)(turn);
+  if (turn === routes) document.getElementById("main").focus({ preventScroll: true });
 }
 
 /** Shows the page at `hash`, drawn once. */

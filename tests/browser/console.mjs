@@ -152,8 +152,16 @@ async function report(page) {
   assert.match(await row.innerText(), /pc-ann/);
   await shot(page, "console-report");
 
+  // A page whose data comes late is not drawn over the next one: the
+  // message list answers after the fleet has been drawn.
+  const list = /\/api\/v1\/admin\/messages$/;
+  await page.route(list, async (r) => { await new Promise((done) => setTimeout(done, 1500)); await r.continue(); });
+  await page.getByRole("link", { name: "Messages" }).click();
   await page.getByRole("link", { name: "Fleet" }).click();
   await page.locator('#fleet tr[data-host="pc-ann"]').waitFor();
+  await page.waitForTimeout(2000);
+  assert.equal(await page.locator("#main h1").innerText(), "Fleet", "a late page drawn over the fleet");
+  await page.unroute(list);
   const fleet = await page.locator("#fleet tbody").innerText();
   // A site relay registered and never heard from shows under the fleet.
   await page.locator('#sites tr[data-site="plant-x"]').waitFor();
